@@ -1,0 +1,106 @@
+// The agent <-> collector protocol: C++ types and their JSON mapping. The wire format is
+// specified in common/protocol/PROTOCOL.md; keep the two in step.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace steadfast::protocol {
+
+inline constexpr int kProtocolVersion = 1;
+// Limits enforced on decode (a report over them is rejected, not truncated).
+inline constexpr size_t kMaxResultsPerBatch = 10'000;
+inline constexpr size_t kMaxMetricsPerResult = 1'000;
+inline constexpr size_t kMaxStringBytes = 4'096;
+
+// Nagios plugin meaning: 0 ok, 1 warning, 2 critical, 3 unknown.
+enum class CheckStatus { kOk = 0, kWarning = 1, kCritical = 2, kUnknown = 3 };
+std::string_view CheckStatusName(CheckStatus s);  // "ok", "warning", "critical", "unknown"
+StatusOr<CheckStatus> ParseCheckStatus(std::string_view name);
+// The worse of two statuses (critical > warning > unknown > ok).
+CheckStatus WorseStatus(CheckStatus a, CheckStatus b);
+
+struct Metric {
+  std::string name;  // e.g. "filesystem_used_ratio"
+  std::map<std::string, std::string> labels;
+  double value = 0;
+  std::string unit;  // "bytes", "seconds", "ratio", "" ...
+  friend bool operator==(const Metric&, const Metric&) = default;
+};
+
+struct CheckResult {
+  std::string check;   // check family/instance name from the agent config, e.g. "root-fs"
+  std::string target;  // what was checked, e.g. "/" or "10.0.0.1:443"
+  CheckStatus status = CheckStatus::kUnknown;
+  std::string summary;  // one line
+  int64_t observed_at_ms = 0;  // unix ms, UTC
+  int64_t duration_ms = 0;
+  std::vector<Metric> metrics;
+  std::string details_json = "{}";  // a JSON object, structured details
+  friend bool operator==(const CheckResult&, const CheckResult&) = default;
+};
+
+struct HostInfo {
+  std::string hostname;
+  std::string os;  // PRETTY_NAME of /etc/os-release
+  std::string kernel;
+  std::string arch;
+  std::string agent_version;
+  friend bool operator==(const HostInfo&, const HostInfo&) = default;
+};
+
+struct ReportEntry {
+  uint64_t seq = 0;  // per agent, strictly increasing, never reused
+  CheckResult result;
+  friend bool operator==(const ReportEntry&, const ReportEntry&) = default;
+};
+
+// POST /api/v1/reports body.
+struct ReportBatch {
+  int version = kProtocolVersion;
+  std::string agent_id;
+  int64_t sent_at_ms = 0;
+  HostInfo host;
+  std::vector<ReportEntry> results;
+  friend bool operator==(const ReportBatch&, const ReportBatch&) = default;
+};
+
+// 200 response to a report: every entry of the batch is durable (new or duplicate).
+struct ReportAck {
+  uint64_t acked_through = 0;  // highest seq of the batch
+  int accepted = 0;            // newly stored
+  int duplicates = 0;          // already stored before (a retry)
+};
+
+// POST /api/v1/enroll
+struct EnrollRequest {
+  int version = kProtocolVersion;
+  std::string enrollment_token;
+  HostInfo host;
+};
+struct EnrollResponse {
+  std::string agent_id;
+  std::string agent_token;
+};
+
+// JSON mapping. Decoders validate types, required fields and limits; an error is
+// InvalidArgument whose message starts with the JSON path of the bad field
+// ("results[3].status: ...") and FieldOf() extracts that path for the API error's "field".
+std::string EncodeReportBatch(const ReportBatch& batch);
+StatusOr<ReportBatch> DecodeReportBatch(std::string_view json);
+std::string EncodeReportAck(const ReportAck& ack);
+StatusOr<ReportAck> DecodeReportAck(std::string_view json);
+std::string EncodeEnrollRequest(const EnrollRequest& req);
+StatusOr<EnrollRequest> DecodeEnrollRequest(std::string_view json);
+std::string EncodeEnrollResponse(const EnrollResponse& resp);
+StatusOr<EnrollResponse> DecodeEnrollResponse(std::string_view json);
+std::string EncodeCheckResult(const CheckResult& r);  // one result as a JSON object
+StatusOr<CheckResult> DecodeCheckResult(std::string_view json);
+// The field path a decode error names ("results[3].status"), or "" if none.
+std::string FieldOf(const Status& decode_error);
+
+}  // namespace steadfast::protocol
