@@ -19,8 +19,8 @@ Status CheckRegistry::Register(std::string type, CheckFactory factory) {
 StatusOr<std::unique_ptr<Check>> CheckRegistry::Create(const CheckSpec& spec) const {
   auto it = factories_.find(spec.type);
   if (it == factories_.end()) {
-    return spec.node["type"].Error(fmt::format("unknown check type '{}' (known: {})", spec.type,
-                                               fmt::join(Types(), ", ")));
+    return spec.node["type"].Error(
+        fmt::format("unknown check type '{}' (known: {})", spec.type, fmt::join(Types(), ", ")));
   }
   return it->second(spec);
 }

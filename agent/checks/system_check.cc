@@ -175,7 +175,8 @@ CheckResult SystemCheck::LoadResult(const CheckContext& ctx, const StatusOr<CpuT
   r.metrics.push_back(M("load1", load->load1, ""));
   r.metrics.push_back(M("load5", load->load5, ""));
   r.metrics.push_back(M("load15", load->load15, ""));
-  std::string averages = fmt::format("load {:.2f} {:.2f} {:.2f}", load->load1, load->load5, load->load15);
+  std::string averages =
+      fmt::format("load {:.2f} {:.2f} {:.2f}", load->load1, load->load5, load->load15);
   if (!cpu.ok()) {
     SetUnknown(r, averages + " (cannot count CPUs: " + cpu.status().message() + ")");
     return r;
@@ -260,20 +261,21 @@ CheckResult SystemCheck::UptimeResult(const CheckContext& ctx) {
 
 StatusOr<std::unique_ptr<Check>> NewSystemCheck(const CheckSpec& spec) {
   std::vector<std::string> known = CommonCheckKeys();
-  known.insert(known.end(), {"memory_warning_percent", "memory_critical_percent",
-                             "swap_warning_percent", "swap_critical_percent", "cpu_warning_percent",
-                             "cpu_critical_percent", "load_per_core_warning",
-                             "load_per_core_critical"});
+  known.insert(known.end(),
+               {"memory_warning_percent", "memory_critical_percent", "swap_warning_percent",
+                "swap_critical_percent", "cpu_warning_percent", "cpu_critical_percent",
+                "load_per_core_warning", "load_per_core_critical"});
   SF_RETURN_IF_ERROR(spec.node.CheckNoUnknownKeys(known));
   SystemCheckOptions o;
-  SF_ASSIGN_OR_RETURN(o.memory_percent, ReadThresholds(spec.node, "memory_warning_percent",
-                                                       "memory_critical_percent", 90.0, 95.0, 0, 100));
-  SF_ASSIGN_OR_RETURN(o.swap_percent, ReadThresholds(spec.node, "swap_warning_percent",
-                                                     "swap_critical_percent", std::nullopt,
-                                                     std::nullopt, 0, 100));
-  SF_ASSIGN_OR_RETURN(o.cpu_percent, ReadThresholds(spec.node, "cpu_warning_percent",
-                                                    "cpu_critical_percent", std::nullopt,
-                                                    std::nullopt, 0, 100));
+  SF_ASSIGN_OR_RETURN(o.memory_percent,
+                      ReadThresholds(spec.node, "memory_warning_percent", "memory_critical_percent",
+                                     90.0, 95.0, 0, 100));
+  SF_ASSIGN_OR_RETURN(o.swap_percent,
+                      ReadThresholds(spec.node, "swap_warning_percent", "swap_critical_percent",
+                                     std::nullopt, std::nullopt, 0, 100));
+  SF_ASSIGN_OR_RETURN(o.cpu_percent,
+                      ReadThresholds(spec.node, "cpu_warning_percent", "cpu_critical_percent",
+                                     std::nullopt, std::nullopt, 0, 100));
   SF_ASSIGN_OR_RETURN(o.load_per_core, ReadThresholds(spec.node, "load_per_core_warning",
                                                       "load_per_core_critical", 2.0, 4.0, 0, 1e6));
   return std::unique_ptr<Check>(std::make_unique<SystemCheck>(spec.name, o));

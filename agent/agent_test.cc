@@ -1,0 +1,248 @@
+#include "agent/agent.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <thread>
+
+#include "agent/testing/fake_http_client.h"
+#include "agent/testing/test_util.h"
+#include "common/testing/fake_clock.h"
+
+namespace steadfast::agent {
+namespace {
+
+using testing::FakeCollector;
+using testing::FakeHttpClient;
+using testing::FixedRandom;
+
+// Polls `pred` every few milliseconds (threads are doing the work) for up to `timeout`.
+bool WaitUntil(const std::function<bool()>& pred, Millis timeout = Millis(5'000)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(Millis(5));
+  }
+  return pred();
+}
+
+class AgentTest : public ::testing::Test {
+ protected:
+  AgentTest() {
+    RegisterBuiltinChecks(registry_);
+    client_.SetHandler(collector_.AsHandler());
+  }
+  std::string Yaml(const std::string& extra = "", const std::string& uplink = "{interval: 100ms}") {
+    return "collector_url: http://collector.test\n"
+           "enrollment_token: enrol-secret\n"
+           "state_dir: " +
+           dir_.path() +
+           "/state\n"
+           "proc_root: " +
+           std::string(SF_AGENT_TESTDATA_DIR) +
+           "/proc\n"
+           "uplink: " +
+           uplink + "\n" + extra +
+           "checks:\n"
+           "  - {name: system, type: system}\n"
+           "  - {name: mysql-disk, type: filesystem, include_mount_points: [/var/lib/mysql]}\n";
+  }
+  std::unique_ptr<Agent> MakeAgent(const std::string& yaml) {
+    auto config = ParseAgentConfigText(yaml, "agent.yaml", registry_);
+    EXPECT_TRUE(config.ok()) << config.status().ToString();
+    if (!config.ok()) return nullptr;
+    auto agent = Agent::Create(std::move(config).value(), registry_,
+                               AgentEnv{clock_, *fs_, client_, random_});
+    EXPECT_TRUE(agent.ok()) << agent.status().ToString();
+    return agent.ok() ? std::move(agent).value() : nullptr;
+  }
+
+  CheckRegistry registry_;
+  testing::TempDir dir_;
+  steadfast::testing::FakeClock clock_;
+  std::unique_ptr<FileSystem> fs_ = NewPosixFileSystem();
+  FakeHttpClient client_;
+  FakeCollector collector_;
+  FixedRandom random_{0};  // no jitter: every check is due at start
+};
+
+TEST_F(AgentTest, RunChecksOnceTouchesNeitherSpoolNorCollector) {
+  auto agent = MakeAgent(Yaml());
+  ASSERT_NE(agent, nullptr);
+  std::vector<protocol::CheckResult> results = agent->RunChecksOnce();
+  ASSERT_EQ(results.size(), 6u);  // five system results, one mount
+  EXPECT_EQ(results[0].check, "system");
+  EXPECT_EQ(results[5].check, "mysql-disk");
+  EXPECT_EQ(results[5].target, "/var/lib/mysql");
+  for (const auto& r : results) EXPECT_EQ(r.observed_at_ms, clock_.NowMillis());
+  EXPECT_EQ(client_.request_count(), 0u);
+  EXPECT_FALSE(fs_->Exists(dir_.path() + "/state"));
+  std::string metrics = agent->HandleMetrics().body;
+  EXPECT_NE(metrics.find("steadfast_agent_checks_run_total{check=\"system\"} 1"), std::string::npos)
+      << metrics;
+}
+
+TEST_F(AgentTest, StartEnrolsRunsChecksAndDeliversResults) {
+  auto agent = MakeAgent(Yaml());
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->Start().ok());
+  EXPECT_TRUE(WaitUntil([&] { return collector_.stored().size() >= 6; }))
+      << "stored " << collector_.stored().size();
+  EXPECT_TRUE(WaitUntil([&] { return agent->spool()->Count() == 0; }));
+  const std::string token = dir_.path() + "/state/agent.token";
+  EXPECT_EQ(*fs_->FileMode(token), 0600u);
+  EXPECT_EQ(*fs_->FileMode(dir_.path() + "/state"), 0700u);
+  EXPECT_TRUE(fs_->Exists(dir_.path() + "/state/spool.db"));
+
+  auto health = agent->HandleHealthz();
+  EXPECT_EQ(health.status, 200);
+  EXPECT_NE(health.body.find("\"enrolled\":true"), std::string::npos) << health.body;
+  // The uplink thread updates its metrics just after the spool is acked.
+  std::string metrics;
+  EXPECT_TRUE(WaitUntil([&] {
+    metrics = agent->HandleMetrics().body;
+    return metrics.find("steadfast_agent_uplink_requests_total{result=\"sent\"}") !=
+           std::string::npos;
+  })) << metrics;
+  EXPECT_NE(metrics.find("steadfast_agent_uplink_last_success_timestamp_seconds 1790000000"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("steadfast_agent_spool_rows 0"), std::string::npos);
+  EXPECT_NE(metrics.find("steadfast_agent_spool_dropped_total 0"), std::string::npos);
+  EXPECT_NE(metrics.find("steadfast_agent_check_duration_seconds_count{check=\"system\"} 1"),
+            std::string::npos);
+
+  const auto before = std::chrono::steady_clock::now();
+  agent->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, Millis(1'000));
+}
+
+TEST_F(AgentTest, StopIsPromptWhileBackingOff) {
+  client_.SetHandler(nullptr);  // collector down: enrolment keeps failing and backing off
+  auto agent = MakeAgent(Yaml("", "{interval: 1h, max_backoff: 1h}"));
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->Start().ok());
+  EXPECT_TRUE(
+      WaitUntil([&] { return client_.request_count() >= 1 && agent->spool()->Count() >= 6; }));
+  const auto before = std::chrono::steady_clock::now();
+  agent->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, Millis(1'000));
+  // Nothing was lost: the results wait in the spool for the next start.
+  EXPECT_EQ(agent->spool()->Count(), 6);
+}
+
+TEST_F(AgentTest, ResultsSurviveARestartBeforeDelivery) {
+  client_.SetHandler(nullptr);
+  {
+    auto agent = MakeAgent(Yaml());
+    ASSERT_TRUE(agent->Start().ok());
+    ASSERT_TRUE(WaitUntil([&] { return agent->spool()->Count() >= 6; }));
+    agent->Stop();
+  }
+  client_.SetHandler(collector_.AsHandler());
+  auto agent = MakeAgent(Yaml());
+  ASSERT_TRUE(agent->Start().ok());
+  EXPECT_TRUE(WaitUntil([&] { return collector_.stored().size() >= 12; }));
+}
+
+TEST_F(AgentTest, StartWithoutIdentityOrTokenIsFailedPrecondition) {
+  std::string yaml = Yaml();
+  yaml.replace(yaml.find("enrollment_token: enrol-secret\n"), 31, "");
+  auto agent = MakeAgent(yaml);
+  ASSERT_NE(agent, nullptr);
+  Status st = agent->Start();
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("agent.token"), std::string::npos);
+}
+
+TEST_F(AgentTest, EnrolmentTokenFromAFile) {
+  ASSERT_TRUE(fs_->WriteFileAtomic(dir_.path() + "/token", "  enrol-secret\n", 0600).ok());
+  std::string yaml = Yaml();
+  yaml.replace(yaml.find("enrollment_token: enrol-secret\n"), 31,
+               "enrollment_token_file: " + dir_.path() + "/token\n");
+  auto agent = MakeAgent(yaml);
+  ASSERT_TRUE(agent->Start().ok());
+  EXPECT_TRUE(WaitUntil([&] { return fs_->Exists(dir_.path() + "/state/agent.token"); }));
+}
+
+TEST_F(AgentTest, RevokedTokenStopsTheUplinkAndShowsInHealth) {
+  collector_.SetStatus(401);
+  auto agent = MakeAgent(Yaml());
+  ASSERT_TRUE(agent->Start().ok());
+  EXPECT_TRUE(WaitUntil([&] {
+    return agent->HandleHealthz().body.find("\"uplink_stopped\":true") != std::string::npos;
+  }));
+  // Nothing is deleted: every result of the first runs stays spooled.
+  EXPECT_TRUE(WaitUntil([&] { return agent->spool()->Count() == 6; }));
+  EXPECT_EQ(collector_.stored().size(), 0u);
+}
+
+TEST_F(AgentTest, DamagedSpoolIsMovedAsideAndReplaced) {
+  ASSERT_TRUE(fs_->CreateDirectories(dir_.path() + "/state").ok());
+  ASSERT_TRUE(fs_->WriteFileAtomic(dir_.path() + "/state/spool.db", std::string(8192, 'x')).ok());
+  auto agent = MakeAgent(Yaml());
+  Status st = agent->Start();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  auto entries = fs_->ListDirectory(dir_.path() + "/state");
+  ASSERT_TRUE(entries.ok());
+  bool found = false;
+  for (const auto& e : *entries) found |= e.rfind("spool.db.damaged-", 0) == 0;
+  EXPECT_TRUE(found);
+  EXPECT_TRUE(WaitUntil([&] { return collector_.stored().size() >= 6; }));
+}
+
+// A check whose summary and target are longer than the protocol allows.
+class WordyCheck final : public Check {
+ public:
+  using Check::Check;
+  std::vector<protocol::CheckResult> Run(const CheckContext& ctx) override {
+    protocol::CheckResult r = NewResult(ctx, std::string(2000, 't'));
+    r.status = protocol::CheckStatus::kOk;
+    std::string summary;
+    for (int i = 0; i < 3000; ++i) summary += "\xc3\xa9";  // "é", two bytes each
+    r.summary = summary;
+    return {r};
+  }
+};
+
+TEST_F(AgentTest, OverlongTargetAndSummaryAreCutToTheProtocolLimits) {
+  ASSERT_TRUE(registry_
+                  .Register("wordy",
+                            [](const CheckSpec& spec) -> StatusOr<std::unique_ptr<Check>> {
+                              return std::unique_ptr<Check>(
+                                  std::make_unique<WordyCheck>(spec.name));
+                            })
+                  .ok());
+  std::string yaml = Yaml();
+  yaml += "  - {name: wordy, type: wordy}\n";
+  auto agent = MakeAgent(yaml);
+  ASSERT_NE(agent, nullptr);
+  auto results = agent->RunChecksOnce();
+  const protocol::CheckResult& r = results.back();
+  EXPECT_EQ(r.target.size(), 1024u);
+  EXPECT_EQ(r.summary.size(), protocol::kMaxStringBytes);
+  EXPECT_EQ(r.summary.substr(r.summary.size() - 2), "\xc3\xa9");
+}
+
+TEST_F(AgentTest, ServesMetricsAndHealthOverHttp) {
+  auto agent = MakeAgent(Yaml("metrics_listen: 127.0.0.1:0\n"));
+  ASSERT_TRUE(agent->Start().ok());
+  ASSERT_NE(agent->metrics_port(), 0);
+  auto http = http::NewCurlHttpClient({});
+  http::HttpClientRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(agent->metrics_port()) + "/metrics";
+  req.timeout = Millis(5'000);
+  auto resp = http->Do(req);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->status, 200);
+  EXPECT_NE(resp->body.find("steadfast_agent_spool_rows"), std::string::npos);
+  req.url = "http://127.0.0.1:" + std::to_string(agent->metrics_port()) + "/healthz";
+  resp = http->Do(req);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->status, 200);
+  EXPECT_NE(resp->body.find("\"status\":\"ok\""), std::string::npos);
+  agent->Stop();
+}
+
+}  // namespace
+}  // namespace steadfast::agent

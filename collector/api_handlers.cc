@@ -1,0 +1,233 @@
+#include "collector/api_handlers.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <charconv>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "common/logging.h"
+#include "common/metrics/metrics.h"
+#include "common/protocol/protocol.h"
+
+namespace steadfast::collector {
+
+namespace {
+
+using http::HttpRequest;
+using http::HttpResponse;
+using nlohmann::json;
+
+HttpResponse JsonResponse(int status, const json& doc) {
+  HttpResponse r = HttpResponse::Json(status, doc.dump(-1, ' ', false, json::error_handler_t::replace));
+  // The console polls these; an intermediary must not serve a stale copy.
+  r.headers.Set("Cache-Control", "no-store");
+  return r;
+}
+
+HttpResponse BadParam(const std::string& field, const std::string& message) {
+  return HttpResponse::Error(400, "invalid_argument", field + ": " + message, field);
+}
+
+// Storage errors: NotFound -> 404, Unavailable -> 503, others by their code.
+HttpResponse StorageError(const Status& st) {
+  if (st.code() != StatusCode::kNotFound) SF_LOG_WARN("api: storage error: {}", st.ToString());
+  HttpResponse r = HttpResponse::Error(st);
+  if (r.status == 503) r.headers.Set("Retry-After", "1");
+  return r;
+}
+
+// An integer query parameter in [min, max]; `fallback` when absent. On error fills `*error`.
+std::optional<int64_t> IntParam(const HttpRequest& request, const std::string& name, int64_t fallback,
+                                int64_t min, int64_t max, HttpResponse* error) {
+  auto it = request.query.find(name);
+  if (it == request.query.end()) return fallback;
+  const std::string& text = it->second;
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    *error = BadParam(name, "expected an integer between " + std::to_string(min) + " and " + std::to_string(max) +
+                                ", got '" + text + "'");
+    return std::nullopt;
+  }
+  return value;
+}
+
+// An RFC 3339 timestamp parameter; `fallback` when absent or empty.
+std::optional<int64_t> TimeParam(const HttpRequest& request, const std::string& name, int64_t fallback,
+                                 HttpResponse* error) {
+  auto it = request.query.find(name);
+  if (it == request.query.end() || it->second.empty()) return fallback;
+  StatusOr<int64_t> ms = ParseRfc3339Millis(it->second);
+  if (!ms.ok()) {
+    *error = BadParam(name, "expected an RFC 3339 timestamp like 2026-11-29T02:44:34Z, got '" + it->second + "'");
+    return std::nullopt;
+  }
+  return *ms;
+}
+
+std::optional<std::string> OptionalParam(const HttpRequest& request, const std::string& name) {
+  auto it = request.query.find(name);
+  if (it == request.query.end()) return std::nullopt;
+  return it->second;
+}
+
+json TimeOrNull(int64_t ms) { return ms > 0 ? json(FormatRfc3339Millis(ms)) : json(nullptr); }
+
+json HostToJson(const HostSummary& h) {
+  json counts = json::object();
+  for (int s = 0; s < 4; ++s) {
+    counts[std::string(protocol::CheckStatusName(static_cast<protocol::CheckStatus>(s)))] =
+        h.status_counts[static_cast<size_t>(s)];
+  }
+  int64_t checks = 0;
+  for (int64_t n : h.status_counts) checks += n;
+  return json{{"id", h.agent.agent_id},
+              {"hostname", h.agent.host.hostname},
+              {"os", h.agent.host.os},
+              {"kernel", h.agent.host.kernel},
+              {"arch", h.agent.host.arch},
+              {"agent_version", h.agent.host.agent_version},
+              {"enrolled_at", TimeOrNull(h.agent.enrolled_at_ms)},
+              {"last_seen", TimeOrNull(h.agent.last_seen_ms)},
+              {"worst_status", h.worst_status ? json(std::string(protocol::CheckStatusName(*h.worst_status)))
+                                              : json(nullptr)},
+              {"status_counts", std::move(counts)},
+              {"check_count", checks}};
+}
+
+json ResultToJson(const StoredResult& r) {
+  json metrics = json::parse(r.metrics_json, nullptr, /*allow_exceptions=*/false);
+  if (metrics.is_discarded() || !metrics.is_array()) metrics = json::array();
+  json details = json::parse(r.details_json, nullptr, /*allow_exceptions=*/false);
+  if (details.is_discarded() || !details.is_object()) details = json::object();
+  return json{{"seq", r.seq},
+              {"check", r.check},
+              {"target", r.target},
+              {"status", std::string(protocol::CheckStatusName(r.status))},
+              {"summary", r.summary},
+              {"observed_at", FormatRfc3339Millis(r.observed_at_ms)},
+              {"received_at", FormatRfc3339Millis(r.received_at_ms)},
+              {"duration_ms", r.duration_ms},
+              {"metrics", std::move(metrics)},
+              {"details", std::move(details)}};
+}
+
+const std::string& HostId(const HttpRequest& request) {
+  static const std::string kEmpty;
+  auto it = request.path_params.find("id");
+  return it == request.path_params.end() ? kEmpty : it->second;
+}
+
+HttpResponse MissingId() { return HttpResponse::Error(404, "not_found", "no host id in the path"); }
+
+}  // namespace
+
+ApiHandlers::ApiHandlers(Storage& storage, const Clock& clock, prometheus::Registry& registry,
+                         std::vector<const prometheus::Collectable*> collectables)
+    : storage_(storage), clock_(clock), registry_(registry), collectables_(std::move(collectables)) {}
+
+HttpResponse ApiHandlers::ListHosts(const HttpRequest& request) const {
+  HttpResponse error;
+  auto limit = IntParam(request, "limit", kDefaultHostsLimit, 1, kMaxHostsLimit, &error);
+  if (!limit) return error;
+  auto offset = IntParam(request, "offset", 0, 0, INT64_MAX, &error);
+  if (!offset) return error;
+  StatusOr<HostPage> page = storage_.ListHosts(*limit, *offset);
+  if (!page.ok()) return StorageError(page.status());
+  json items = json::array();
+  for (const HostSummary& h : page->items) items.push_back(HostToJson(h));
+  const int64_t next = *offset + static_cast<int64_t>(page->items.size());
+  json doc{{"items", std::move(items)},
+           {"total", page->total},
+           {"next_offset", next < page->total && !page->items.empty() ? json(next) : json(nullptr)},
+           {"server_time", FormatRfc3339Millis(clock_.NowMillis())}};
+  return JsonResponse(200, doc);
+}
+
+HttpResponse ApiHandlers::GetHost(const HttpRequest& request) const {
+  const std::string& id = HostId(request);
+  if (id.empty()) return MissingId();
+  StatusOr<HostSummary> host = storage_.GetHost(id);
+  if (!host.ok()) return StorageError(host.status());
+  json doc = HostToJson(*host);
+  doc["server_time"] = FormatRfc3339Millis(clock_.NowMillis());
+  return JsonResponse(200, doc);
+}
+
+HttpResponse ApiHandlers::ListHostChecks(const HttpRequest& request) const {
+  const std::string& id = HostId(request);
+  if (id.empty()) return MissingId();
+  StatusOr<std::vector<StoredResult>> checks = storage_.ListHostChecks(id);
+  if (!checks.ok()) return StorageError(checks.status());
+  json items = json::array();
+  for (const StoredResult& r : *checks) items.push_back(ResultToJson(r));
+  return JsonResponse(200, json{{"items", std::move(items)}, {"server_time", FormatRfc3339Millis(clock_.NowMillis())}});
+}
+
+HttpResponse ApiHandlers::History(const HttpRequest& request) const {
+  const std::string& id = HostId(request);
+  if (id.empty()) return MissingId();
+  HttpResponse error;
+  HistoryQuery q;
+  q.agent_id = id;
+  q.check = OptionalParam(request, "check");
+  q.target = OptionalParam(request, "target");
+  if (q.check && q.check->empty()) q.check.reset();  // "check=" means "any check"
+  auto from = TimeParam(request, "from", INT64_MIN, &error);
+  if (!from) return error;
+  auto to = TimeParam(request, "to", INT64_MAX, &error);
+  if (!to) return error;
+  if (*from > *to) return BadParam("from", "must not be after 'to'");
+  auto limit = IntParam(request, "limit", kDefaultHistoryLimit, 1, kMaxHistoryLimit, &error);
+  if (!limit) return error;
+  auto after = IntParam(request, "after_seq", 0, 0, INT64_MAX, &error);
+  if (!after) return error;
+  q.from_ms = *from;
+  q.to_ms = *to;
+  q.limit = *limit;
+  q.after_seq = static_cast<uint64_t>(*after);
+  StatusOr<std::vector<StoredResult>> rows = storage_.History(q);
+  if (!rows.ok()) return StorageError(rows.status());
+  json items = json::array();
+  for (const StoredResult& r : *rows) items.push_back(ResultToJson(r));
+  json next = static_cast<int64_t>(rows->size()) == *limit ? json(rows->back().seq) : json(nullptr);
+  return JsonResponse(200, json{{"items", std::move(items)}, {"next_after_seq", std::move(next)}});
+}
+
+HttpResponse ApiHandlers::Healthz(const HttpRequest&) const {
+  return JsonResponse(200, json{{"status", "ok"}});
+}
+
+HttpResponse ApiHandlers::Readyz(const HttpRequest&) const {
+  Status st = storage_.Ping();
+  if (!st.ok()) {
+    HttpResponse r = HttpResponse::Error(503, "unavailable", "storage is not answering: " + st.message());
+    r.headers.Set("Cache-Control", "no-store");
+    return r;
+  }
+  return JsonResponse(200, json{{"status", "ready"}});
+}
+
+HttpResponse ApiHandlers::Metrics(const HttpRequest&) const {
+  HttpResponse r = metrics::ServeMetrics(registry_);
+  if (r.status != 200 || collectables_.empty()) return r;
+  // prometheus-cpp reports problems by throwing; a scrape must not take the server down.
+  try {
+    std::vector<prometheus::MetricFamily> families;
+    for (const prometheus::Collectable* c : collectables_) {
+      std::vector<prometheus::MetricFamily> more = c->Collect();
+      families.insert(families.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+    }
+    r.body += prometheus::TextSerializer().Serialize(families);
+  } catch (const std::exception& e) {
+    SF_LOG_ERROR("metrics: cannot serialise: {}", e.what());
+    return HttpResponse::Error(500, "internal", "cannot serialise metrics");
+  }
+  return r;
+}
+
+}  // namespace steadfast::collector

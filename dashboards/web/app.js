@@ -1,0 +1,373 @@
+// Steadfast console: hosts and their checks from the collector's REST API.
+// No build step, no dependencies. All text from the API goes into the page through
+// textContent / createTextNode only (never innerHTML), so host names, summaries and metric
+// labels cannot inject markup.
+'use strict';
+
+(function () {
+  const REFRESH_MS = 5000;
+  const PAGE_LIMIT = 1000;
+  const MAX_PAGES = 20;  // at most 20,000 hosts in the table
+  const REQUEST_TIMEOUT_MS = 8000;
+
+  // A host is stale after three report intervals; the interval defaults to the agent's
+  // default check interval (60 s) and can be set with ?interval=SECONDS.
+  const params = new URLSearchParams(window.location.search);
+  const intervalParam = Number(params.get('interval'));
+  const REPORT_INTERVAL_S = Number.isFinite(intervalParam) && intervalParam > 0 ? intervalParam : 60;
+  const STALE_AFTER_MS = 3 * REPORT_INTERVAL_S * 1000;
+
+  // Status presentation: colour is never the only signal; each badge has a symbol and a word.
+  const STATUS = {
+    ok: { label: 'OK', symbol: '\u2714', rank: 0 },
+    unknown: { label: 'Unknown', symbol: '?', rank: 1 },
+    warning: { label: 'Warning', symbol: '!', rank: 2 },
+    critical: { label: 'Critical', symbol: '\u2716', rank: 3 },
+  };
+
+  const $ = (id) => document.getElementById(id);
+  let timer = null;
+  let inFlight = false;
+  let again = false;  // a refresh was asked for while one was running (e.g. a click)
+
+  // ----- small DOM helpers ---------------------------------------------------------------
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    if (attrs) {
+      for (const [key, value] of Object.entries(attrs)) {
+        if (value === undefined || value === null) continue;
+        if (key === 'class') node.className = value;
+        else if (key === 'text') node.textContent = value;
+        else node.setAttribute(key, String(value));
+      }
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
+    }
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function badge(status) {
+    const s = STATUS[status];
+    if (!s) return el('span', { class: 'badge badge-none', text: 'No data' });
+    return el('span', { class: 'badge badge-' + status },
+      el('span', { class: 'badge-symbol', 'aria-hidden': 'true', text: s.symbol }), ' ' + s.label);
+  }
+
+  // ----- time ------------------------------------------------------------------------------
+
+  function parseTime(text) {
+    if (!text) return null;
+    const ms = Date.parse(text);
+    return Number.isNaN(ms) ? null : ms;
+  }
+
+  function formatAge(ms) {
+    if (ms === null) return 'never';
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 60) return s + ' s ago';
+    const m = Math.floor(s / 60);
+    if (m < 60) return m + ' min ago';
+    const h = Math.floor(m / 60);
+    if (h < 48) return h + ' h ago';
+    return Math.floor(h / 24) + ' d ago';
+  }
+
+  function formatDuration(ms) {
+    const s = Math.round(ms / 1000);
+    return s < 120 ? s + ' s' : Math.round(s / 60) + ' min';
+  }
+
+  // ----- API -------------------------------------------------------------------------------
+
+  async function getJson(path) {
+    const controller = new AbortController();
+    const t = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    let response;
+    try {
+      response = await fetch(path, { headers: { Accept: 'application/json' }, signal: controller.signal, cache: 'no-store' });
+    } catch (e) {
+      throw new ApiError(e.name === 'AbortError' ? 'the request timed out' : 'network error (' + e.message + ')', 0);
+    } finally {
+      clearTimeout(t);
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (e) {
+      body = null;
+    }
+    if (!response.ok) {
+      const message = body && body.error && body.error.message ? body.error.message : response.statusText;
+      throw new ApiError('HTTP ' + response.status + ': ' + message, response.status);
+    }
+    if (body === null) throw new ApiError('the response was not JSON', response.status);
+    return body;
+  }
+
+  class ApiError extends Error {
+    constructor(message, status) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  async function fetchAllHosts() {
+    let offset = 0;
+    let items = [];
+    let total = 0;
+    let serverTime = null;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const doc = await getJson('/api/v1/hosts?limit=' + PAGE_LIMIT + '&offset=' + offset);
+      items = items.concat(doc.items || []);
+      total = doc.total || 0;
+      serverTime = parseTime(doc.server_time);
+      if (doc.next_offset === null || doc.next_offset === undefined) break;
+      offset = doc.next_offset;
+    }
+    return { items, total, serverTime };
+  }
+
+  // ----- rendering -------------------------------------------------------------------------
+
+  function showError(message) {
+    $('error-text').textContent = message ? '(' + message + ')' : '';
+    $('error-banner').hidden = false;
+  }
+
+  function hideError() {
+    $('error-banner').hidden = true;
+  }
+
+  function setUpdated(now) {
+    $('updated').textContent = 'Updated ' + new Date(now).toLocaleTimeString();
+  }
+
+  function countsCell(counts) {
+    const cell = el('td', { class: 'counts' });
+    const order = ['critical', 'warning', 'unknown', 'ok'];
+    let any = false;
+    for (const status of order) {
+      const n = counts && counts[status] ? counts[status] : 0;
+      if (n === 0) continue;
+      any = true;
+      cell.appendChild(el('span', { class: 'count count-' + status }, String(n) + ' ' + STATUS[status].label.toLowerCase()));
+    }
+    if (!any) cell.appendChild(document.createTextNode('\u2014'));
+    return cell;
+  }
+
+  function lastSeenCell(lastSeenMs, nowMs) {
+    const age = lastSeenMs === null ? null : nowMs - lastSeenMs;
+    const stale = age === null || age > STALE_AFTER_MS;
+    const cell = el('td', { class: stale ? 'age age-stale' : 'age' });
+    const time = el('time', { datetime: lastSeenMs === null ? null : new Date(lastSeenMs).toISOString(),
+                              title: lastSeenMs === null ? 'no report yet' : new Date(lastSeenMs).toLocaleString() },
+      formatAge(age));
+    cell.appendChild(time);
+    if (stale) cell.appendChild(el('span', { class: 'stale-label', text: lastSeenMs === null ? ' (no report)' : ' (stale)' }));
+    return { cell, stale };
+  }
+
+  function renderHosts(data) {
+    const body = $('hosts-body');
+    clear(body);
+    const now = data.serverTime !== null ? data.serverTime : Date.now();
+    const tally = { critical: 0, warning: 0, unknown: 0, ok: 0, none: 0, stale: 0 };
+    for (const host of data.items) {
+      const lastSeen = lastSeenCell(parseTime(host.last_seen), now);
+      const link = el('a', { href: '#host=' + encodeURIComponent(host.id), class: 'host-link' }, host.hostname || host.id);
+      const row = el('tr', { class: lastSeen.stale ? 'stale' : null },
+        el('th', { scope: 'row' }, link, el('div', { class: 'sub', text: host.id })),
+        el('td', { text: host.os || '\u2014' }),
+        el('td', null, badge(host.worst_status)),
+        countsCell(host.status_counts),
+        lastSeen.cell);
+      body.appendChild(row);
+      if (host.worst_status && tally[host.worst_status] !== undefined) tally[host.worst_status]++;
+      else tally.none++;
+      if (lastSeen.stale) tally.stale++;
+    }
+    $('hosts-empty').hidden = data.items.length !== 0;
+    const parts = [data.total + (data.total === 1 ? ' host' : ' hosts')];
+    for (const status of ['critical', 'warning', 'unknown', 'ok']) {
+      if (tally[status]) parts.push(tally[status] + ' ' + STATUS[status].label.toLowerCase());
+    }
+    if (tally.stale) parts.push(tally.stale + ' stale');
+    $('hosts-summary').textContent = parts.join(' \u00b7 ');
+    const note = $('hosts-note');
+    note.hidden = data.items.length >= data.total;
+    note.textContent = note.hidden ? '' : 'Showing the first ' + data.items.length + ' of ' + data.total + ' hosts.';
+  }
+
+  function metricText(m) {
+    let name = m.name;
+    const labels = m.labels ? Object.entries(m.labels) : [];
+    if (labels.length) name += '{' + labels.map(([k, v]) => k + '=' + v).join(', ') + '}';
+    let value = typeof m.value === 'number' ? m.value : Number(m.value);
+    let unit = m.unit || '';
+    if (unit === 'ratio') {
+      value = (value * 100).toFixed(1);
+      unit = '%';
+    } else if (unit === 'bytes') {
+      const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+      let i = 0;
+      while (Math.abs(value) >= 1024 && i < units.length - 1) {
+        value /= 1024;
+        i++;
+      }
+      value = i === 0 ? String(value) : value.toFixed(1);
+      unit = units[i];
+    } else if (Number.isFinite(value) && !Number.isInteger(value)) {
+      value = value.toPrecision(4);
+    }
+    return name + ' = ' + value + (unit ? (unit === '%' ? '' : ' ') + unit : '');
+  }
+
+  function metricsCell(metrics) {
+    const cell = el('td', { class: 'metrics' });
+    if (!metrics || metrics.length === 0) {
+      cell.appendChild(document.createTextNode('\u2014'));
+      return cell;
+    }
+    const list = el('ul');
+    for (const m of metrics.slice(0, 3)) list.appendChild(el('li', { text: metricText(m) }));
+    cell.appendChild(list);
+    if (metrics.length > 3) cell.appendChild(el('div', { class: 'sub', text: '+' + (metrics.length - 3) + ' more' }));
+    return cell;
+  }
+
+  function renderHost(host, checks) {
+    const now = parseTime(checks.server_time) || parseTime(host.server_time) || Date.now();
+    $('host-title').textContent = host.hostname || host.id;
+    const status = $('host-status');
+    clear(status);
+    status.appendChild(badge(host.worst_status));
+    const lastSeen = parseTime(host.last_seen);
+    const age = lastSeen === null ? null : now - lastSeen;
+    const stale = age === null || age > STALE_AFTER_MS;
+    status.appendChild(el('span', { class: stale ? 'age-stale' : null, text: ' last report ' + formatAge(age) + (stale ? ' (stale)' : '') }));
+
+    const meta = $('host-meta');
+    clear(meta);
+    const fields = [
+      ['Agent id', host.id],
+      ['Operating system', host.os],
+      ['Kernel', host.kernel],
+      ['Architecture', host.arch],
+      ['Agent version', host.agent_version],
+      ['Enrolled', host.enrolled_at ? new Date(parseTime(host.enrolled_at)).toLocaleString() : null],
+    ];
+    for (const [label, value] of fields) {
+      meta.appendChild(el('div', null, el('dt', { text: label }), el('dd', { text: value || '\u2014' })));
+    }
+
+    const body = $('checks-body');
+    clear(body);
+    const items = (checks.items || []).slice().sort((a, b) =>
+      (STATUS[b.status] ? STATUS[b.status].rank : 0) - (STATUS[a.status] ? STATUS[a.status].rank : 0) ||
+      a.check.localeCompare(b.check) || a.target.localeCompare(b.target));
+    for (const c of items) {
+      const observed = parseTime(c.observed_at);
+      const observedAge = observed === null ? null : now - observed;
+      const old = observedAge === null || observedAge > STALE_AFTER_MS;
+      body.appendChild(el('tr', { class: old ? 'stale' : null },
+        el('th', { scope: 'row', text: c.check }),
+        el('td', { class: 'mono', text: c.target === '' ? '\u2014' : c.target }),
+        el('td', null, badge(c.status)),
+        el('td', { class: 'summary-cell', text: c.summary || '' }),
+        el('td', { class: old ? 'age age-stale' : 'age' },
+          el('time', { datetime: observed === null ? null : new Date(observed).toISOString(),
+                       title: observed === null ? null : new Date(observed).toLocaleString() }, formatAge(observedAge))),
+        metricsCell(c.metrics)));
+    }
+    $('checks-empty').hidden = items.length !== 0;
+  }
+
+  // ----- navigation and refresh ------------------------------------------------------------
+
+  function selectedHost() {
+    const match = /^#host=(.+)$/.exec(window.location.hash);
+    if (!match) return null;
+    try {
+      return decodeURIComponent(match[1]);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function showView(hostId) {
+    $('hosts-view').hidden = hostId !== null;
+    $('host-view').hidden = hostId === null;
+  }
+
+  async function refresh() {
+    if (inFlight) {
+      again = true;
+      return;
+    }
+    inFlight = true;
+    const hostId = selectedHost();
+    showView(hostId);
+    try {
+      if (hostId === null) {
+        renderHosts(await fetchAllHosts());
+        document.title = 'Hosts \u2014 Steadfast';
+      } else {
+        const id = encodeURIComponent(hostId);
+        const [host, checks] = await Promise.all([getJson('/api/v1/hosts/' + id), getJson('/api/v1/hosts/' + id + '/checks')]);
+        renderHost(host, checks);
+        document.title = (host.hostname || host.id) + ' \u2014 Steadfast';
+      }
+      hideError();
+      setUpdated(Date.now());
+    } catch (e) {
+      if (hostId !== null && e.status === 404) {
+        $('host-title').textContent = 'Unknown host';
+        clear($('checks-body'));
+        clear($('host-meta'));
+        clear($('host-status'));
+        $('checks-empty').hidden = false;
+        hideError();
+      } else {
+        showError(e.message);
+      }
+    } finally {
+      inFlight = false;
+      if (again) {
+        again = false;
+        refresh();
+      }
+    }
+  }
+
+  function schedule() {
+    if (timer !== null) clearInterval(timer);
+    timer = setInterval(() => {
+      if (!document.hidden) refresh();
+    }, REFRESH_MS);
+  }
+
+  function start() {
+    $('stale-after').textContent = formatDuration(STALE_AFTER_MS);
+    $('home-link').addEventListener('click', (ev) => {
+      ev.preventDefault();
+      window.location.hash = '';
+    });
+    window.addEventListener('hashchange', refresh);
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden) refresh();
+    });
+    refresh();
+    schedule();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();

@@ -1,0 +1,275 @@
+// End-to-end tests with the real binaries: a collector and an agent started as processes on
+// loopback, killed with SIGKILL at bad moments, and checked for lost or duplicated results.
+//
+// The invariant checked after every scenario: the sequence numbers the collector stored for
+// the agent, together with what is still in the agent's spool, form one gap-free range that
+// ends at the last number the agent's spool ever issued. The collector holds each number at
+// most once (the API would show a duplicate), and in the order the agent produced them.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "common/http/http_client.h"
+#include "common/sqlite/sqlite_db.h"
+#include "tests/support/process.h"
+
+namespace steadfast {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using testsupport::Process;
+using testsupport::TempDir;
+
+constexpr char kToken[] = "e2e-enrolment-token-0123456789";
+
+class AgentCollectorE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    port_ = testsupport::FreeLoopbackPort();
+    base_ = "http://127.0.0.1:" + std::to_string(port_);
+    client_ = http::NewCurlHttpClient({});
+    testsupport::WriteTextFile(dir_.path() + "/collector.yaml",
+                               "listen: 127.0.0.1:" + std::to_string(port_) + "\n" +
+                                   "data_dir: " + dir_.path() + "/collector\n" +
+                                   "web_root: " + std::string(SF_SOURCE_DIR) + "/dashboards/web\n" +
+                                   "enrollment_tokens: [" + kToken + "]\n");
+    testsupport::WriteTextFile(dir_.path() + "/agent.yaml",
+                               "collector_url: " + base_ + "\n" +
+                                   "enrollment_token: " + kToken + "\n" +
+                                   "state_dir: " + dir_.path() + "/agent\n" +
+                                   "uplink:\n  interval: 1s\n  batch_size: 20\n  max_backoff: 2s\n" +
+                                   "checks:\n"
+                                   "  - {name: system, type: system, interval: 1s}\n"
+                                   "  - {name: filesystems, type: filesystem, interval: 1s}\n"
+                                   "  - {name: collector-port, type: tcp, target: 127.0.0.1:" +
+                                   std::to_string(port_) + ", interval: 1s}\n");
+  }
+
+  std::unique_ptr<Process> StartCollector() {
+    auto p = std::make_unique<Process>(
+        std::vector<std::string>{SF_COLLECTOR_BIN, "--config", dir_.path() + "/collector.yaml"},
+        dir_.path() + "/collector.log");
+    for (int i = 0; i < 300; ++i) {
+      auto r = Get("/readyz");
+      if (r.ok() && r->status == 200) return p;
+      if (!p->running()) break;
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    ADD_FAILURE() << "collector did not become ready; log:\n" << testsupport::ReadTextFile(p->log_path());
+    return p;
+  }
+
+  std::unique_ptr<Process> StartAgent() {
+    return std::make_unique<Process>(
+        std::vector<std::string>{SF_AGENT_BIN, "--config", dir_.path() + "/agent.yaml"},
+        dir_.path() + "/agent.log");
+  }
+
+  StatusOr<http::HttpResponse> Get(const std::string& path) {
+    http::HttpClientRequest req;
+    req.url = base_ + path;
+    req.timeout = milliseconds(5000);
+    return client_->Do(req);
+  }
+
+  json GetJson(const std::string& path) {
+    auto r = Get(path);
+    if (!r.ok() || r->status != 200) {
+      ADD_FAILURE() << path << ": " << (r.ok() ? std::to_string(r->status) + " " + r->body : r.status().ToString());
+      return json();
+    }
+    return json::parse(r->body, nullptr, false);
+  }
+
+  // The agent id once the collector has heard from it, or "".
+  std::string HostId() {
+    json hosts = GetJson("/api/v1/hosts");
+    if (!hosts.is_object() || !hosts["items"].is_array() || hosts["items"].empty()) return "";
+    return hosts["items"][0]["id"].get<std::string>();
+  }
+
+  // Every seq the collector stored for the host, across all its checks, with duplicates kept
+  // so the test can see them.
+  std::vector<int64_t> CollectorSeqs(const std::string& host) {
+    std::vector<int64_t> seqs;
+    json checks = GetJson("/api/v1/hosts/" + host + "/checks");
+    for (const auto& c : checks["items"]) {
+      std::string q = "/api/v1/hosts/" + host + "/checks/history?limit=100000&check=" +
+                      c["check"].get<std::string>() + "&target=" + UrlEncode(c["target"].get<std::string>());
+      json h = GetJson(q);
+      for (const auto& row : h["items"]) seqs.push_back(row["seq"].get<int64_t>());
+    }
+    std::sort(seqs.begin(), seqs.end());
+    return seqs;
+  }
+
+  static std::string UrlEncode(const std::string& s) {
+    std::string out;
+    char buf[4];
+    for (unsigned char c : s) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+        out.push_back(static_cast<char>(c));
+      } else {
+        std::snprintf(buf, sizeof(buf), "%%%02X", c);
+        out += buf;
+      }
+    }
+    return out;
+  }
+
+  struct SpoolState {
+    std::vector<int64_t> pending;  // seqs still in the spool
+    int64_t last_issued = 0;       // the highest seq the spool ever issued
+  };
+
+  SpoolState ReadSpool() {
+    SpoolState s;
+    sqlite::OpenOptions ro;
+    ro.read_only = true;
+    auto db = sqlite::SqliteDb::Open(dir_.path() + "/agent/spool.db", ro);
+    if (!db.ok()) {
+      ADD_FAILURE() << db.status().ToString();
+      return s;
+    }
+    auto q = (*db)->Prepare(SF_SPOOL_PENDING_SQL);
+    if (!q.ok()) {
+      ADD_FAILURE() << q.status().ToString();
+      return s;
+    }
+    while (q->Step().value_or(false)) s.pending.push_back(q->ColumnInt(0));
+    auto m = (*db)->Prepare("SELECT seq FROM sqlite_sequence");
+    if (m.ok() && m->Step().value_or(false)) s.last_issued = m->ColumnInt(0);
+    return s;
+  }
+
+  void WaitUntil(const std::function<bool()>& cond, milliseconds timeout, const std::string& what) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!cond()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        FAIL() << "timed out waiting for " << what << "\ncollector log:\n"
+               << testsupport::ReadTextFile(dir_.path() + "/collector.log") << "\nagent log:\n"
+               << testsupport::ReadTextFile(dir_.path() + "/agent.log");
+      }
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+  }
+
+  // The invariant of this file (see the top comment).
+  void ExpectNothingLostNothingDuplicated(const std::string& host, size_t min_results) {
+    std::vector<int64_t> stored = CollectorSeqs(host);
+    SpoolState spool = ReadSpool();
+    ASSERT_GE(stored.size(), min_results);
+    EXPECT_EQ(std::adjacent_find(stored.begin(), stored.end()), stored.end()) << "a result was stored twice";
+    std::set<int64_t> all(stored.begin(), stored.end());
+    all.insert(spool.pending.begin(), spool.pending.end());
+    ASSERT_FALSE(all.empty());
+    EXPECT_EQ(*all.rbegin(), spool.last_issued) << "the newest results are missing";
+    int64_t expected = *all.rbegin() - *all.begin() + 1;
+    EXPECT_EQ(static_cast<int64_t>(all.size()), expected)
+        << "gap in the sequence: " << expected - static_cast<int64_t>(all.size()) << " results lost";
+  }
+
+  TempDir dir_;
+  int port_ = 0;
+  std::string base_;
+  std::unique_ptr<http::HttpClient> client_;
+};
+
+TEST_F(AgentCollectorE2E, ResultsArriveAndBothStopCleanly) {
+  auto collector = StartCollector();
+  auto agent = StartAgent();
+  std::string host;
+  WaitUntil([&] { return !(host = HostId()).empty() && CollectorSeqs(host).size() >= 3; }, milliseconds(20000),
+            "the first results");
+  json checks = GetJson("/api/v1/hosts/" + host + "/checks");
+  std::set<std::string> names;
+  for (const auto& c : checks["items"]) names.insert(c["check"].get<std::string>());
+  EXPECT_TRUE(names.count("system"));
+  EXPECT_TRUE(names.count("filesystems"));
+  EXPECT_TRUE(names.count("collector-port"));
+  agent->Signal(SIGTERM);
+  EXPECT_EQ(agent->Wait(milliseconds(10000)), 0);
+  collector->Signal(SIGTERM);
+  EXPECT_EQ(collector->Wait(milliseconds(15000)), 0);
+  // The token file holds a secret: only its owner may read it.
+  EXPECT_EQ(std::filesystem::status(dir_.path() + "/agent/agent.token").permissions() &
+                std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+TEST_F(AgentCollectorE2E, CollectorKilledWhileAgentProducesLosesNothing) {
+  auto collector = StartCollector();
+  auto agent = StartAgent();
+  std::string host;
+  WaitUntil([&] { return !(host = HostId()).empty() && CollectorSeqs(host).size() >= 3; }, milliseconds(20000),
+            "the first results");
+  collector->Signal(SIGKILL);
+  ASSERT_EQ(collector->Wait(milliseconds(5000)), 128 + SIGKILL);
+  // The agent keeps producing into its spool while the collector is down.
+  size_t before_outage = 0;
+  WaitUntil([&] { return (before_outage = ReadSpool().pending.size()) >= 10; }, milliseconds(20000),
+            "results to pile up in the spool");
+  collector = StartCollector();
+  WaitUntil([&] { return ReadSpool().pending.size() < before_outage / 2; }, milliseconds(30000),
+            "the spool to drain after the collector came back");
+  agent->Signal(SIGTERM);
+  ASSERT_EQ(agent->Wait(milliseconds(10000)), 0);
+  ExpectNothingLostNothingDuplicated(host, 13);
+}
+
+TEST_F(AgentCollectorE2E, AgentKilledMidSendLosesNothing) {
+  auto collector = StartCollector();
+  auto agent = StartAgent();
+  std::string host;
+  WaitUntil([&] { return !(host = HostId()).empty(); }, milliseconds(20000), "enrolment");
+  // Kill the agent at moments spread over its send cycle (interval 1 s), restart it each time.
+  for (int i = 0; i < 6; ++i) {
+    std::this_thread::sleep_for(milliseconds(700 + 170 * i));
+    agent->Signal(SIGKILL);
+    ASSERT_EQ(agent->Wait(milliseconds(5000)), 128 + SIGKILL);
+    agent = StartAgent();
+  }
+  std::this_thread::sleep_for(milliseconds(2500));
+  agent->Signal(SIGTERM);
+  ASSERT_EQ(agent->Wait(milliseconds(10000)), 0);
+  ExpectNothingLostNothingDuplicated(host, 10);
+  // Only one agent identity: a restarted agent reuses its token and does not enrol again.
+  json hosts = GetJson("/api/v1/hosts");
+  EXPECT_EQ(hosts["items"].size(), 1u);
+}
+
+TEST_F(AgentCollectorE2E, ConfigErrorsExitWithStatus2AndNameTheKey) {
+  testsupport::WriteTextFile(dir_.path() + "/bad.yaml", "listen: 127.0.0.1:1\nlissten: typo\n");
+  Process c({SF_COLLECTOR_BIN, "--config", dir_.path() + "/bad.yaml"}, dir_.path() + "/bad-c.log");
+  EXPECT_EQ(c.Wait(milliseconds(10000)), 2);
+  EXPECT_NE(testsupport::ReadTextFile(c.log_path()).find("bad.yaml:2"), std::string::npos)
+      << testsupport::ReadTextFile(c.log_path());
+  testsupport::WriteTextFile(dir_.path() + "/bad-agent.yaml",
+                             "collector_url: http://127.0.0.1:1\nstate_dir: /tmp\nchecks:\n"
+                             "  - {name: x, type: system, interval: often}\n");
+  Process a({SF_AGENT_BIN, "--config", dir_.path() + "/bad-agent.yaml"}, dir_.path() + "/bad-a.log");
+  EXPECT_EQ(a.Wait(milliseconds(10000)), 2);
+  EXPECT_NE(testsupport::ReadTextFile(a.log_path()).find("bad-agent.yaml:4"), std::string::npos)
+      << testsupport::ReadTextFile(a.log_path());
+}
+
+TEST_F(AgentCollectorE2E, HelpAndVersion) {
+  for (const char* bin : {SF_COLLECTOR_BIN, SF_AGENT_BIN}) {
+    Process v({bin, "--version"}, dir_.path() + "/v.log");
+    EXPECT_EQ(v.Wait(milliseconds(10000)), 0);
+    Process h({bin, "--help"}, dir_.path() + "/h.log");
+    EXPECT_EQ(h.Wait(milliseconds(10000)), 0);
+  }
+  std::string out = testsupport::ReadTextFile(dir_.path() + "/v.log");
+  EXPECT_NE(out.find("steadfast-collector"), std::string::npos);
+  EXPECT_NE(out.find("steadfast-agent"), std::string::npos);
+  EXPECT_NE(testsupport::ReadTextFile(dir_.path() + "/h.log").find("--config"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace steadfast

@@ -1,0 +1,50 @@
+// Test support: start a real binary as a child process, signal it, wait for it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace steadfast::testsupport {
+
+class Process {
+ public:
+  // Starts `argv[0]` with `argv`; stdout and stderr go to `log_path` (appended).
+  Process(std::vector<std::string> argv, std::string log_path);
+  ~Process();  // SIGKILLs the child if it still runs
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  void Signal(int sig);
+  // Waits up to `timeout`; returns the exit code, 128+signal if killed, -1 on timeout.
+  int Wait(std::chrono::milliseconds timeout);
+  const std::string& log_path() const { return log_path_; }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+  std::string log_path_;
+};
+
+// A directory under /tmp removed (recursively) on destruction unless SF_KEEP_TEMP is set.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A free TCP port on 127.0.0.1 (bound, read back, released).
+int FreeLoopbackPort();
+void WriteTextFile(const std::string& path, const std::string& text);
+std::string ReadTextFile(const std::string& path);
+
+}  // namespace steadfast::testsupport
