@@ -24,6 +24,7 @@
 #include "common/fs/file_system.h"
 #include "common/http/http_client.h"
 #include "common/logging.h"
+#include "common/stop_signals.h"
 #include "common/random.h"
 #include "steadfast/version.h"
 
@@ -78,16 +79,8 @@ void PrintJson(const std::vector<protocol::CheckResult>& results) {
 }
 
 int Main(int argc, char** argv) {
-  // Block the stop signals before any thread exists, so every thread inherits the mask and
-  // only sigwait() below receives them (no async signal handler, no global flag).
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  // A peer closing a socket must be an error return, not the death of the agent.
-  std::signal(SIGPIPE, SIG_IGN);
+  // Before any thread exists, so every thread inherits the mask.
+  const sigset_t stop_signals = BlockStopSignals();
   // A few long-lived threads do not need glibc's arena per thread; fewer arenas keep the
   // resident size small (the agent's budget is 10 MB).
   mallopt(M_ARENA_MAX, 2);
@@ -165,16 +158,7 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "steadfast-agent: %s\n", st.message().c_str());
     return st.code() == StatusCode::kFailedPrecondition ? kExitUsage : kExitFailure;
   }
-  while (true) {
-    int sig = 0;
-    if (sigwait(&stop_signals, &sig) != 0) continue;
-    if (sig == SIGHUP) {
-      SF_LOG_INFO("SIGHUP: the agent does not reload its config; restart it to apply changes");
-      continue;
-    }
-    SF_LOG_INFO("signal {} received, stopping", sig);
-    break;
-  }
+  WaitForStopSignal(stop_signals, "agent");
   (*agent)->Stop();
   SF_LOG_INFO("stopped");
   return kExitOk;

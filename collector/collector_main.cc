@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/fs/file_system.h"
 #include "common/logging.h"
+#include "common/stop_signals.h"
 #include "steadfast/version.h"
 
 namespace steadfast::collector {
@@ -28,16 +29,8 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 int Main(int argc, char** argv) {
-  // Block the stop signals before any thread exists, so every thread inherits the mask and
-  // only sigwait() below receives them (no async handler, no global flag).
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  // A client closing its socket must be an error return, not the death of the collector.
-  std::signal(SIGPIPE, SIG_IGN);
+  // Before any thread exists, so every thread inherits the mask.
+  const sigset_t stop_signals = BlockStopSignals();
 
   CLI::App app{"steadfast-collector: receives agent reports and serves the Steadfast API and console"};
   std::string config_path = "/etc/steadfast/collector.yaml";
@@ -83,16 +76,7 @@ int Main(int argc, char** argv) {
   SF_LOG_INFO("listening on {} (console {}/, API {}/api/v1/, metrics {}/metrics)", (*server)->url(),
               (*server)->url(), (*server)->url(), (*server)->url());
 
-  while (true) {
-    int sig = 0;
-    if (sigwait(&stop_signals, &sig) != 0) continue;
-    if (sig == SIGHUP) {
-      SF_LOG_INFO("SIGHUP: the collector does not reload its config; restart it to apply changes");
-      continue;
-    }
-    SF_LOG_INFO("signal {} received, shutting down", sig);
-    break;
-  }
+  WaitForStopSignal(stop_signals, "collector");
   (*server)->Shutdown();
   SF_LOG_INFO("stopped");
   return kExitOk;

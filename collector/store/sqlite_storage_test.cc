@@ -459,7 +459,12 @@ TEST_F(SqliteStorageTest, ConcurrentIngestIsGroupCommitted) {
       if (ack.ok() && ack->accepted == 3) acked++;
     });
   }
-  for (int i = 0; i < 10'000 && storage_->QueueDepth() < kThreads; ++i) std::this_thread::yield();
+  // Bounded by time, not by a count of yields: under ASan on a loaded machine the threads may
+  // need a while to reach the queue.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (storage_->QueueDepth() < kThreads && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   // (The writer may have taken the first batch before the gate closed; all others wait.)
   EXPECT_GE(storage_->QueueDepth(), static_cast<size_t>(kThreads - 1));
   {
