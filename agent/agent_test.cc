@@ -7,6 +7,7 @@
 
 #include "agent/testing/fake_http_client.h"
 #include "agent/testing/test_util.h"
+#include "common/http/beast_http_client.h"
 #include "common/testing/fake_clock.h"
 
 namespace steadfast::agent {
@@ -228,7 +229,7 @@ TEST_F(AgentTest, ServesMetricsAndHealthOverHttp) {
   auto agent = MakeAgent(Yaml("metrics_listen: 127.0.0.1:0\n"));
   ASSERT_TRUE(agent->Start().ok());
   ASSERT_NE(agent->metrics_port(), 0);
-  auto http = http::NewCurlHttpClient({});
+  auto http = http::NewBeastHttpClient({});
   http::HttpClientRequest req;
   req.url = "http://127.0.0.1:" + std::to_string(agent->metrics_port()) + "/metrics";
   req.timeout = Millis(5'000);

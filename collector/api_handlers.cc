@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "collector/api/api_util.h"
 #include "common/logging.h"
 #include "common/metrics/metrics.h"
 #include "common/protocol/protocol.h"
@@ -20,62 +21,15 @@ namespace {
 using http::HttpRequest;
 using http::HttpResponse;
 using nlohmann::json;
+using api::BadParam;
+using api::IntParam;
+using api::JsonResponse;
+using api::OptionalParam;
+using api::TimeOrNull;
+using api::TimeParam;
 
-HttpResponse JsonResponse(int status, const json& doc) {
-  HttpResponse r = HttpResponse::Json(status, doc.dump(-1, ' ', false, json::error_handler_t::replace));
-  // The console polls these; an intermediary must not serve a stale copy.
-  r.headers.Set("Cache-Control", "no-store");
-  return r;
-}
-
-HttpResponse BadParam(const std::string& field, const std::string& message) {
-  return HttpResponse::Error(400, "invalid_argument", field + ": " + message, field);
-}
-
-// Storage errors: NotFound -> 404, Unavailable -> 503, others by their code.
-HttpResponse StorageError(const Status& st) {
-  if (st.code() != StatusCode::kNotFound) SF_LOG_WARN("api: storage error: {}", st.ToString());
-  HttpResponse r = HttpResponse::Error(st);
-  if (r.status == 503) r.headers.Set("Retry-After", "1");
-  return r;
-}
-
-// An integer query parameter in [min, max]; `fallback` when absent. On error fills `*error`.
-std::optional<int64_t> IntParam(const HttpRequest& request, const std::string& name, int64_t fallback,
-                                int64_t min, int64_t max, HttpResponse* error) {
-  auto it = request.query.find(name);
-  if (it == request.query.end()) return fallback;
-  const std::string& text = it->second;
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    *error = BadParam(name, "expected an integer between " + std::to_string(min) + " and " + std::to_string(max) +
-                                ", got '" + text + "'");
-    return std::nullopt;
-  }
-  return value;
-}
-
-// An RFC 3339 timestamp parameter; `fallback` when absent or empty.
-std::optional<int64_t> TimeParam(const HttpRequest& request, const std::string& name, int64_t fallback,
-                                 HttpResponse* error) {
-  auto it = request.query.find(name);
-  if (it == request.query.end() || it->second.empty()) return fallback;
-  StatusOr<int64_t> ms = ParseRfc3339Millis(it->second);
-  if (!ms.ok()) {
-    *error = BadParam(name, "expected an RFC 3339 timestamp like 2026-11-29T02:44:34Z, got '" + it->second + "'");
-    return std::nullopt;
-  }
-  return *ms;
-}
-
-std::optional<std::string> OptionalParam(const HttpRequest& request, const std::string& name) {
-  auto it = request.query.find(name);
-  if (it == request.query.end()) return std::nullopt;
-  return it->second;
-}
-
-json TimeOrNull(int64_t ms) { return ms > 0 ? json(FormatRfc3339Millis(ms)) : json(nullptr); }
+// NotFound -> 404, Unavailable -> 503 (with Retry-After), others by their code.
+HttpResponse StorageError(const Status& st) { return api::ErrorResponse(st); }
 
 json HostToJson(const HostSummary& h) {
   json counts = json::object();
@@ -116,11 +70,7 @@ json ResultToJson(const StoredResult& r) {
               {"details", std::move(details)}};
 }
 
-const std::string& HostId(const HttpRequest& request) {
-  static const std::string kEmpty;
-  auto it = request.path_params.find("id");
-  return it == request.path_params.end() ? kEmpty : it->second;
-}
+std::string HostId(const HttpRequest& request) { return api::PathParam(request, "id"); }
 
 HttpResponse MissingId() { return HttpResponse::Error(404, "not_found", "no host id in the path"); }
 
@@ -130,13 +80,14 @@ ApiHandlers::ApiHandlers(Storage& storage, const Clock& clock, prometheus::Regis
                          std::vector<const prometheus::Collectable*> collectables)
     : storage_(storage), clock_(clock), registry_(registry), collectables_(std::move(collectables)) {}
 
-HttpResponse ApiHandlers::ListHosts(const HttpRequest& request) const {
+HttpResponse ApiHandlers::ListHosts(const HttpRequest& request,
+                                    const std::optional<std::vector<std::string>>& only) const {
   HttpResponse error;
   auto limit = IntParam(request, "limit", kDefaultHostsLimit, 1, kMaxHostsLimit, &error);
   if (!limit) return error;
   auto offset = IntParam(request, "offset", 0, 0, INT64_MAX, &error);
   if (!offset) return error;
-  StatusOr<HostPage> page = storage_.ListHosts(*limit, *offset);
+  StatusOr<HostPage> page = storage_.ListHosts(*limit, *offset, only);
   if (!page.ok()) return StorageError(page.status());
   json items = json::array();
   for (const HostSummary& h : page->items) items.push_back(HostToJson(h));
@@ -149,7 +100,7 @@ HttpResponse ApiHandlers::ListHosts(const HttpRequest& request) const {
 }
 
 HttpResponse ApiHandlers::GetHost(const HttpRequest& request) const {
-  const std::string& id = HostId(request);
+  const std::string id = HostId(request);
   if (id.empty()) return MissingId();
   StatusOr<HostSummary> host = storage_.GetHost(id);
   if (!host.ok()) return StorageError(host.status());
@@ -159,7 +110,7 @@ HttpResponse ApiHandlers::GetHost(const HttpRequest& request) const {
 }
 
 HttpResponse ApiHandlers::ListHostChecks(const HttpRequest& request) const {
-  const std::string& id = HostId(request);
+  const std::string id = HostId(request);
   if (id.empty()) return MissingId();
   StatusOr<std::vector<StoredResult>> checks = storage_.ListHostChecks(id);
   if (!checks.ok()) return StorageError(checks.status());
@@ -169,7 +120,7 @@ HttpResponse ApiHandlers::ListHostChecks(const HttpRequest& request) const {
 }
 
 HttpResponse ApiHandlers::History(const HttpRequest& request) const {
-  const std::string& id = HostId(request);
+  const std::string id = HostId(request);
   if (id.empty()) return MissingId();
   HttpResponse error;
   HistoryQuery q;

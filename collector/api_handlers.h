@@ -16,10 +16,12 @@
 //   GET /metrics                            Prometheus text: the registry plus `collectables`
 //
 // Timestamps in JSON are RFC 3339 UTC with milliseconds. A bad query parameter is a 400 whose
-// error names the parameter in "field". Read endpoints are open in this version (accounts and
-// roles come later). Thread-safe.
+// error names the parameter in "field". Who may call what is decided by the route table
+// (collector/api/route_table.h) before these run. Thread-safe.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "collector/store/storage.h"
@@ -44,7 +46,9 @@ class ApiHandlers {
   ApiHandlers(Storage& storage, const Clock& clock, prometheus::Registry& registry,
               std::vector<const prometheus::Collectable*> collectables = {});
 
-  http::HttpResponse ListHosts(const http::HttpRequest& request) const;
+  // `only`: the agent ids the caller may see (unset: every host).
+  http::HttpResponse ListHosts(const http::HttpRequest& request,
+                               const std::optional<std::vector<std::string>>& only = std::nullopt) const;
   http::HttpResponse GetHost(const http::HttpRequest& request) const;
   http::HttpResponse ListHostChecks(const http::HttpRequest& request) const;
   http::HttpResponse History(const http::HttpRequest& request) const;

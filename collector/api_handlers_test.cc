@@ -5,11 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "collector/accounts/sqlite_account_store.h"
+#include "collector/api/core_routes.h"
 #include "collector/host_status_collector.h"
 #include "collector/ingest_handler.h"
-#include "collector/server.h"
 #include "collector/static_files.h"
 #include "collector/store/sqlite_storage.h"
+#include "collector/testing/fake_authenticator.h"
 #include "collector/testing/test_util.h"
 #include "common/random.h"
 #include "common/testing/fake_clock.h"
@@ -36,7 +38,17 @@ class ApiHandlersTest : public ::testing::Test {
                                          std::vector<const prometheus::Collectable*>{collector_.get()});
     ingest_ = std::make_unique<IngestHandler>(*storage_, clock_, registry_, IngestOptions{});
     static_ = std::make_unique<StaticFiles>(dir_.path());
-    RegisterCollectorRoutes(router_, *ingest_, *api_, *static_, nullptr);
+    // The real route table and guard, with a fixed centre-wide admin as the caller.
+    auto admin_db = AdminDb::Open(so.path);
+    ASSERT_TRUE(admin_db.ok()) << admin_db.status().ToString();
+    admin_db_ = std::move(admin_db).value();
+    auto accounts = accounts::SqliteAccountStore::Open(
+        *admin_db_, [](sqlite::SqliteDb&, const audit::AuditEvent&) { return OkStatus(); });
+    ASSERT_TRUE(accounts.ok()) << accounts.status().ToString();
+    accounts_ = std::move(accounts).value();
+    routes_ = std::make_unique<api::RouteTable>(authenticator_, *accounts_, nullptr, clock_);
+    api::AddCoreRoutes(*routes_, *ingest_, *api_, *static_, *accounts_);
+    routes_->RegisterOn(router_, nullptr);
   }
 
   void AddHost(const std::string& id, const std::string& hostname) {
@@ -81,6 +93,10 @@ class ApiHandlersTest : public ::testing::Test {
   std::unique_ptr<ApiHandlers> api_;
   std::unique_ptr<IngestHandler> ingest_;
   std::unique_ptr<StaticFiles> static_;
+  std::unique_ptr<AdminDb> admin_db_;
+  std::unique_ptr<accounts::SqliteAccountStore> accounts_;
+  testutil::FakeAuthenticator authenticator_;
+  std::unique_ptr<api::RouteTable> routes_;
   http::Router router_;
 };
 

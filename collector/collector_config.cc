@@ -106,8 +106,8 @@ StatusOr<int64_t> ParseByteSize(const std::string& text) {
 StatusOr<CollectorConfig> ParseCollectorConfig(const ConfigDocument& doc, FileSystem& fs) {
   const ConfigNode& root = doc.root();
   SF_RETURN_IF_ERROR(root.CheckNoUnknownKeys({"listen", "data_dir", "web_root", "enrollment_tokens",
-                                              "enrollment_token_file", "history_retention", "storage", "limits",
-                                              "tls", "http", "log"}));
+                                              "enrollment_token_file", "history_retention", "audit_retention",
+                                              "storage", "limits", "tls", "http", "log", "auth"}));
   CollectorConfig c;
   SF_RETURN_IF_ERROR(ParseListen(root["listen"], &c));
   SF_ASSIGN_OR_RETURN(c.data_dir, root["data_dir"].String(c.data_dir));
@@ -128,6 +128,19 @@ StatusOr<CollectorConfig> ParseCollectorConfig(const ConfigDocument& doc, FileSy
   constexpr int64_t kHour = 3600LL * 1000;
   SF_ASSIGN_OR_RETURN(c.history_retention_ms,
                       root["history_retention"].DurationMillis(c.history_retention_ms, kHour, 3650LL * 24 * kHour));
+
+  {
+    const ConfigNode retention = root["audit_retention"];
+    constexpr int64_t kDay = 24 * kHour;
+    // Parsed without a lower bound so that a too-short value gets the reason, not just a number.
+    SF_ASSIGN_OR_RETURN(c.audit_retention_ms, retention.DurationMillis(c.audit_retention_ms, 0, 36500 * kDay));
+    if (c.audit_retention_ms < kMinAuditRetentionMs) {
+      return retention.Error("must be at least 183d: the Cybersecurity Law requires security logs to be kept for "
+                             "six months or more");
+    }
+  }
+
+  SF_ASSIGN_OR_RETURN(c.auth, auth::ParseAuthConfig(root["auth"]));
 
   const ConfigNode storage = root["storage"];
   SF_RETURN_IF_ERROR(storage.CheckNoUnknownKeys({"synchronous"}));

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/auth/auth_config.h"
 #include "common/config/config_node.h"
 #include "common/fs/file_system.h"
 #include "common/logging.h"
@@ -26,6 +27,9 @@ struct CollectorConfig {
   std::string enrollment_token_file;
   int64_t history_retention_ms = 30LL * 24 * 3600 * 1000;
   int64_t prune_interval_ms = 3600LL * 1000;  // how often retention runs
+  // How long audit records are kept (docs/ACCOUNTS.md "Audit trail"); at least
+  // kMinAuditRetentionMs, the Cybersecurity Law's six months for security logs.
+  int64_t audit_retention_ms = 365LL * 24 * 3600 * 1000;
   std::string storage_synchronous = "FULL";   // FULL or NORMAL
   int64_t max_body_bytes = 16LL << 20;        // compressed request body
   int64_t max_decompressed_bytes = 64LL << 20;
@@ -34,9 +38,16 @@ struct CollectorConfig {
   int io_threads = 2;
   int handler_threads = 16;
   LogOptions log;
+  auth::AuthConfig auth;  // the `auth:` section (collector/auth/auth_config.h)
 
   std::string DatabasePath() const { return data_dir + "/collector.db"; }
+  // The key the audit records are sealed with; kept beside, not inside, the database.
+  std::string AuditKeyPath() const { return data_dir + "/audit.key"; }
 };
+
+// Shortest audit_retention accepted: 183 days, i.e. six months (Cybersecurity Law of the PRC,
+// art. 21: network logs are kept for no less than six months).
+inline constexpr int64_t kMinAuditRetentionMs = 183LL * 24 * 3600 * 1000;
 
 // Enrolment tokens shorter than this are refused as guessable.
 inline constexpr size_t kMinEnrollmentTokenBytes = 16;

@@ -166,6 +166,37 @@ TEST_F(CollectorConfigTest, ShippedExampleConfigIsValid) {
   EXPECT_FALSE(c->enrollment_tokens.empty());
 }
 
+TEST_F(CollectorConfigTest, AuditRetentionDefaultsToAYearAndKeyLivesInDataDir) {
+  auto c = Parse("data_dir: /srv/collector\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->audit_retention_ms, 365LL * 24 * 3600 * 1000);
+  EXPECT_EQ(c->AuditKeyPath(), "/srv/collector/audit.key");
+  auto longer = Parse("audit_retention: 1000d\n");
+  ASSERT_TRUE(longer.ok()) << longer.status().ToString();
+  EXPECT_EQ(longer->audit_retention_ms, 1000LL * 24 * 3600 * 1000);
+  auto minimum = Parse("audit_retention: 183d\n");
+  ASSERT_TRUE(minimum.ok()) << minimum.status().ToString();
+  EXPECT_EQ(minimum->audit_retention_ms, kMinAuditRetentionMs);
+}
+
+TEST_F(CollectorConfigTest, AuditRetentionUnderSixMonthsIsRefusedWithTheReason) {
+  for (const char* value : {"182d", "90d", "30d", "1h"}) {
+    const std::string e = Error("listen: 127.0.0.1:8080\naudit_retention: " + std::string(value) + "\n");
+    EXPECT_NE(e.find("collector.yaml:2"), std::string::npos) << e;
+    EXPECT_NE(e.find("audit_retention"), std::string::npos) << e;
+    EXPECT_NE(e.find("183d"), std::string::npos) << e;
+    EXPECT_NE(e.find("Cybersecurity Law"), std::string::npos) << e;
+  }
+  EXPECT_NE(Error("audit_retention: a while\n").find("audit_retention"), std::string::npos);
+}
+
+TEST_F(CollectorConfigTest, ShippedExampleConfigKeepsAuditRecordsAYear) {
+  auto fs = NewPosixFileSystem();
+  auto c = LoadCollectorConfig(SF_COLLECTOR_EXAMPLE_CONFIG, *fs);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->audit_retention_ms, 365LL * 24 * 3600 * 1000);
+}
+
 TEST_F(CollectorConfigTest, MissingFileIsNotFound) {
   auto fs = NewPosixFileSystem();
   EXPECT_EQ(LoadCollectorConfig("/nonexistent/collector.yaml", *fs).status().code(), StatusCode::kNotFound);

@@ -4,40 +4,12 @@
 
 #include <utility>
 
+#include "collector/api/core_routes.h"
+#include "collector/audit/audit_key.h"
 #include "common/logging.h"
 #include "steadfast/version.h"
 
 namespace steadfast::collector {
-
-namespace {
-
-http::HttpHandler Wrap(HttpMetrics* metrics, std::string name, http::HttpHandler handler) {
-  return metrics != nullptr ? metrics->Instrument(std::move(name), std::move(handler)) : handler;
-}
-
-}  // namespace
-
-void RegisterCollectorRoutes(http::Router& router, IngestHandler& ingest, const ApiHandlers& api,
-                             const StaticFiles& static_files, HttpMetrics* metrics) {
-  using http::HttpRequest;
-  router.Handle("POST", "/api/v1/enroll",
-                Wrap(metrics, "enroll", [&ingest](const HttpRequest& r) { return ingest.Enroll(r); }));
-  router.Handle("POST", "/api/v1/reports",
-                Wrap(metrics, "reports", [&ingest](const HttpRequest& r) { return ingest.Reports(r); }));
-  router.Handle("GET", "/api/v1/hosts",
-                Wrap(metrics, "hosts", [&api](const HttpRequest& r) { return api.ListHosts(r); }));
-  router.Handle("GET", "/api/v1/hosts/{id}",
-                Wrap(metrics, "host", [&api](const HttpRequest& r) { return api.GetHost(r); }));
-  router.Handle("GET", "/api/v1/hosts/{id}/checks",
-                Wrap(metrics, "host_checks", [&api](const HttpRequest& r) { return api.ListHostChecks(r); }));
-  router.Handle("GET", "/api/v1/hosts/{id}/checks/history",
-                Wrap(metrics, "history", [&api](const HttpRequest& r) { return api.History(r); }));
-  router.Handle("GET", "/healthz", Wrap(metrics, "healthz", [&api](const HttpRequest& r) { return api.Healthz(r); }));
-  router.Handle("GET", "/readyz", Wrap(metrics, "readyz", [&api](const HttpRequest& r) { return api.Readyz(r); }));
-  router.Handle("GET", "/metrics", Wrap(metrics, "metrics", [&api](const HttpRequest& r) { return api.Metrics(r); }));
-  router.Handle("GET", "/*",
-                Wrap(metrics, "static", [&static_files](const HttpRequest& r) { return static_files.Serve(r); }));
-}
 
 CollectorServer::CollectorServer(const CollectorConfig& config, CollectorDeps deps)
     : config_(config), deps_(deps), registry_(std::make_shared<prometheus::Registry>()) {}
@@ -69,7 +41,49 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
   s->api_ = std::make_unique<ApiHandlers>(*s->storage_, deps.clock, *s->registry_,
                                           std::vector<const prometheus::Collectable*>{s->status_collector_.get()});
   s->static_files_ = std::make_unique<StaticFiles>(config.web_root);
-  RegisterCollectorRoutes(s->router_, *s->ingest_, *s->api_, *s->static_files_, s->http_metrics_.get());
+
+  // Accounts and the audit trail share one admin connection to collector.db, so a change and
+  // its audit record commit together.
+  if (deps.random == nullptr) s->owned_random_ = std::make_unique<auth::OpenSslRandom>();
+  s->random_ = deps.random != nullptr ? deps.random : s->owned_random_.get();
+  SF_ASSIGN_OR_RETURN(s->admin_db_, AdminDb::Open(config.DatabasePath(), config.storage_synchronous));
+  SF_ASSIGN_OR_RETURN(audit::AuditKey audit_key, audit::LoadOrCreateAuditKey(deps.fs, config.AuditKeyPath()));
+  audit::SqliteAuditLogOptions audit_options;
+  audit_options.verify_db_path = config.DatabasePath();
+  SF_ASSIGN_OR_RETURN(s->audit_,
+                      audit::SqliteAuditLog::Open(*s->admin_db_, std::move(audit_key), deps.clock, audit_options));
+  audit::SqliteAuditLog* audit_log = s->audit_.get();
+  SF_ASSIGN_OR_RETURN(s->accounts_, accounts::SqliteAccountStore::Open(
+                                        *s->admin_db_, [audit_log](sqlite::SqliteDb& db, const audit::AuditEvent& e) {
+                                          return audit_log->AppendInTransaction(db, e).status();
+                                        }));
+  s->passwords_ = std::make_unique<api::Passwords>(s->config_.auth, *s->random_);
+  s->authenticator_ =
+      std::make_unique<api::SessionAuthenticator>(*s->accounts_, s->config_.auth, *s->passwords_, deps.clock);
+  s->routes_ = std::make_unique<api::RouteTable>(*s->authenticator_, *s->accounts_, s->audit_.get(), deps.clock);
+  // A host id names a host the ingest store knows; its unit comes from the accounts.
+  s->routes_->SetResolver(api::ObjectKind::kHost, [raw = s.get()](const std::string& id) -> StatusOr<int64_t> {
+    SF_RETURN_IF_ERROR(raw->storage_->GetHost(id).status());
+    return raw->accounts_->HostUnit(id);
+  });
+  api::AddCoreRoutes(*s->routes_, *s->ingest_, *s->api_, *s->static_files_, *s->accounts_);
+  s->org_handlers_ = std::make_unique<api::OrgHandlers>(*s->accounts_, *s->passwords_, deps.clock, *s->random_);
+  s->org_handlers_->AddRoutes(*s->routes_);
+  s->auth_handlers_ = std::make_unique<api::AuthHandlers>(api::AuthHandlerDeps{
+      *s->accounts_, s->config_.auth, *s->passwords_, *s->authenticator_, *s->audit_, deps.clock, *s->random_,
+      /*secure_cookies=*/!config.tls_cert_file.empty()});
+  s->auth_handlers_->AddRoutes(*s->routes_);
+  s->audit_handlers_ = std::make_unique<api::AuditHandlers>(*s->audit_);
+  s->audit_handlers_->AddRoutes(*s->routes_);
+  s->routes_->RegisterOn(s->router_, s->http_metrics_.get());
+
+  accounts::UserQuery any_user;
+  any_user.limit = 1;
+  StatusOr<accounts::UserPage> users = s->accounts_->ListUsers(any_user);
+  if (users.ok() && users->total == 0) {
+    SF_LOG_WARN("no user accounts yet: create the first admin with "
+                "`steadfast-collector admin create-admin --config FILE --username NAME`");
+  }
 
   if (config.enrollment_tokens.empty()) {
     SF_LOG_WARN("no enrollment_tokens configured: new agents cannot enrol (enrolled agents still report)");
@@ -118,22 +132,47 @@ void CollectorServer::Shutdown() {
   // Closing storage first makes a prune in progress give up at its next chunk.
   if (storage_) storage_->Close();
   if (retention_thread_.joinable()) retention_thread_.join();
+  if (admin_db_) admin_db_->Close();
 }
 
 void CollectorServer::RetentionLoop() {
   while (true) {
-    const int64_t cutoff = deps_.clock.NowMillis() - config_.history_retention_ms;
-    StatusOr<int64_t> deleted = storage_->PruneHistory(cutoff);
-    if (!deleted.ok()) {
-      std::lock_guard<std::mutex> lock(retention_mu_);
-      if (!stopping_) SF_LOG_WARN("retention: pruning history failed: {}", deleted.status().ToString());
-    } else if (*deleted > 0) {
-      SF_LOG_INFO("retention: deleted {} history rows received before {}", *deleted, FormatRfc3339Millis(cutoff));
-    }
+    RetainOnce();
     std::unique_lock<std::mutex> lock(retention_mu_);
     if (retention_cv_.wait_for(lock, std::chrono::milliseconds(config_.prune_interval_ms), [this] { return stopping_; })) {
       return;
     }
+  }
+}
+
+void CollectorServer::RetainOnce() {
+  auto stopping = [this] {
+    std::lock_guard<std::mutex> lock(retention_mu_);
+    return stopping_;
+  };
+  const int64_t now = deps_.clock.NowMillis();
+  StatusOr<int64_t> deleted = storage_->PruneHistory(now - config_.history_retention_ms);
+  if (!deleted.ok()) {
+    if (!stopping()) SF_LOG_WARN("retention: pruning history failed: {}", deleted.status().ToString());
+  } else if (*deleted > 0) {
+    SF_LOG_INFO("retention: deleted {} history rows received before {}", *deleted,
+                FormatRfc3339Millis(now - config_.history_retention_ms));
+  }
+  if (audit_ == nullptr) return;
+  StatusOr<int64_t> pruned = audit_->Prune(now - config_.audit_retention_ms);
+  if (!pruned.ok()) {
+    if (!stopping()) SF_LOG_ERROR("retention: pruning the audit log failed: {}", pruned.status().ToString());
+  } else if (*pruned > 0) {
+    SF_LOG_INFO("retention: deleted {} audit records older than {}", *pruned,
+                FormatRfc3339Millis(now - config_.audit_retention_ms));
+  }
+  // An outside witness of the chain's head: a log cut short together with its head row is
+  // caught by comparing with these lines.
+  StatusOr<audit::ChainPoint> head = audit_->Head();
+  if (head.ok()) {
+    SF_LOG_INFO("audit: chain head seq={} mac={}", head->seq, head->mac_hex);
+  } else if (!stopping()) {
+    SF_LOG_WARN("audit: cannot read the chain head: {}", head.status().ToString());
   }
 }
 

@@ -1,9 +1,10 @@
-// CollectorServer: the running collector — config, storage, handlers, router, HTTP server and
-// the retention thread, wired together. main() builds the real dependencies and calls Start();
+// CollectorServer: the running collector — config, storage, accounts, audit log, the route
+// table with its guard, HTTP server and the retention thread, wired together. main() builds the real dependencies and calls Start();
 // tests and the benchmark start one in-process on 127.0.0.1 port 0.
 //
 // Shutdown order: stop the HTTP server (in-flight requests finish, including their durable
-// commits), stop the retention thread, close storage (the writer drains its queue).
+// commits), stop the retention thread, close storage (the writer drains its queue) and the
+// admin database.
 #pragma once
 
 #include <prometheus/registry.h>
@@ -15,7 +16,17 @@
 #include <string>
 #include <thread>
 
+#include "collector/accounts/sqlite_account_store.h"
+#include "collector/api/audit_handlers.h"
+#include "collector/api/auth_handlers.h"
+#include "collector/api/org_handlers.h"
+#include "collector/api/passwords.h"
+#include "collector/api/route_table.h"
+#include "collector/api/session_authenticator.h"
 #include "collector/api_handlers.h"
+#include "collector/audit/sqlite_audit_log.h"
+#include "collector/auth/secure_random.h"
+#include "collector/store/admin_db.h"
 #include "collector/collector_config.h"
 #include "collector/host_status_collector.h"
 #include "collector/http_metrics.h"
@@ -31,12 +42,9 @@ namespace steadfast::collector {
 struct CollectorDeps {
   Clock& clock;
   FileSystem& fs;
+  // Secrets (salts, session and API tokens, TOTP secrets). Null: the server uses OpenSSL's.
+  auth::SecureRandom* random = nullptr;
 };
-
-// Routes every endpoint of the collector on `router`; each handler is instrumented through
-// `metrics` when it is not null. The handlers must outlive the router.
-void RegisterCollectorRoutes(http::Router& router, IngestHandler& ingest, const ApiHandlers& api,
-                             const StaticFiles& static_files, HttpMetrics* metrics);
 
 class CollectorServer {
  public:
@@ -55,10 +63,18 @@ class CollectorServer {
 
   Storage& storage() { return *storage_; }
   prometheus::Registry& registry() { return *registry_; }
+  accounts::AccountStore& accounts() { return *accounts_; }
+  audit::SqliteAuditLog& audit_log() { return *audit_; }
+  const api::RouteTable& routes() const { return *routes_; }
+  // The router the HTTP server dispatches to (tests dispatch to it without sockets).
+  const http::Router& router() const { return router_; }
+  const api::Passwords& passwords() const { return *passwords_; }
 
  private:
   CollectorServer(const CollectorConfig& config, CollectorDeps deps);
   void RetentionLoop();
+  // One retention pass: history, audit records, and a log line with the audit chain's head.
+  void RetainOnce();
 
   const CollectorConfig config_;
   CollectorDeps deps_;
@@ -69,6 +85,17 @@ class CollectorServer {
   std::unique_ptr<HostCheckStatusCollector> status_collector_;
   std::unique_ptr<ApiHandlers> api_;
   std::unique_ptr<StaticFiles> static_files_;
+  std::unique_ptr<auth::SecureRandom> owned_random_;
+  auth::SecureRandom* random_ = nullptr;
+  std::unique_ptr<AdminDb> admin_db_;
+  std::unique_ptr<audit::SqliteAuditLog> audit_;
+  std::unique_ptr<accounts::SqliteAccountStore> accounts_;
+  std::unique_ptr<api::Passwords> passwords_;
+  std::unique_ptr<api::SessionAuthenticator> authenticator_;
+  std::unique_ptr<api::RouteTable> routes_;
+  std::unique_ptr<api::OrgHandlers> org_handlers_;
+  std::unique_ptr<api::AuthHandlers> auth_handlers_;
+  std::unique_ptr<api::AuditHandlers> audit_handlers_;
   http::Router router_;
   std::unique_ptr<http::HttpServer> http_;
 

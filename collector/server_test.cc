@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "collector/testing/accounts_fixture.h"
 #include "collector/testing/test_util.h"
 #include "common/compression.h"
 #include "common/http/http_client.h"
@@ -27,13 +28,22 @@ class CollectorServerTest : public ::testing::Test {
     config_.enrollment_tokens = {kToken};
     config_.io_threads = 1;
     config_.handler_threads = 4;
+    testutil::UseFastPasswordHashing(config_);
     client_ = http::NewCurlHttpClient({});
   }
 
+  // Starts the server and makes a viewer's API token for the read API.
   void StartServer() {
     auto s = CollectorServer::Start(config_, CollectorDeps{clock_, *fs_});
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();
+    auto reader = server_->accounts().FindUserByUsername("reader");
+    if (!reader.ok()) reader = testutil::AddUser(*server_, "reader", accounts::kCentreUnitId, {accounts::Role::kViewer});
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    auto token = testutil::AddToken(*server_, *reader, accounts::Role::kViewer, "t" + std::to_string(++tokens_),
+                                    clock_.NowMillis(), random_);
+    ASSERT_TRUE(token.ok()) << token.status().ToString();
+    reader_ = testutil::Bearer(*token);
   }
 
   StatusOr<http::HttpResponse> Do(const std::string& method, const std::string& path, std::string body = "",
@@ -53,6 +63,9 @@ class CollectorServerTest : public ::testing::Test {
   CollectorConfig config_;
   std::unique_ptr<http::HttpClient> client_;
   std::unique_ptr<CollectorServer> server_;
+  auth::OpenSslRandom random_;
+  http::Headers reader_;  // Authorization of a viewer's API token
+  int tokens_ = 0;
 };
 
 TEST_F(CollectorServerTest, EnrolReportQueryOverRealSockets) {
@@ -83,10 +96,14 @@ TEST_F(CollectorServerTest, EnrolReportQueryOverRealSockets) {
 
   r = Do("GET", "/api/v1/hosts");
   ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 401) << r->body;  // the read API needs an account
+  EXPECT_EQ(r->headers.Get("WWW-Authenticate").value_or(""), "Bearer realm=\"steadfast\"");
+  r = Do("GET", "/api/v1/hosts", "", reader_);
+  ASSERT_TRUE(r.ok());
   json hosts = json::parse(r->body);
   ASSERT_EQ(hosts["items"].size(), 1u);
   EXPECT_EQ(hosts["items"][0]["id"], identity->agent_id);
-  r = Do("GET", "/api/v1/hosts/" + identity->agent_id + "/checks/history?check=root-fs&target=%2F");
+  r = Do("GET", "/api/v1/hosts/" + identity->agent_id + "/checks/history?check=root-fs&target=%2F", "", reader_);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(json::parse(r->body)["items"].size(), 3u);
 
@@ -122,6 +139,46 @@ TEST_F(CollectorServerTest, EnrolReportQueryOverRealSockets) {
   EXPECT_FALSE(Do("GET", "/healthz").ok());
 }
 
+TEST_F(CollectorServerTest, LoginOverRealSocketsSetsAHardenedCookieAndLogoutEndsIt) {
+  StartServer();
+  ASSERT_TRUE(testutil::AddUser(*server_, "ops", accounts::kCentreUnitId, {accounts::Role::kOperator}).ok());
+  http::Headers h;
+  h.Add("Content-Type", "application/json");
+  auto r = Do("POST", "/api/v1/auth/login", json{{"username", "OPS"}, {"password", testutil::kTestPassword}}.dump(), h);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, 200) << r->body;
+  const std::string cookie = r->headers.Get("Set-Cookie").value_or("");
+  EXPECT_EQ(cookie.rfind("sf_session=sfs_", 0), 0u) << cookie;
+  EXPECT_NE(cookie.find("; HttpOnly"), std::string::npos) << cookie;
+  EXPECT_NE(cookie.find("; SameSite=Strict"), std::string::npos) << cookie;
+  EXPECT_EQ(cookie.find("Secure"), std::string::npos) << "no TLS here: " << cookie;
+  const std::string csrf = json::parse(r->body)["csrf_token"].get<std::string>();
+
+  http::Headers session;
+  session.Add("Cookie", cookie.substr(0, cookie.find(';')));
+  r = Do("GET", "/api/v1/auth/session", "", session);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["user"]["username"], "ops");
+  session.Add("X-CSRF-Token", csrf);
+  r = Do("POST", "/api/v1/auth/logout", "", session);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 204) << r->body;
+  EXPECT_NE(r->headers.Get("Set-Cookie").value_or("").find("Max-Age=0"), std::string::npos);
+  r = Do("GET", "/api/v1/auth/session", "", session);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 401);
+
+  // Both logins and the logout are in the audit trail.
+  audit::AuditQuery q;
+  q.actor_name = "ops";
+  auto records = server_->audit_log().Query(q);
+  ASSERT_TRUE(records.ok());
+  std::vector<std::string> actions;
+  for (const auto& rec : *records) actions.push_back(rec.event.action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"auth.login", "auth.logout"}));
+}
+
 TEST_F(CollectorServerTest, DataSurvivesRestart) {
   StartServer();
   AgentRecord a;
@@ -132,7 +189,7 @@ TEST_F(CollectorServerTest, DataSurvivesRestart) {
   ASSERT_TRUE(server_->storage().IngestBatch(testutil::Batch("a-1", {1, 2}), clock_.NowMillis()).ok());
   server_.reset();
   StartServer();
-  auto r = Do("GET", "/api/v1/hosts/a-1/checks");
+  auto r = Do("GET", "/api/v1/hosts/a-1/checks", "", reader_);
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(json::parse(r->body)["items"][0]["seq"], 2);

@@ -1,8 +1,10 @@
 #include "common/random.h"
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <sys/random.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <vector>
 
 #include "common/status.h"
@@ -23,8 +25,18 @@ std::string ToHex(const unsigned char* p, size_t n) {
 
 std::string RandomHexToken(size_t bytes) {
   std::vector<unsigned char> buf(bytes);
-  // RAND_bytes fails only when the OS cannot seed OpenSSL's generator; nothing sensible can go on.
-  SF_CHECK(RAND_bytes(buf.data(), static_cast<int>(buf.size())) == 1);
+  // The kernel's CSPRNG directly (what RAND_bytes seeds from): the first RAND_bytes call
+  // initialises OpenSSL's DRBG and provider machinery, about 2 MB of resident pages in a
+  // process such as the agent that otherwise never uses libcrypto. getrandom() blocks only
+  // until the pool is initialised at boot and returns at most 256 bytes per call; EINTR is
+  // retried. Any other failure means the OS entropy source is broken; nothing sensible can go on.
+  size_t done = 0;
+  while (done < buf.size()) {
+    ssize_t n = ::getrandom(buf.data() + done, std::min<size_t>(buf.size() - done, 256), 0);
+    if (n < 0 && errno == EINTR) continue;
+    SF_CHECK(n > 0);
+    done += static_cast<size_t>(n);
+  }
   return ToHex(buf.data(), buf.size());
 }
 

@@ -31,8 +31,8 @@ class SystemRandom final : public Random {
   std::mt19937_64 engine_;
 };
 
-// A hex string of `bytes` cryptographically random bytes (OpenSSL RAND_bytes); for tokens and
-// ids. Crashes only if the OS entropy source is broken.
+// A hex string of `bytes` cryptographically random bytes (the kernel CSPRNG, getrandom(2));
+// for tokens and ids. Crashes only if the OS entropy source is broken.
 std::string RandomHexToken(size_t bytes);
 
 // SHA-256 of `data` as lowercase hex (OpenSSL); used to store tokens without keeping them.

@@ -9,8 +9,11 @@ PACKAGES=(
   # libraries
   libboost-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev libzstd-dev
   nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev prometheus-cpp-dev
-  # tests
+  libargon2-dev libldap-dev
+  # tests, and the real peers they start on loopback
   libgtest-dev libgmock-dev
+  slapd ldap-utils          # LDAP login against a real slapd
+  chromium                  # console browser tests (driven by npm playwright-core)
   # tools the quickstart and tests call
   curl openssl sqlite3 zstd ca-certificates procps
 )

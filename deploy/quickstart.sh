@@ -49,6 +49,15 @@ checks:
 YAML
 
 bin=$root/build/release
+
+# The first admin account, once: a generated password kept (0600) under the state folder.
+password_file="$state/admin.password"
+if [ ! -s "$password_file" ]; then
+  (umask 077; printf 'Sf-%s-Q7\n' "$(openssl rand -hex 10)" > "$password_file")
+  "$bin/collector/steadfast-collector" admin create-admin --config "$state/collector.yaml" \
+      --username admin --display-name "Quickstart admin" --password-stdin < "$password_file" >/dev/null
+fi
+
 pids=()
 stop() {
   trap - INT TERM EXIT
@@ -77,7 +86,7 @@ pids+=($!)
 cat <<MSG
 
   Steadfast is running.
-    console:    http://127.0.0.1:$port/
+    console:    http://127.0.0.1:$port/   (log in as admin, password: $(cat "$password_file"))
     metrics:    http://127.0.0.1:$port/metrics
     API:        http://127.0.0.1:$port/api/v1/hosts
     enrolment:  $(hostname) — $enrolled

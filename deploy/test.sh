@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/install-deps.sh
 jobs=$(nproc)
+# The console's browser test drives Debian's Chromium with npm playwright-core, pinned by
+# tests/browser/package-lock.json. Without node the test reports itself skipped.
+if command -v node >/dev/null 2>&1; then
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null
+fi
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
 # Tests are mostly I/O-bound (sockets, fsync), so run more of them than there are cores.

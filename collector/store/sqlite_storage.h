@@ -8,7 +8,9 @@
 // batch is retried in a transaction of its own, so one failing batch cannot fail the others;
 // a batch whose own transaction fails gets Unavailable and nothing of it is stored.
 // CreateAgent and PruneHistory run on the same writer thread (PruneHistory in chunks, so
-// ingestion is not held up behind a large delete).
+// ingestion is not held up behind a large delete). WAL checkpoints run on a thread and
+// connection of their own (SqliteStorageOptions::background_checkpoints), so a group commit
+// does not wait for pages to be copied into the database file.
 //
 // Reads use a small pool of read-only connections, each with its prepared statements cached;
 // a WAL reader sees the last committed state and never blocks the writer.
@@ -54,8 +56,10 @@ struct SqliteStorageOptions {
   // Most results written in one group commit (a single batch larger than this is still
   // written whole, alone).
   size_t max_group_results = 20'000;
-  // Idle read-only connections kept for reuse.
-  size_t reader_pool_size = 4;
+  // Idle read-only connections kept for reuse. Every report looks its agent up on one, so
+  // this is sized for the HTTP handler threads that run at once: a pool smaller than that
+  // made bursts of reports open and close connections (bench/ingest_bench).
+  size_t reader_pool_size = 16;
   // Rows deleted per transaction by PruneHistory.
   int64_t prune_chunk_rows = 5'000;
   // Refuse to grow the database file beyond this many bytes (0 = no limit); writes past it
@@ -63,6 +67,16 @@ struct SqliteStorageOptions {
   int64_t max_db_bytes = 0;
   // SQLite page cache of the writer connection, KiB.
   int64_t writer_cache_kib = 64 * 1024;
+  // WAL checkpoints (copying committed pages from the WAL into the database file, and its
+  // fsync) run on a thread and connection of their own, at most every checkpoint_interval_ms
+  // while there are commits, so a group commit does not wait for them. The writer still
+  // checkpoints by itself once the WAL holds writer_checkpoint_pages pages — normally only
+  // the few frames the background checkpoint has not reached yet, which lets the WAL wrap
+  // to its start instead of growing. false: the writer does every checkpoint itself, every
+  // 1000 pages (SQLite's default).
+  bool background_checkpoints = true;
+  int64_t checkpoint_interval_ms = 20;
+  int64_t writer_checkpoint_pages = 4096;
   // When set, storage_commit_duration_seconds, storage_commits_total and
   // storage_queue_batches are registered here.
   prometheus::Registry* registry = nullptr;
@@ -87,7 +101,8 @@ class SqliteStorage final : public Storage {
   StatusOr<AgentRecord> FindAgentByTokenHash(const std::string& token_sha256) override;
   StatusOr<protocol::ReportAck> IngestBatch(const protocol::ReportBatch& batch,
                                             int64_t received_at_ms) override;
-  StatusOr<HostPage> ListHosts(int64_t limit, int64_t offset) override;
+  StatusOr<HostPage> ListHosts(int64_t limit, int64_t offset,
+                              const std::optional<std::vector<std::string>>& only = std::nullopt) override;
   StatusOr<HostSummary> GetHost(const std::string& agent_id) override;
   StatusOr<std::vector<StoredResult>> ListHostChecks(const std::string& agent_id) override;
   StatusOr<std::vector<StoredResult>> History(const HistoryQuery& query) override;
@@ -97,6 +112,8 @@ class SqliteStorage final : public Storage {
 
   // Number of group commits so far.
   uint64_t CommitCount() const;
+  // Checkpoints run by the background checkpointer so far.
+  uint64_t BackgroundCheckpointCount() const;
   // Report batches waiting for the writer.
   size_t QueueDepth() const;
 
@@ -110,6 +127,8 @@ class SqliteStorage final : public Storage {
   SqliteStorage(SqliteStorageOptions options, Clock& clock);
   Status Init();
   void WriterLoop();
+  void NotifyCheckpointer();
+  void CheckpointerLoop(std::unique_ptr<sqlite::SqliteDb> db);
   // Writes `jobs` in one transaction; on OK fills each job's outcome (not yet delivered).
   Status WriteGroup(const std::vector<std::shared_ptr<IngestJob>>& jobs);
   void CompleteGroup(const std::vector<std::shared_ptr<IngestJob>>& jobs);
@@ -130,6 +149,14 @@ class SqliteStorage final : public Storage {
   std::deque<std::shared_ptr<WriteJob>> write_queue_;    // guarded by mu_
   bool stopping_ = false;                                // guarded by mu_
   std::thread writer_thread_;
+
+  // Background checkpoints: the writer counts commits, the checkpointer wakes for them.
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  uint64_t commits_to_checkpoint_ = 0;  // guarded by checkpoint_mu_
+  bool checkpointer_stopping_ = false;  // guarded by checkpoint_mu_
+  std::thread checkpointer_thread_;
+  std::atomic<uint64_t> background_checkpoints_{0};
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Reader>> idle_readers_;  // guarded by readers_mu_

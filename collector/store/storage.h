@@ -98,8 +98,10 @@ class Storage {
   virtual StatusOr<protocol::ReportAck> IngestBatch(const protocol::ReportBatch& batch,
                                                     int64_t received_at_ms) = 0;
 
-  // Hosts ordered by hostname then agent id; `limit` >= 1, `offset` >= 0.
-  virtual StatusOr<HostPage> ListHosts(int64_t limit, int64_t offset) = 0;
+  // Hosts ordered by hostname then agent id; `limit` >= 1, `offset` >= 0. When `only` is set,
+  // just the hosts with those agent ids (the caller's scope), and `total` counts only them.
+  virtual StatusOr<HostPage> ListHosts(int64_t limit, int64_t offset,
+                                       const std::optional<std::vector<std::string>>& only = std::nullopt) = 0;
   // NotFound for an unknown agent id.
   virtual StatusOr<HostSummary> GetHost(const std::string& agent_id) = 0;
   // Latest state of each (check, target) of the host, ordered by check then target.

@@ -16,8 +16,6 @@
 namespace steadfast::http {
 namespace {
 
-// A response larger than this is refused rather than buffered: nothing we call sends more.
-constexpr size_t kMaxResponseBytes = 256 * 1024 * 1024;
 constexpr size_t kMaxPooledHandles = 8;
 
 // curl_global_init is not thread-safe and must run once before any other libcurl call.
@@ -30,6 +28,7 @@ CURLcode GlobalInit() {
 }
 
 struct Transfer {
+  size_t max_body_bytes = 0;
   std::string body;
   Headers headers;
   bool too_large = false;
@@ -38,7 +37,7 @@ struct Transfer {
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t n = size * count;
-  if (t->body.size() + n > kMaxResponseBytes) {
+  if (t->body.size() + n > t->max_body_bytes) {
     t->too_large = true;
     return 0;  // makes curl fail with CURLE_WRITE_ERROR
   }
@@ -72,18 +71,18 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
-Status MapCurlError(CURLcode code, const HttpClientRequest& request, const char* detail, bool too_large) {
+Status MapCurlError(CURLcode code, const HttpClientRequest& request, const char* detail,
+                    const Transfer& transfer) {
   std::string message = fmt::format("{} {}: {}", request.method, request.url, curl_easy_strerror(code));
   if (detail != nullptr && detail[0] != '\0') message += fmt::format(" ({})", detail);
-  if (too_large) {
-    return ResourceExhaustedError(
-        fmt::format("{} {}: response larger than {} bytes", request.method, request.url, kMaxResponseBytes));
+  if (transfer.too_large) {
+    return ResourceExhaustedError(fmt::format("{} {}: response body larger than {} bytes", request.method,
+                                              request.url, transfer.max_body_bytes));
   }
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
       return DeadlineExceededError(std::move(message));
     case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_BAD_FUNCTION_ARGUMENT:
       return InvalidArgumentError(std::move(message));
     case CURLE_PEER_FAILED_VERIFICATION:
@@ -124,6 +123,13 @@ class CurlHttpClient final : public HttpClient {
     if (request.method.empty() || request.method.find_first_of(" \r\n") != std::string::npos) {
       return InvalidArgumentError(fmt::format("bad HTTP method '{}'", request.method));
     }
+    // libcurl would guess a scheme for "host:port/path"; we want the caller's mistake reported.
+    // Checking here also means CURLE_UNSUPPORTED_PROTOCOL from a transfer can only be the
+    // server's answer (e.g. HTTP/0.9), not our URL.
+    if (strncasecmp(request.url.c_str(), "http://", 7) != 0 && strncasecmp(request.url.c_str(), "https://", 8) != 0) {
+      return InvalidArgumentError(fmt::format("{} {}: only http:// and https:// URLs are supported", request.method,
+                                              request.url));
+    }
     CURL* handle = Acquire();
     if (handle == nullptr) return InternalError("libcurl: cannot create an easy handle");
     StatusOr<HttpResponse> result = Perform(handle, request);
@@ -158,6 +164,7 @@ class CurlHttpClient final : public HttpClient {
 
   StatusOr<HttpResponse> Perform(CURL* h, const HttpClientRequest& request) {
     Transfer transfer;
+    transfer.max_body_bytes = options_.max_response_bytes;
     char error_buffer[CURL_ERROR_SIZE] = {0};
     curl_slist* header_list = nullptr;
     bool has_content_type = false;
@@ -210,7 +217,7 @@ class CurlHttpClient final : public HttpClient {
 
     CURLcode code = curl_easy_perform(h);
     curl_slist_free_all(header_list);
-    if (code != CURLE_OK) return MapCurlError(code, request, error_buffer, transfer.too_large);
+    if (code != CURLE_OK) return MapCurlError(code, request, error_buffer, transfer);
 
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

@@ -1,8 +1,13 @@
-// HttpClient: outgoing HTTP. CurlHttpClient is the real one (libcurl); tests may pass a fake.
-// Proxies come from the environment (http_proxy, https_proxy, no_proxy) as libcurl reads them.
+// HttpClient: outgoing HTTP/1.1. Two real implementations share this interface and one
+// conformance suite (http_client_test.cc): the Beast/OpenSSL one (beast_http_client.h, in
+// steadfast::common; what the agent uses) and the libcurl one below (target
+// steadfast::http_curl, for tests and tools that already link libcurl). Tests may pass a fake.
+// Both take proxies from the environment (http_proxy, https_proxy, all_proxy, no_proxy) as
+// libcurl reads them; the rules are spelled out in http_client_proxy.h.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -26,17 +31,24 @@ struct HttpClientOptions {
   std::string client_cert_file;  // optional client certificate (PEM)
   std::string client_key_file;
   std::string user_agent = "steadfast";
+  // A response body larger than this fails the request (ResourceExhausted) instead of being
+  // buffered without bound.
+  size_t max_response_bytes = 64 * 1024 * 1024;
 };
 
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
   // Any HTTP status is a successful exchange (check response.status). Errors: Unavailable
-  // (connect failed, reset), DeadlineExceeded (timeout), InvalidArgument (bad URL),
-  // FailedPrecondition (TLS verification failed). Thread-safe.
+  // (connect failed, reset, no or malformed answer, proxy refused), DeadlineExceeded
+  // (request.timeout or the connect timeout ran out), InvalidArgument (bad URL, method, header
+  // or proxy setting), FailedPrecondition (TLS verification failed, unusable CA/cert/key file),
+  // ResourceExhausted (body over max_response_bytes). Thread-safe.
   virtual StatusOr<HttpResponse> Do(const HttpClientRequest& request) = 0;
 };
 
+// Defined in steadfast::http_curl (http_client.cc): link that target to use it. Binaries that
+// must stay small (the agent) use NewBeastHttpClient instead and do not link libcurl at all.
 std::unique_ptr<HttpClient> NewCurlHttpClient(const HttpClientOptions& options);
 
 }  // namespace steadfast::http

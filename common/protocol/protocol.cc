@@ -1,9 +1,12 @@
 #include "common/protocol/protocol.h"
 
+#include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "common/protocol/fast_json_reader.h"
+#include "common/protocol/protocol_internal.h"
 
 namespace steadfast::protocol {
 
@@ -216,7 +219,660 @@ Status CheckVersion(const ObjectReader& r) {
   return OkStatus();
 }
 
+// ---------------------------------------------------------------------------------------------
+// DecodeReportBatch's fast path (see protocol_internal.h).
+//
+// It accepts a subset of what the reference decoder accepts — every well-formed batch an
+// agent sends — and gives up on anything unusual, so the two cannot disagree about an
+// error: the fast path never produces one. Where the reference decoder would accept a document
+// the fast path gives up on (a null optional field, a duplicate key), the reference decoder
+// simply does the work. protocol_test.cc compares the two on valid and mutated batches.
+
+// days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). Linear
+// in `d`, so an out-of-range day rolls over into the next month exactly as timegm() does.
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// Digits at text[pos, pos+n) as a number, or -1 if any is not a digit.
+int64_t Digits(std::string_view text, size_t pos, size_t n) {
+  int64_t v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    const char c = text[i];
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+// Nesting inside a report batch, as far as the fast path follows it (kNone: outside the
+// top-level value).
+enum class Ctx : uint8_t { kNone, kTop, kHost, kResults, kResult, kMetrics, kMetric, kLabels, kDetails, kSkip };
+
+// A known member of one of the objects; the value is its bit in that object's "seen" mask.
+enum Field : uint8_t {
+  kUnknown,
+  // batch
+  kVersion, kAgentId, kSentAt, kHost, kResults,
+  // host
+  kHostname, kOs, kKernel, kArch, kAgentVersion,
+  // result
+  kSeq, kCheck, kTarget, kStatus, kSummary, kObservedAt, kDurationMs, kMetrics, kDetails,
+  // metric
+  kName, kUnit, kValue, kLabels,
+};
+
+constexpr uint32_t Bit(Field f) { return uint32_t{1} << f; }
+
+struct FieldName {
+  std::string_view name;
+  Field field;
+};
+constexpr FieldName kBatchFields[] = {
+    {"version", kVersion}, {"agent_id", kAgentId}, {"sent_at", kSentAt}, {"host", kHost}, {"results", kResults}};
+constexpr FieldName kHostFields[] = {
+    {"hostname", kHostname}, {"os", kOs}, {"kernel", kKernel}, {"arch", kArch}, {"agent_version", kAgentVersion}};
+constexpr FieldName kResultFields[] = {
+    {"seq", kSeq},         {"check", kCheck},     {"target", kTarget},
+    {"status", kStatus},   {"summary", kSummary}, {"observed_at", kObservedAt},
+    {"duration_ms", kDurationMs}, {"metrics", kMetrics}, {"details", kDetails}};
+constexpr FieldName kMetricFields[] = {{"name", kName}, {"unit", kUnit}, {"value", kValue}, {"labels", kLabels}};
+
+template <size_t N>
+Field Lookup(const FieldName (&table)[N], std::string_view key) {
+  for (const FieldName& f : table) {
+    if (f.name == key) return f.field;
+  }
+  return kUnknown;
+}
+
+// Builds a JSON value from SAX events exactly as nlohmann's own DOM parser does (a repeated
+// key overwrites the earlier value), so that dump() gives the same text as the reference
+// decoder's d->dump().
+class DomBuilder {
+ public:
+  void Reset() {
+    root_ = json();
+    stack_.clear();
+    slot_ = nullptr;
+  }
+  bool Done() const { return stack_.empty(); }
+  const json& root() const { return root_; }
+
+  void Put(json value) { Place(std::move(value)); }
+  void Key(std::string& key) { slot_ = &(*stack_.back())[std::move(key)]; }
+  void StartObject() { stack_.push_back(Place(json::object())); }
+  void StartArray() { stack_.push_back(Place(json::array())); }
+  void End() { stack_.pop_back(); }
+
+ private:
+  json* Place(json value) {
+    if (stack_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    json& top = *stack_.back();
+    if (top.is_array()) {
+      top.push_back(std::move(value));
+      return &top.back();
+    }
+    *slot_ = std::move(value);
+    return slot_;
+  }
+
+  json root_;
+  std::vector<json*> stack_;
+  json* slot_ = nullptr;  // the member named by the last key
+};
+
+// Builds a result's details_json as the reference decoder does: nlohmann's dump() of the
+// parsed object. The usual flat object — members that are strings, integers, booleans or null,
+// keys in strictly increasing byte order (as dump() sorts them, which also rules out repeated
+// keys), nothing to escape — is written directly, as dump() writes it. Anything else
+// (floats, whose text is dump()'s own, nesting, repeats, escapes) goes through a DOM and
+// dump() itself.
+class DetailsBuilder {
+ public:
+  // Called after the opening brace of "details".
+  void Begin() {
+    members_used_ = 0;
+    dom_mode_ = false;
+    dom_.Reset();
+  }
+
+  void Key(std::string& key) {
+    if (dom_mode_) return dom_.Key(key);
+    if (members_used_ == members_.size()) members_.emplace_back();
+    Member& m = members_[members_used_++];
+    m.key = std::move(key);
+    m.kind = Kind::kNull;
+  }
+  void Null() { Set(Kind::kNull, json(nullptr)); }
+  void Boolean(bool v) {
+    if (!dom_mode_) Last().i = v ? 1 : 0;
+    Set(Kind::kBool, json(v));
+  }
+  void Integer(int64_t v) {
+    if (!dom_mode_) Last().i = v;
+    Set(Kind::kInt, json(v));
+  }
+  void Unsigned(uint64_t v) {
+    if (!dom_mode_) Last().u = v;
+    Set(Kind::kUint, json(v));
+  }
+  void Float(double v) {
+    if (!dom_mode_) Last().d = v;
+    Set(Kind::kFloat, json(v));
+  }
+  void String(std::string& v) {
+    if (dom_mode_) return dom_.Put(json(std::move(v)));
+    Last().s = std::move(v);
+    Last().kind = Kind::kString;
+  }
+  void StartObject() {
+    ToDom(/*last_value_pending=*/true);
+    dom_.StartObject();
+  }
+  void StartArray() {
+    ToDom(/*last_value_pending=*/true);
+    dom_.StartArray();
+  }
+  // Ends an object or array inside details, or details itself: then true, and *text is
+  // details_json.
+  bool End(std::string* text) {
+    if (dom_mode_) {
+      dom_.End();
+      if (!dom_.Done()) return false;
+      *text = dom_.root().dump();
+      return true;
+    }
+    if (!WriteFlat(text)) {
+      ToDom(/*last_value_pending=*/false);
+      dom_.End();
+      *text = dom_.root().dump();
+    }
+    return true;
+  }
+
+ private:
+  enum class Kind : uint8_t { kNull, kBool, kInt, kUint, kFloat, kString };
+  struct Member {
+    std::string key;
+    Kind kind = Kind::kNull;
+    int64_t i = 0;
+    uint64_t u = 0;
+    double d = 0;
+    std::string s;
+  };
+
+  Member& Last() { return members_[members_used_ - 1]; }
+
+  void Set(Kind kind, json value) {
+    if (dom_mode_) return dom_.Put(std::move(value));
+    Last().kind = kind;
+  }
+
+  static json ToJson(Member& m) {
+    switch (m.kind) {
+      case Kind::kNull: return json(nullptr);
+      case Kind::kBool: return json(m.i != 0);
+      case Kind::kInt: return json(m.i);
+      case Kind::kUint: return json(m.u);
+      case Kind::kFloat: return json(m.d);
+      case Kind::kString: return json(std::move(m.s));
+    }
+    return json(nullptr);
+  }
+
+  // Replays the flat members so far into the DOM; with last_value_pending the last member's
+  // value is what is starting now (a nested object or array), so only its key is replayed.
+  void ToDom(bool last_value_pending) {
+    if (dom_mode_) return;
+    dom_mode_ = true;
+    dom_.Reset();
+    dom_.StartObject();
+    for (size_t i = 0; i < members_used_; ++i) {
+      dom_.Key(members_[i].key);
+      if (i + 1 < members_used_ || !last_value_pending) dom_.Put(ToJson(members_[i]));
+    }
+  }
+
+  static bool NeedsEscape(std::string_view s) {
+    for (char c : s) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') return true;
+    }
+    return false;
+  }
+
+  bool WriteFlat(std::string* text) {
+    for (size_t i = 0; i < members_used_; ++i) {
+      const Member& m = members_[i];
+      if (m.kind == Kind::kFloat || NeedsEscape(m.key) || (m.kind == Kind::kString && NeedsEscape(m.s))) return false;
+      if (i > 0 && !(std::string_view(members_[i - 1].key) < std::string_view(m.key))) return false;
+    }
+    text->clear();
+    text->push_back('{');
+    char digits[24];
+    for (size_t i = 0; i < members_used_; ++i) {
+      const Member& m = members_[i];
+      if (i > 0) text->push_back(',');
+      text->push_back('"');
+      text->append(m.key);
+      text->append("\":");
+      switch (m.kind) {
+        case Kind::kNull: text->append("null"); break;
+        case Kind::kBool: text->append(m.i != 0 ? "true" : "false"); break;
+        case Kind::kInt: text->append(digits, std::to_chars(digits, digits + sizeof(digits), m.i).ptr); break;
+        case Kind::kUint: text->append(digits, std::to_chars(digits, digits + sizeof(digits), m.u).ptr); break;
+        case Kind::kString:
+          text->push_back('"');
+          text->append(m.s);
+          text->push_back('"');
+          break;
+        case Kind::kFloat: break;  // excluded above
+      }
+    }
+    text->push_back('}');
+    return true;
+  }
+
+  std::vector<Member> members_;  // reused from result to result
+  size_t members_used_ = 0;
+  bool dom_mode_ = false;
+  DomBuilder dom_;
+};
+
+// The SAX handler (nlohmann's SAX interface). Every callback returns false to give up, which
+// stops the parse at once.
+class FastBatchReader {
+ public:
+  using number_integer_t = json::number_integer_t;
+  using number_unsigned_t = json::number_unsigned_t;
+  using number_float_t = json::number_float_t;
+  using string_t = json::string_t;
+  using binary_t = json::binary_t;
+
+  explicit FastBatchReader(ReportBatch* out) : b_(out) {
+    stack_.reserve(8);
+    b_->results.reserve(64);
+  }
+
+  // True once the top-level object is complete and valid.
+  bool done() const { return done_; }
+
+  bool null() {
+    switch (Top()) {
+      case Ctx::kSkip: return true;
+      case Ctx::kDetails: details_.Null(); return true;
+      default: return UnknownMember();  // null may mean "absent" to the reference decoder
+    }
+  }
+
+  bool boolean(bool v) {
+    switch (Top()) {
+      case Ctx::kSkip: return true;
+      case Ctx::kDetails: details_.Boolean(v); return true;
+      default: return UnknownMember();
+    }
+  }
+
+  bool number_integer(number_integer_t v) {  // only negative numbers (and -0) come here
+    switch (Top()) {
+      case Ctx::kSkip: return true;
+      case Ctx::kDetails: details_.Integer(v); return true;
+      case Ctx::kResult:
+        if (field_ == kDurationMs) {
+          if (v < 0) return false;
+          cur_->result.duration_ms = v;
+          return true;
+        }
+        return UnknownMember();
+      case Ctx::kMetric:
+        if (field_ == kValue) {
+          metric_->value = static_cast<double>(v);
+          return true;
+        }
+        return UnknownMember();
+      default: return UnknownMember();
+    }
+  }
+
+  bool number_unsigned(number_unsigned_t v) {
+    constexpr uint64_t kMaxInt = static_cast<uint64_t>(INT64_MAX);
+    switch (Top()) {
+      case Ctx::kSkip: return true;
+      case Ctx::kDetails: details_.Unsigned(v); return true;
+      case Ctx::kTop:
+        if (field_ == kVersion) return v == static_cast<uint64_t>(kProtocolVersion);
+        return UnknownMember();
+      case Ctx::kResult:
+        if (field_ == kSeq) {
+          if (v < 1 || v > kMaxInt) return false;
+          cur_->seq = v;
+          return true;
+        }
+        if (field_ == kDurationMs) {
+          if (v > kMaxInt) return false;
+          cur_->result.duration_ms = static_cast<int64_t>(v);
+          return true;
+        }
+        return UnknownMember();
+      case Ctx::kMetric:
+        if (field_ == kValue) {
+          metric_->value = static_cast<double>(v);
+          return true;
+        }
+        return UnknownMember();
+      default: return UnknownMember();
+    }
+  }
+
+  bool number_float(number_float_t v, const string_t& /*text*/) {
+    switch (Top()) {
+      case Ctx::kSkip: return true;
+      case Ctx::kDetails: details_.Float(v); return true;
+      case Ctx::kMetric:
+        if (field_ == kValue) {
+          if (!std::isfinite(v)) return false;
+          metric_->value = v;
+          return true;
+        }
+        return UnknownMember();
+      default: return UnknownMember();
+    }
+  }
+
+  bool string(string_t& v) {
+    switch (Top()) {
+      case Ctx::kSkip: return true;
+      case Ctx::kDetails: details_.String(v); return true;
+      case Ctx::kLabels: return metric_->labels.emplace(std::move(label_key_), std::move(v)).second;
+      case Ctx::kTop:
+        switch (field_) {
+          case kAgentId: return Take(v, 1, 128, &b_->agent_id);
+          case kSentAt: return TakeTimestamp(v, &b_->sent_at_ms);
+          default: return UnknownMember();
+        }
+      case Ctx::kHost:
+        switch (field_) {
+          case kHostname: return Take(v, 1, 255, &b_->host.hostname);
+          case kOs: return Take(v, 0, kMaxStringBytes, &b_->host.os);
+          case kKernel: return Take(v, 0, kMaxStringBytes, &b_->host.kernel);
+          case kArch: return Take(v, 0, kMaxStringBytes, &b_->host.arch);
+          case kAgentVersion: return Take(v, 0, kMaxStringBytes, &b_->host.agent_version);
+          default: return UnknownMember();
+        }
+      case Ctx::kResult:
+        switch (field_) {
+          case kCheck: return Take(v, 1, 255, &cur_->result.check);
+          case kTarget: return Take(v, 0, 1024, &cur_->result.target);
+          case kStatus: {
+            auto st = ParseCheckStatus(v);
+            if (!st.ok()) return false;
+            cur_->result.status = *st;
+            return true;
+          }
+          case kSummary: return Take(v, 0, kMaxStringBytes, &cur_->result.summary);
+          case kObservedAt: return TakeTimestamp(v, &cur_->result.observed_at_ms);
+          default: return UnknownMember();
+        }
+      case Ctx::kMetric:
+        switch (field_) {
+          case kName: return Take(v, 1, 255, &metric_->name);
+          case kUnit: return Take(v, 0, 32, &metric_->unit);
+          default: return UnknownMember();
+        }
+      default: return false;  // a string element of results or metrics
+    }
+  }
+
+  bool binary(binary_t& /*v*/) { return false; }  // not produced by the JSON parser
+
+  bool start_object(std::size_t /*len*/) {
+    if (stack_.empty()) {
+      if (done_) return false;
+      return Push(Ctx::kTop, &top_seen_);
+    }
+    switch (Top()) {
+      case Ctx::kSkip: ++skip_depth_; return true;
+      case Ctx::kDetails: details_.StartObject(); return true;
+      case Ctx::kTop:
+        if (field_ == kHost) return Push(Ctx::kHost, &host_seen_);
+        return StartUnknown();
+      case Ctx::kResults:
+        if (b_->results.size() >= kMaxResultsPerBatch) return false;
+        cur_ = &b_->results.emplace_back();
+        return Push(Ctx::kResult, &result_seen_);
+      case Ctx::kResult:
+        if (field_ == kDetails) {
+          details_.Begin();
+          stack_.push_back(Ctx::kDetails);
+          return true;
+        }
+        return StartUnknown();
+      case Ctx::kMetrics:
+        if (cur_->result.metrics.size() >= kMaxMetricsPerResult) return false;
+        if (cur_->result.metrics.capacity() == 0) cur_->result.metrics.reserve(4);
+        metric_ = &cur_->result.metrics.emplace_back();
+        return Push(Ctx::kMetric, &metric_seen_);
+      case Ctx::kMetric:
+        if (field_ == kLabels) {
+          stack_.push_back(Ctx::kLabels);
+          return true;
+        }
+        return StartUnknown();
+      default: return StartUnknown();
+    }
+  }
+
+  bool start_array(std::size_t /*len*/) {
+    if (stack_.empty()) return false;  // the reference decoder wants an object
+    switch (Top()) {
+      case Ctx::kSkip: ++skip_depth_; return true;
+      case Ctx::kDetails: details_.StartArray(); return true;
+      case Ctx::kTop:
+        if (field_ == kResults) {
+          stack_.push_back(Ctx::kResults);
+          return true;
+        }
+        return StartUnknown();
+      case Ctx::kResult:
+        if (field_ == kMetrics) {
+          stack_.push_back(Ctx::kMetrics);
+          return true;
+        }
+        return StartUnknown();
+      default: return StartUnknown();
+    }
+  }
+
+  bool key(string_t& k) {
+    uint32_t* seen = nullptr;
+    switch (Top()) {
+      case Ctx::kSkip: return true;
+      case Ctx::kDetails: details_.Key(k); return true;
+      case Ctx::kLabels: label_key_ = std::move(k); return true;
+      case Ctx::kTop: field_ = Lookup(kBatchFields, k); seen = &top_seen_; break;
+      case Ctx::kHost: field_ = Lookup(kHostFields, k); seen = &host_seen_; break;
+      case Ctx::kResult: field_ = Lookup(kResultFields, k); seen = &result_seen_; break;
+      case Ctx::kMetric: field_ = Lookup(kMetricFields, k); seen = &metric_seen_; break;
+      default: return false;  // arrays have no keys
+    }
+    if (field_ == kUnknown) return true;
+    if ((*seen & Bit(field_)) != 0) return false;  // a repeated key: the last one wins there
+    *seen |= Bit(field_);
+    return true;
+  }
+
+  bool end_object() {
+    switch (Top()) {
+      case Ctx::kSkip: return EndSkip();
+      case Ctx::kDetails:
+        if (details_.End(&cur_->result.details_json)) {
+          if (cur_->result.details_json.size() > 64 * 1024) return false;
+          stack_.pop_back();
+        }
+        return true;
+      case Ctx::kTop:
+        if (!Has(top_seen_, {kVersion, kAgentId, kHost, kResults})) return false;
+        done_ = true;
+        break;
+      case Ctx::kHost:
+        if (!Has(host_seen_, {kHostname})) return false;
+        break;
+      case Ctx::kResult:
+        if (!Has(result_seen_, {kSeq, kCheck, kStatus, kObservedAt})) return false;
+        if (cur_->seq <= prev_seq_) return false;
+        prev_seq_ = cur_->seq;
+        break;
+      case Ctx::kMetric:
+        if (!Has(metric_seen_, {kName, kValue})) return false;
+        break;
+      case Ctx::kLabels: break;
+      default: return false;
+    }
+    stack_.pop_back();
+    field_ = kUnknown;
+    return true;
+  }
+
+  bool end_array() {
+    switch (Top()) {
+      case Ctx::kSkip: return EndSkip();
+      case Ctx::kDetails: details_.End(&cur_->result.details_json); return true;
+      case Ctx::kResults:
+      case Ctx::kMetrics:
+        stack_.pop_back();
+        field_ = kUnknown;
+        return true;
+      default: return false;
+    }
+  }
+
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                   const json::exception& /*error*/) {
+    return false;
+  }
+
+ private:
+  Ctx Top() const { return stack_.empty() ? Ctx::kNone : stack_.back(); }
+
+  bool Push(Ctx ctx, uint32_t* seen) {
+    stack_.push_back(ctx);
+    *seen = 0;
+    field_ = kUnknown;
+    return true;
+  }
+
+  // A scalar that is neither skipped nor a known member of the right type: fine only as the
+  // value of a member the protocol does not know (ignored), never as a known one or as an
+  // element of results/metrics/labels.
+  bool UnknownMember() const {
+    const Ctx top = Top();
+    return (top == Ctx::kTop || top == Ctx::kHost || top == Ctx::kResult || top == Ctx::kMetric) &&
+           field_ == kUnknown;
+  }
+
+  bool StartUnknown() {
+    if (!UnknownMember()) return false;
+    stack_.push_back(Ctx::kSkip);
+    skip_depth_ = 1;
+    return true;
+  }
+
+  bool EndSkip() {
+    if (--skip_depth_ == 0) {
+      stack_.pop_back();
+      field_ = kUnknown;
+    }
+    return true;
+  }
+
+  static bool Has(uint32_t seen, std::initializer_list<Field> required) {
+    for (Field f : required) {
+      if ((seen & Bit(f)) == 0) return false;
+    }
+    return true;
+  }
+
+  static bool Take(std::string& v, size_t min, size_t max, std::string* out) {
+    if (v.size() < min || v.size() > max) return false;
+    *out = std::move(v);
+    return true;
+  }
+
+  static bool TakeTimestamp(const std::string& v, int64_t* out) {
+    if (v.size() > 64) return false;
+    if (v.empty()) return true;  // the reference decoder leaves the default (0)
+    auto ms = internal::ParseTimestampMillis(v);
+    if (!ms.ok()) return false;
+    *out = *ms;
+    return true;
+  }
+
+  ReportBatch* b_;
+  std::vector<Ctx> stack_;
+  Field field_ = kUnknown;  // the member whose value comes next
+  uint32_t top_seen_ = 0, host_seen_ = 0, result_seen_ = 0, metric_seen_ = 0;
+  int skip_depth_ = 0;
+  ReportEntry* cur_ = nullptr;  // the result being read
+  Metric* metric_ = nullptr;    // the metric being read
+  uint64_t prev_seq_ = 0;
+  std::string label_key_;
+  DetailsBuilder details_;
+  bool done_ = false;
+};
+
 }  // namespace
+
+namespace internal {
+
+StatusOr<int64_t> ParseTimestampMillis(std::string_view text) {
+  // "YYYY-MM-DDTHH:MM:SS.mmmZ"; the ranges are ParseRfc3339Millis's, so is the arithmetic
+  // (timegm() normalises a day or second out of range, and so does DaysFromCivil).
+  if (text.size() == 24 && text[4] == '-' && text[7] == '-' && text[10] == 'T' && text[13] == ':' &&
+      text[16] == ':' && text[19] == '.' && text[23] == 'Z') {
+    const int64_t year = Digits(text, 0, 4), mon = Digits(text, 5, 2), day = Digits(text, 8, 2);
+    const int64_t hour = Digits(text, 11, 2), min = Digits(text, 14, 2), sec = Digits(text, 17, 2);
+    const int64_t ms = Digits(text, 20, 3);
+    if (year >= 0 && mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hour >= 0 && hour <= 23 && min >= 0 &&
+        min <= 59 && sec >= 0 && sec <= 60 && ms >= 0) {
+      const int64_t secs = DaysFromCivil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec;
+      return secs * 1000 + ms;
+    }
+  }
+  return ParseRfc3339Millis(std::string(text));
+}
+
+bool DecodeReportBatchFast(std::string_view text, ReportBatch* out) {
+  try {
+    {
+      *out = ReportBatch{};
+      FastBatchReader reader(out);
+      FastJsonReader<FastBatchReader> json_reader(text, &reader);
+      if (json_reader.Read()) return reader.done();
+      // The batch itself is off the fast path (missing field, null, ...): the reference
+      // decoder has the answer.
+      if (json_reader.handler_refused()) return false;
+    }
+    // JSON outside FastJsonReader's subset (a \u escape, say), or not JSON at all:
+    // nlohmann's own SAX parser, still without a DOM.
+    *out = ReportBatch{};
+    FastBatchReader reader(out);
+    return json::sax_parse(text.begin(), text.end(), &reader) && reader.done();
+  } catch (const std::exception&) {
+    // Neither parser reports errors by throwing; anything thrown (allocation, a dump()
+    // surprise) just means the reference decoder decides.
+    return false;
+  }
+}
+
+}  // namespace internal
 
 std::string EncodeCheckResult(const CheckResult& r) { return ResultToJson(r).dump(); }
 
@@ -242,7 +898,9 @@ std::string EncodeReportBatch(const ReportBatch& b) {
   return j.dump();
 }
 
-StatusOr<ReportBatch> DecodeReportBatch(std::string_view text) {
+namespace internal {
+
+StatusOr<ReportBatch> DecodeReportBatchReference(std::string_view text) {
   SF_ASSIGN_OR_RETURN(json j, ParseJson(text));
   ObjectReader r(j, "");
   SF_RETURN_IF_ERROR(r.RequireObject());
@@ -278,8 +936,28 @@ StatusOr<ReportBatch> DecodeReportBatch(std::string_view text) {
   return b;
 }
 
+}  // namespace internal
+
+StatusOr<ReportBatch> DecodeReportBatch(std::string_view text) {
+  ReportBatch batch;
+  if (internal::DecodeReportBatchFast(text, &batch)) return batch;
+  // Not a batch the fast path could vouch for: the reference decoder gives the answer, and
+  // the error message for a malformed one.
+  return internal::DecodeReportBatchReference(text);
+}
+
 std::string EncodeReportAck(const ReportAck& a) {
-  return json{{"acked_through", a.acked_through}, {"accepted", a.accepted}, {"duplicates", a.duplicates}}.dump();
+  // Sent for every report, so written directly; the text is what json{...}.dump() gives
+  // (keys in sorted order), protocol_test.cc holds it to that.
+  std::string out = "{\"accepted\":";
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof(digits), a.accepted).ptr);
+  out += ",\"acked_through\":";
+  out.append(digits, std::to_chars(digits, digits + sizeof(digits), a.acked_through).ptr);
+  out += ",\"duplicates\":";
+  out.append(digits, std::to_chars(digits, digits + sizeof(digits), a.duplicates).ptr);
+  out += '}';
+  return out;
 }
 
 StatusOr<ReportAck> DecodeReportAck(std::string_view text) {

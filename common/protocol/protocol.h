@@ -90,6 +90,9 @@ struct EnrollResponse {
 // JSON mapping. Decoders validate types, required fields and limits; an error is
 // InvalidArgument whose message starts with the JSON path of the bad field
 // ("results[3].status: ...") and FieldOf() extracts that path for the API error's "field".
+// DecodeReportBatch, on the collector's hot path, reads a well-formed batch in one streaming
+// pass without building a JSON DOM; anything else it hands to the DOM-based reference decoder,
+// so results and errors are exactly the reference decoder's (protocol_internal.h). Thread-safe.
 std::string EncodeReportBatch(const ReportBatch& batch);
 StatusOr<ReportBatch> DecodeReportBatch(std::string_view json);
 std::string EncodeReportAck(const ReportAck& ack);

@@ -190,6 +190,35 @@ Status SqliteDb::Migrate(const std::vector<Migration>& migrations) {
   return OkStatus();
 }
 
+Status SqliteDb::MigrateComponent(std::string_view component, const std::vector<Migration>& migrations) {
+  const std::string name(component);
+  SF_RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                          "component TEXT PRIMARY KEY, version INTEGER NOT NULL)"));
+  int newest = 0;
+  for (const auto& m : migrations) newest = std::max(newest, m.version);
+  for (const auto& m : migrations) {
+    Transaction tx(this);
+    SF_RETURN_IF_ERROR(tx.Begin());
+    SF_ASSIGN_OR_RETURN(SqliteStatement q, Prepare("SELECT version FROM schema_migrations WHERE component = ?1"));
+    q.Bind(1, name);
+    SF_ASSIGN_OR_RETURN(bool row, q.Step());
+    const int current = row ? static_cast<int>(q.ColumnInt(0)) : 0;
+    if (current > newest) {
+      return FailedPreconditionError(path_ + ": schema of " + name + " is version " + std::to_string(current) +
+                                     ", newer than this program knows (" + std::to_string(newest) +
+                                     "); upgrade the program");
+    }
+    if (m.version <= current) continue;
+    SF_RETURN_IF_ERROR(Exec(m.sql).WithContext(name + " migration " + std::to_string(m.version)));
+    SF_ASSIGN_OR_RETURN(SqliteStatement set, Prepare("INSERT INTO schema_migrations(component, version) VALUES(?1, ?2) "
+                                                     "ON CONFLICT(component) DO UPDATE SET version = excluded.version"));
+    set.Bind(1, name).Bind(2, static_cast<int64_t>(m.version));
+    SF_RETURN_IF_ERROR(set.Run());
+    SF_RETURN_IF_ERROR(tx.Commit());
+  }
+  return OkStatus();
+}
+
 int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
 int SqliteDb::Changes() const { return sqlite3_changes(db_); }
 

@@ -83,6 +83,12 @@ class SqliteDb {
   // Applies migrations with version > PRAGMA user_version. A database newer than the code
   // knows is FailedPrecondition (we refuse to run against a schema we do not understand).
   Status Migrate(const std::vector<Migration>& migrations);
+  // Same, for one named component sharing the database with others (collector.db holds the
+  // ingest tables under user_version and, e.g., "accounts" and "audit" here): the applied
+  // version is kept per component in the table schema_migrations(component, version).
+  // Concurrent callers on several connections are safe: each step runs under BEGIN
+  // IMMEDIATE and re-reads the version inside the transaction.
+  Status MigrateComponent(std::string_view component, const std::vector<Migration>& migrations);
   int64_t LastInsertRowId() const;
   int Changes() const;
   const std::string& path() const { return path_; }

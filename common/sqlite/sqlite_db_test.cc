@@ -76,6 +76,34 @@ TEST(SqliteDbTest, FailedMigrationLeavesVersionUnchanged) {
   EXPECT_EQ(q->ColumnInt(0), 1);
 }
 
+int64_t ComponentVersion(SqliteDb& db, const std::string& component) {
+  auto q = db.Prepare("SELECT version FROM schema_migrations WHERE component = ?1");
+  q->Bind(1, component);
+  return *q->Step() ? q->ColumnInt(0) : 0;
+}
+
+TEST(SqliteDbTest, ComponentsMigrateIndependentlyOfEachOtherAndOfUserVersion) {
+  std::string path = TempPath("comp.db");
+  auto db = SqliteDb::Open(path);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Migrate(kMigrations).ok());
+  ASSERT_TRUE((*db)->MigrateComponent("a", {{1, "CREATE TABLE a1 (x INTEGER);"}}).ok());
+  ASSERT_TRUE((*db)->MigrateComponent("b", {{1, "CREATE TABLE b1 (x INTEGER);"}, {2, "CREATE TABLE b2 (x);"}}).ok());
+  // A second open applies only what is new for "a".
+  auto again = SqliteDb::Open(path);
+  ASSERT_TRUE((*again)->MigrateComponent("a", {{1, "CREATE TABLE a1 (x INTEGER);"}, {2, "CREATE TABLE a2 (y);"}}).ok());
+  EXPECT_EQ(ComponentVersion(**again, "a"), 2);
+  EXPECT_EQ(ComponentVersion(**again, "b"), 2);
+  auto uv = (*again)->Prepare("PRAGMA user_version");
+  ASSERT_TRUE(*uv->Step());
+  EXPECT_EQ(uv->ColumnInt(0), 2);
+  EXPECT_EQ((*again)->MigrateComponent("b", {{1, "CREATE TABLE b1 (x INTEGER);"}}).code(),
+            StatusCode::kFailedPrecondition);
+  // A failed step leaves the component at its last good version.
+  EXPECT_FALSE((*again)->MigrateComponent("a", {{3, "NOT SQL"}}).ok());
+  EXPECT_EQ(ComponentVersion(**again, "a"), 2);
+}
+
 TEST(SqliteDbTest, TransactionRollsBackUnlessCommitted) {
   auto db = SqliteDb::Open(TempPath("d.db"));
   ASSERT_TRUE((*db)->Migrate(kMigrations).ok());

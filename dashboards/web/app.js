@@ -86,6 +86,32 @@
 
   // ----- API -------------------------------------------------------------------------------
 
+  // The logged-in person: CSRF token (kept in memory only) and name. null until known.
+  let session = null;
+
+  // Sends a JSON request with the session's CSRF token (the cookie travels by itself).
+  async function sendJson(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (session && session.csrf) headers['X-CSRF-Token'] = session.csrf;
+    const response = await fetch(path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store',
+      credentials: 'same-origin',
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = null;
+    }
+    return { status: response.status, ok: response.ok, data, headers: response.headers };
+  }
+
+  function errorOf(result) {
+    const e = result.data && result.data.error ? result.data.error : {};
+    return { code: e.code || '', message: e.message || 'HTTP ' + result.status };
+  }
+
   async function getJson(path) {
     const controller = new AbortController();
     const t = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
@@ -105,16 +131,142 @@
     }
     if (!response.ok) {
       const message = body && body.error && body.error.message ? body.error.message : response.statusText;
-      throw new ApiError('HTTP ' + response.status + ': ' + message, response.status);
+      const code = body && body.error && body.error.code ? body.error.code : '';
+      throw new ApiError('HTTP ' + response.status + ': ' + message, response.status, code);
     }
     if (body === null) throw new ApiError('the response was not JSON', response.status);
     return body;
   }
 
   class ApiError extends Error {
-    constructor(message, status) {
+    constructor(message, status, code) {
       super(message);
       this.status = status;
+      this.code = code || '';
+    }
+  }
+
+  // ----- login, logout, password change --------------------------------------------------
+
+  // Shows exactly one of: login form, password form, or the monitoring views.
+  function showAuth(which) {
+    $('login-view').hidden = which !== 'login';
+    $('password-view').hidden = which !== 'password';
+    const inApp = which === null;
+    if (!inApp) {
+      $('hosts-view').hidden = true;
+      $('host-view').hidden = true;
+      hideError();
+    }
+    $('who').hidden = !session || which === 'login';
+    if (session) $('who-name').textContent = session.name;
+    $('updated').hidden = !inApp;
+  }
+
+  function formError(id, message) {
+    $(id).textContent = message;
+    $(id).hidden = !message;
+  }
+
+  function needLogin() {
+    session = null;
+    showAuth('login');
+    $('login-password').value = '';
+    $('login-username').focus();
+  }
+
+  // Asks the collector who we are (also after a reload: the CSRF token lives only in memory).
+  async function loadSession() {
+    let r;
+    try {
+      r = await sendJson('GET', '/api/v1/auth/session');
+    } catch (e) {
+      showError('network error (' + e.message + ')');
+      return false;
+    }
+    if (r.status === 401) {
+      needLogin();
+      return false;
+    }
+    if (!r.ok) {
+      showError(errorOf(r).message);
+      return false;
+    }
+    const p = r.data.principal || {};
+    session = { csrf: r.data.csrf_token || '', name: (r.data.user && r.data.user.display_name) || p.name || '' };
+    if (p.must_change_password) {
+      showAuth('password');
+      return false;
+    }
+    showAuth(null);
+    return true;
+  }
+
+  async function onLogin(ev) {
+    ev.preventDefault();
+    formError('login-error', '');
+    const body = { username: $('login-username').value.trim(), password: $('login-password').value };
+    if (!$('login-totp-row').hidden && $('login-totp').value) body.totp_code = $('login-totp').value;
+    $('login-submit').disabled = true;
+    let r;
+    try {
+      r = await sendJson('POST', '/api/v1/auth/login', body);
+    } catch (e) {
+      formError('login-error', 'Cannot reach the collector: ' + e.message);
+      return;
+    } finally {
+      $('login-submit').disabled = false;
+    }
+    if (!r.ok) {
+      const e = errorOf(r);
+      if (e.code === 'totp_required') {
+        $('login-totp-row').hidden = false;
+        $('login-totp').focus();
+        formError('login-error', 'Enter the 6-digit code from your authenticator app.');
+      } else if (r.status === 429) {
+        formError('login-error', 'Too many failed attempts. Try again in ' + (r.headers.get('Retry-After') || 'a few') +
+          ' seconds.');
+      } else {
+        formError('login-error', e.message);
+      }
+      return;
+    }
+    $('login-password').value = '';
+    $('login-totp').value = '';
+    $('login-totp-row').hidden = true;
+    if (await loadSession()) {
+      refresh();
+      schedule();
+    }
+  }
+
+  async function onPasswordChange(ev) {
+    ev.preventDefault();
+    formError('password-error', '');
+    if ($('pw-new').value !== $('pw-again').value) {
+      formError('password-error', 'The two new passwords differ.');
+      return;
+    }
+    const r = await sendJson('POST', '/api/v1/auth/password',
+      { current_password: $('pw-current').value, new_password: $('pw-new').value });
+    if (!r.ok) {
+      formError('password-error', errorOf(r).message);
+      return;
+    }
+    for (const id of ['pw-current', 'pw-new', 'pw-again']) $(id).value = '';
+    if (await loadSession()) {
+      refresh();
+      schedule();
+    }
+  }
+
+  async function onLogout() {
+    try {
+      await sendJson('POST', '/api/v1/auth/logout');
+    } finally {
+      if (timer !== null) clearInterval(timer);
+      timer = null;
+      needLogin();
     }
   }
 
@@ -225,7 +377,9 @@
       value = i === 0 ? String(value) : value.toFixed(1);
       unit = units[i];
     } else if (Number.isFinite(value) && !Number.isInteger(value)) {
-      value = value.toPrecision(4);
+      // Four significant digits, but never exponent notation (toPrecision gives "2.736e+5"
+      // for an uptime of 273600.5 s): large values are shown as whole numbers.
+      value = Math.abs(value) >= 1000 ? String(Math.round(value)) : value.toPrecision(4);
     }
     return name + ' = ' + value + (unit ? (unit === '%' ? '' : ' ') + unit : '');
   }
@@ -308,6 +462,7 @@
   }
 
   async function refresh() {
+    if (!session) return;
     if (inFlight) {
       again = true;
       return;
@@ -328,7 +483,11 @@
       hideError();
       setUpdated(Date.now());
     } catch (e) {
-      if (hostId !== null && e.status === 404) {
+      if (e.status === 401) {
+        needLogin();
+      } else if (e.code === 'password_change_required') {
+        showAuth('password');
+      } else if (hostId !== null && e.status === 404) {
         $('host-title').textContent = 'Unknown host';
         clear($('checks-body'));
         clear($('host-meta'));
@@ -364,8 +523,15 @@
     document.addEventListener('visibilitychange', () => {
       if (!document.hidden) refresh();
     });
-    refresh();
-    schedule();
+    $('login-form').addEventListener('submit', onLogin);
+    $('password-form').addEventListener('submit', onPasswordChange);
+    $('logout').addEventListener('click', onLogout);
+    loadSession().then((ok) => {
+      if (ok) {
+        refresh();
+        schedule();
+      }
+    });
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -37,7 +38,20 @@ class AgentCollectorE2E : public ::testing::Test {
                                "listen: 127.0.0.1:" + std::to_string(port_) + "\n" +
                                    "data_dir: " + dir_.path() + "/collector\n" +
                                    "web_root: " + std::string(SF_SOURCE_DIR) + "/dashboards/web\n" +
-                                   "enrollment_tokens: [" + kToken + "]\n");
+                                   "enrollment_tokens: [" + kToken + "]\n" +
+                                   "auth: {argon2: {memory: 19MiB, iterations: 1, parallelism: 1}}\n");
+    // A person to read the API as, made the way an operator would: with the admin CLI.
+    const std::string cli = std::string(SF_COLLECTOR_BIN) + " admin ";
+    const std::string conf = " --config " + dir_.path() + "/collector.yaml";
+    const std::string token_file = dir_.path() + "/viewer.token";
+    const std::string setup = "echo 'E2e-Watch-Pass-17' | " + cli + "create-admin" + conf +
+                              " --username reader --password-stdin >/dev/null && " + cli + "create-token" + conf +
+                              " --username reader --name e2e --role admin > " + token_file + " 2>/dev/null";
+    ASSERT_EQ(std::system(setup.c_str()), 0) << setup;
+    std::string token = testsupport::ReadTextFile(token_file);
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+    ASSERT_EQ(token.rfind("sfa_", 0), 0u) << token;
+    api_token_ = token;
     testsupport::WriteTextFile(dir_.path() + "/agent.yaml",
                                "collector_url: " + base_ + "\n" +
                                    "enrollment_token: " + kToken + "\n" +
@@ -74,6 +88,7 @@ class AgentCollectorE2E : public ::testing::Test {
     http::HttpClientRequest req;
     req.url = base_ + path;
     req.timeout = milliseconds(5000);
+    req.headers.Set("Authorization", "Bearer " + api_token_);
     return client_->Do(req);
   }
 
@@ -178,6 +193,7 @@ class AgentCollectorE2E : public ::testing::Test {
   int port_ = 0;
   std::string base_;
   std::unique_ptr<http::HttpClient> client_;
+  std::string api_token_;
 };
 
 TEST_F(AgentCollectorE2E, ResultsArriveAndBothStopCleanly) {

@@ -1,0 +1,136 @@
+// Accounts helpers for tests of a running CollectorServer: users with known passwords, API
+// tokens, login, and dispatching requests to the server's router without sockets.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "collector/auth/tokens.h"
+#include "collector/server.h"
+#include "common/http/http_types.h"
+
+namespace steadfast::collector::testutil {
+
+inline constexpr char kTestPassword[] = "Correct-Horse-9";
+
+// argon2 at test cost (the defaults take 64 MiB and ~100 ms per hash, too slow under ASan).
+inline void UseFastPasswordHashing(CollectorConfig& config) {
+  config.auth.argon2.memory_kib = 64;
+  config.auth.argon2.iterations = 1;
+  config.auth.argon2.parallelism = 1;
+}
+
+inline accounts::Actor TestActor() {
+  accounts::Actor a;
+  a.type = "system";
+  a.name = "test";
+  a.time_ms = 1'790'000'000'000;  // FakeClock's default start
+  return a;
+}
+
+// A user with `password`, not forced to change it.
+inline StatusOr<accounts::User> AddUser(CollectorServer& server, const std::string& username, int64_t unit_id,
+                                        std::vector<accounts::Role> roles,
+                                        const std::string& password = kTestPassword) {
+  accounts::NewUser u;
+  u.username = username;
+  u.display_name = "Test " + username;
+  u.unit_id = unit_id;
+  u.roles = std::move(roles);
+  u.must_change_password = false;
+  SF_ASSIGN_OR_RETURN(u.password_hash, server.passwords().HashNew(server.accounts(), password, username, "", 0));
+  return server.accounts().CreateUser(TestActor(), u);
+}
+
+inline StatusOr<accounts::Unit> AddUnit(CollectorServer& server, const std::string& code, int64_t parent_id,
+                                        accounts::UnitKind kind = accounts::UnitKind::kUnit) {
+  accounts::Unit u;
+  u.name = "Unit " + code;
+  u.code = code;
+  u.parent_id = parent_id;
+  u.kind = kind;
+  return server.accounts().CreateUnit(TestActor(), u);
+}
+
+// An API token of `user` with `role`, valid for a day from `now_ms`; returns the secret.
+inline StatusOr<std::string> AddToken(CollectorServer& server, const accounts::User& user, accounts::Role role,
+                                      const std::string& name, int64_t now_ms, auth::SecureRandom& random,
+                                      int64_t* id = nullptr) {
+  const std::string secret = auth::NewToken(auth::TokenKind::kApi, random);
+  accounts::ApiToken t;
+  t.name = name;
+  t.token_sha256 = auth::HashToken(secret);
+  t.role = role;
+  t.unit_id = user.unit_id;
+  t.created_by_user_id = user.id;
+  t.created_at_ms = now_ms;
+  t.expires_at_ms = now_ms + 24LL * 3600 * 1000;
+  SF_ASSIGN_OR_RETURN(accounts::ApiToken created, server.accounts().CreateApiToken(TestActor(), t));
+  if (id != nullptr) *id = created.id;
+  return secret;
+}
+
+// Sends a request through the server's router as the HTTP server would (target parsed, remote
+// address set), without a socket.
+inline http::HttpResponse Dispatch(const CollectorServer& server, const std::string& method, const std::string& target,
+                                   const std::string& body = "", http::Headers headers = {},
+                                   const std::string& remote = "192.0.2.10") {
+  http::HttpRequest r;
+  r.method = method;
+  r.target = target;
+  Status parsed = http::ParseTarget(target, &r.path, &r.query);
+  if (!parsed.ok()) return http::HttpResponse::Error(parsed);
+  r.headers = std::move(headers);
+  if (!body.empty() && !r.headers.Get("Content-Type")) r.headers.Set("Content-Type", "application/json");
+  r.body = body;
+  r.remote_address = remote;
+  return server.router().Dispatch(r);
+}
+
+// A logged-in browser: its cookie and CSRF token.
+struct BrowserSession {
+  int status = 0;
+  std::string cookie;  // "sf_session=..."
+  std::string csrf;
+  nlohmann::json body;
+
+  http::Headers Headers(bool with_csrf = true) const {
+    http::Headers h;
+    h.Set("Cookie", cookie);
+    if (with_csrf) h.Set("X-CSRF-Token", csrf);
+    return h;
+  }
+};
+
+inline BrowserSession Login(const CollectorServer& server, const std::string& username,
+                            const std::string& password = kTestPassword, const std::string& remote = "192.0.2.10",
+                            const std::string& totp_code = "") {
+  nlohmann::json req{{"username", username}, {"password", password}};
+  if (!totp_code.empty()) req["totp_code"] = totp_code;
+  http::HttpResponse r = Dispatch(server, "POST", "/api/v1/auth/login", req.dump(), {}, remote);
+  BrowserSession s;
+  s.status = r.status;
+  s.body = nlohmann::json::parse(r.body, nullptr, false);
+  if (std::optional<std::string> set = r.headers.Get("Set-Cookie")) s.cookie = set->substr(0, set->find(';'));
+  if (s.body.is_object() && s.body.contains("csrf_token")) s.csrf = s.body["csrf_token"].get<std::string>();
+  return s;
+}
+
+inline http::Headers Bearer(const std::string& token) {
+  http::Headers h;
+  h.Set("Authorization", "Bearer " + token);
+  return h;
+}
+
+// The "error.code" of a JSON error response, or "".
+inline std::string ErrorCode(const http::HttpResponse& r) {
+  nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_object() && j.contains("error") && j["error"].is_object() && j["error"].contains("code")) {
+    return j["error"]["code"].get<std::string>();
+  }
+  return "";
+}
+
+}  // namespace steadfast::collector::testutil
