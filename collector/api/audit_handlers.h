@@ -7,7 +7,7 @@
 //       action accepts a prefix ending in '.' ("users.").
 //   GET /api/v1/audit/verify
 //       verify_audit. Walks the whole chain: {"ok":..., "records_checked":..., "bad_seq":...,
-//       "problem":"altered|removed|inserted|truncated", "detail":...}. Always 200 when the walk
+//       "problem":"altered|removed|inserted|truncated|head_altered|checkpoint_altered", "detail":...}. Always 200 when the walk
 //       ran; the verdict is in the body.
 #pragma once
 
