@@ -310,11 +310,29 @@ void Agent::UplinkLoop() {
   o.request_timeout = Millis(config_.uplink.timeout_ms);
   o.max_backoff = Millis(config_.uplink.max_backoff_ms);
   uplink_ = std::make_unique<Uplink>(*spool_, env_.http, env_.clock, env_.random, o);
+  InventoryReporterOptions io;
+  io.collector_url = config_.collector_url;
+  io.agent_id = identity_->agent_id;
+  io.agent_token = identity_->agent_token;
+  FileSystem& fs = env_.fs;
+  io.host_info = [&fs] { return CollectHostInfo(fs); };
+  io.roots.proc = config_.proc_root;
+  io.roots.sys = config_.sys_root;
+  io.retry_interval = std::max(Millis(config_.uplink.interval_ms), kMinRetryWait);
+  io.max_backoff = std::max(Millis(config_.uplink.max_backoff_ms), io.retry_interval);
+  io.request_timeout = Millis(config_.uplink.timeout_ms);
+  inventory_ = std::make_unique<InventoryReporter>(env_.fs, env_.http, env_.clock, io);
   const Millis interval(config_.uplink.interval_ms);
   while (!stopping()) {
     const size_t requested = uplink_->current_batch_size();
     UplinkResult r = uplink_->SendOnce();
     RecordUplinkResult(r);
+    // Only while the collector is reachable and takes this agent: the inventory must not add
+    // a second timeout to a cycle whose report already failed.
+    if (r.outcome != UplinkOutcome::kRetryLater && r.outcome != UplinkOutcome::kUnauthorized &&
+        !stopping()) {
+      inventory_->Tick();
+    }
     Millis wait(0);
     switch (r.outcome) {
       case UplinkOutcome::kIdle:

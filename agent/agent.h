@@ -4,7 +4,9 @@
 //   - the check thread waits (condition variable) until the scheduler's next due time, runs the
 //     due checks and appends their results to the spool;
 //   - the uplink thread enrols if the agent has no identity yet, then keeps draining the spool
-//     to the collector, waiting uplink.interval when idle and the backoff after failures.
+//     to the collector, waiting uplink.interval when idle and the backoff after failures; after
+//     each exchange that reached the collector it lets the InventoryReporter send the host's
+//     inventory when it is new, changed or a day old (never spooled, never delaying reports).
 // Stop() wakes both and joins them; no wait ignores it. If metrics_listen is set, /metrics and
 // /healthz are served on a small HTTP server (one I/O thread, one handler thread).
 //
@@ -31,6 +33,7 @@
 #include "agent/check.h"
 #include "agent/check_registry.h"
 #include "agent/enrollment.h"
+#include "agent/inventory_reporter.h"
 #include "agent/scheduler.h"
 #include "agent/spool.h"
 #include "agent/uplink.h"
@@ -107,8 +110,9 @@ class Agent {
   protocol::HostInfo host_;
 
   std::unique_ptr<Spool> spool_;
-  std::optional<AgentIdentity> identity_;  // set by Start or the uplink thread
-  std::unique_ptr<Uplink> uplink_;         // uplink thread only
+  std::optional<AgentIdentity> identity_;         // set by Start or the uplink thread
+  std::unique_ptr<Uplink> uplink_;                // uplink thread only
+  std::unique_ptr<InventoryReporter> inventory_;  // uplink thread only
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

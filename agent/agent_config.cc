@@ -71,7 +71,7 @@ StatusOr<AgentConfig> ParseAgentConfig(const config::ConfigDocument& doc,
   const config::ConfigNode& root = doc.root();
   SF_RETURN_IF_ERROR(root.CheckNoUnknownKeys(
       {"collector_url", "enrollment_token", "enrollment_token_file", "state_dir", "metrics_listen",
-       "proc_root", "log", "uplink", "tls", "checks"}));
+       "proc_root", "sys_root", "log", "uplink", "tls", "checks"}));
   AgentConfig c;
   SF_ASSIGN_OR_RETURN(c.collector_url, root["collector_url"].RequiredString());
   if (c.collector_url.rfind("http://", 0) != 0 && c.collector_url.rfind("https://", 0) != 0) {
@@ -101,6 +101,10 @@ StatusOr<AgentConfig> ParseAgentConfig(const config::ConfigDocument& doc,
   SF_ASSIGN_OR_RETURN(c.proc_root, root["proc_root"].String(c.proc_root));
   if (c.proc_root.empty() || c.proc_root.front() != '/') {
     return root["proc_root"].Error("expected an absolute directory path");
+  }
+  SF_ASSIGN_OR_RETURN(c.sys_root, root["sys_root"].String(c.sys_root));
+  if (c.sys_root.empty() || c.sys_root.front() != '/') {
+    return root["sys_root"].Error("expected an absolute directory path");
   }
 
   SF_ASSIGN_OR_RETURN(c.metrics_listen, root["metrics_listen"].String());

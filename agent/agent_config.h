@@ -36,6 +36,7 @@ struct AgentConfig {
   std::string state_dir = "/var/lib/steadfast-agent";
   std::string metrics_listen;  // "" = off, else "host:port"
   std::string proc_root = "/proc";
+  std::string sys_root = "/sys";  // sysfs, read for the host inventory (agent/inventory.h)
   LogOptions log;
   UplinkConfig uplink;
   TlsConfig tls;

@@ -33,6 +33,7 @@ TEST_F(AgentConfigTest, MinimalConfigGetsDefaults) {
   EXPECT_EQ(c->state_dir, "/var/lib/steadfast-agent");
   EXPECT_EQ(c->metrics_listen, "");
   EXPECT_EQ(c->proc_root, "/proc");
+  EXPECT_EQ(c->sys_root, "/sys");
   EXPECT_EQ(c->log.format, LogFormat::kText);
   EXPECT_EQ(c->log.level, "info");
   EXPECT_EQ(c->uplink.batch_size, 500);
@@ -52,6 +53,7 @@ enrollment_token: s3cret
 state_dir: /srv/agent
 metrics_listen: 127.0.0.1:9101
 proc_root: /host/proc
+sys_root: /host/sys
 log: {format: json, level: debug}
 uplink:
   batch_size: 100
@@ -81,6 +83,7 @@ checks:
   EXPECT_EQ(c->state_dir, "/srv/agent");
   EXPECT_EQ(c->metrics_listen, "127.0.0.1:9101");
   EXPECT_EQ(c->proc_root, "/host/proc");
+  EXPECT_EQ(c->sys_root, "/host/sys");
   EXPECT_EQ(c->log.format, LogFormat::kJson);
   EXPECT_EQ(c->log.level, "debug");
   EXPECT_EQ(c->uplink.batch_size, 100);
@@ -111,6 +114,7 @@ TEST_F(AgentConfigTest, TopLevelErrors) {
   ExpectError(std::string(kMinimal) + "state_dir: var/lib\n",
               "agent.yaml:2: state_dir: expected an absolute directory path");
   ExpectError(std::string(kMinimal) + "proc_root: proc\n", "proc_root: expected an absolute");
+  ExpectError(std::string(kMinimal) + "sys_root: sys\n", "sys_root: expected an absolute");
   ExpectError(std::string(kMinimal) + "metrics_listen: 9100\n",
               "agent.yaml:2: metrics_listen: expected host:port");
   ExpectError(std::string(kMinimal) + "metrics_listen: 'localhost:99999'\n",

@@ -118,6 +118,27 @@ TEST_F(AgentTest, StartEnrolsRunsChecksAndDeliversResults) {
   EXPECT_LT(std::chrono::steady_clock::now() - before, Millis(1'000));
 }
 
+TEST_F(AgentTest, SendsTheHostInventoryOnceAfterStart) {
+  const std::string sys = std::string(SF_AGENT_INVENTORY_TESTDATA) + "/server1/sys";
+  auto agent = MakeAgent(Yaml("sys_root: " + sys + "\n"));
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->Start().ok());
+  ASSERT_TRUE(WaitUntil([&] { return !collector_.inventories().empty(); }));
+  // Reports keep flowing; the unchanged inventory is not sent again.
+  ASSERT_TRUE(WaitUntil([&] { return collector_.batches() >= 1 && agent->spool()->Count() == 0; }));
+  agent->Stop();
+  std::vector<protocol::HostInventory> got = collector_.inventories();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].agent_id, "a-test");
+  EXPECT_EQ(got[0].collected_at_ms, clock_.NowMillis());
+  EXPECT_EQ(got[0].dmi.product_serial, "7XK9Q23");
+  ASSERT_EQ(got[0].disks.size(), 2u);
+  EXPECT_EQ(got[0].disks[1].serial, "ZC1ABCDE");
+  EXPECT_GT(got[0].memory_bytes, 0);
+  EXPECT_EQ(got[0].cpu_count, 4);  // the fixture proc has no cpuinfo: sysfs' online list
+  EXPECT_FALSE(got[0].host.hostname.empty());
+}
+
 TEST_F(AgentTest, StopIsPromptWhileBackingOff) {
   client_.SetHandler(nullptr);  // collector down: enrolment keeps failing and backing off
   auto agent = MakeAgent(Yaml("", "{interval: 1h, max_backoff: 1h}"));

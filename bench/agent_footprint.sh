@@ -18,7 +18,7 @@
 #   SCRAPE_EVERY=15     seconds between scrapes
 #   SF_FP_PORT=18480    collector port; node_exporter uses +1, the scraped agent's /metrics +2
 #   KEEP=1              keep the work directory (configs, logs, smaps at the end)
-# node_exporter is installed with deploy/install-bench-deps.sh when it is missing.
+# node_exporter is installed with `deploy/install-deps.sh --bench` when it is missing.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +36,7 @@ for b in "$collector_bin" "$agent_bin"; do
   [ -x "$b" ] || { echo "agent_footprint: $b not found; build the release preset first:" \
                        "ninja -C build/release steadfast-agent steadfast-collector" >&2; exit 2; }
 done
-command -v prometheus-node-exporter >/dev/null 2>&1 || bash "$root/deploy/install-bench-deps.sh"
+command -v prometheus-node-exporter >/dev/null 2>&1 || bash "$root/deploy/install-deps.sh" --bench
 for p in "$port" "$ne_port" "$metrics_port"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
     echo "agent_footprint: port $p is in use; set SF_FP_PORT" >&2
@@ -56,36 +56,12 @@ trap 'exit 130' INT TERM
 
 mkdir -p "$work/collector" "$work/agent" "$work/agent-scraped" "$work/textfile"
 (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/enrollment.token")
-cat > "$work/collector.yaml" <<YAML
-listen: 127.0.0.1:$port
-data_dir: $work/collector
-web_root: $root/dashboards/web
-enrollment_token_file: $work/enrollment.token
-history_retention: 7d
-YAML
-agent_config() {  # state_dir metrics_listen
-  cat <<YAML
-collector_url: http://127.0.0.1:$port
-enrollment_token_file: $work/enrollment.token
-state_dir: $1
-metrics_listen: "$2"
-uplink:
-  interval: 5s
-checks:
-  - name: system
-    type: system
-    interval: 15s
-  - name: filesystems
-    type: filesystem
-    interval: 30s
-  - name: collector-port
-    type: tcp
-    target: 127.0.0.1:$port
-    interval: 15s
-YAML
-}
-agent_config "$work/agent" "" > "$work/agent.yaml"
-agent_config "$work/agent-scraped" "127.0.0.1:$metrics_port" > "$work/agent-scraped.yaml"
+source "$root/deploy/lib/quickstart-config.sh"
+quickstart_collector_config "$port" "$work/collector" "$root/dashboards/web" "$work/enrollment.token" \
+    > "$work/collector.yaml"
+quickstart_agent_config "$port" "$work/enrollment.token" "$work/agent" > "$work/agent.yaml"
+quickstart_agent_config "$port" "$work/enrollment.token" "$work/agent-scraped" "127.0.0.1:$metrics_port" \
+    > "$work/agent-scraped.yaml"
 
 wait_for() {  # description pid command...
   local what=$1 pid=$2

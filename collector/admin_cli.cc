@@ -6,12 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "collector/accounts/sqlite_account_store.h"
+#include "collector/admin_stores.h"
 #include "collector/api/passwords.h"
-#include "collector/audit/audit_key.h"
-#include "collector/audit/sqlite_audit_log.h"
-#include "collector/auth/tokens.h"
-#include "collector/store/admin_db.h"
+#include "collector/api/api_tokens.h"
 
 namespace steadfast::collector {
 
@@ -20,27 +17,6 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
-constexpr int64_t kDayMs = 24LL * 3600 * 1000;
-
-struct Stores {
-  std::unique_ptr<AdminDb> db;
-  std::unique_ptr<audit::SqliteAuditLog> audit;
-  std::unique_ptr<accounts::SqliteAccountStore> accounts;
-};
-
-StatusOr<Stores> OpenStores(const CollectorConfig& config, AdminEnv& env) {
-  Stores s;
-  SF_RETURN_IF_ERROR(env.fs.CreateDirectories(config.data_dir, 0700).WithContext("data_dir " + config.data_dir));
-  SF_ASSIGN_OR_RETURN(s.db, AdminDb::Open(config.DatabasePath(), config.storage_synchronous));
-  SF_ASSIGN_OR_RETURN(audit::AuditKey key, audit::LoadOrCreateAuditKey(env.fs, config.AuditKeyPath()));
-  SF_ASSIGN_OR_RETURN(s.audit, audit::SqliteAuditLog::Open(*s.db, std::move(key), env.clock));
-  audit::SqliteAuditLog* log = s.audit.get();
-  SF_ASSIGN_OR_RETURN(s.accounts, accounts::SqliteAccountStore::Open(
-                                      *s.db, [log](sqlite::SqliteDb& db, const audit::AuditEvent& e) {
-                                        return log->AppendInTransaction(db, e).status();
-                                      }));
-  return s;
-}
 
 accounts::Actor CliActor(const AdminEnv& env) {
   accounts::Actor a;
@@ -52,10 +28,7 @@ accounts::Actor CliActor(const AdminEnv& env) {
 
 std::string RoleList(const std::vector<accounts::Role>& roles) {
   std::string out;
-  for (accounts::Role r : roles) {
-    if (!out.empty()) out += ",";
-    out += accounts::RoleName(r);
-  }
+  for (const std::string& name : accounts::RoleNames(roles)) out += (out.empty() ? "" : ",") + name;
   return out;
 }
 
@@ -72,7 +45,7 @@ StatusOr<accounts::User> FindUser(accounts::AccountStore& store, const std::stri
   return user;
 }
 
-int CreateAdmin(const CollectorConfig& config, const AdminCommand& cmd, AdminEnv& env, Stores& s) {
+int CreateAdmin(const CollectorConfig& config, const AdminCommand& cmd, AdminEnv& env, AdminStores& s) {
   api::Passwords passwords(config.auth, env.random);
   std::string password;
   bool chosen = false;
@@ -105,7 +78,7 @@ int CreateAdmin(const CollectorConfig& config, const AdminCommand& cmd, AdminEnv
   return kExitOk;
 }
 
-int ResetPassword(const CollectorConfig& config, const AdminCommand& cmd, AdminEnv& env, Stores& s) {
+int ResetPassword(const CollectorConfig& config, const AdminCommand& cmd, AdminEnv& env, AdminStores& s) {
   api::Passwords passwords(config.auth, env.random);
   StatusOr<accounts::User> user = FindUser(*s.accounts, cmd.username);
   if (!user.ok()) return Fail(env, user.status());
@@ -126,19 +99,12 @@ int ResetPassword(const CollectorConfig& config, const AdminCommand& cmd, AdminE
   return kExitOk;
 }
 
-int Unlock(const AdminCommand& cmd, AdminEnv& env, Stores& s) {
+int Unlock(const AdminCommand& cmd, AdminEnv& env, AdminStores& s) {
   StatusOr<accounts::User> user = FindUser(*s.accounts, cmd.username);
   if (!user.ok()) return Fail(env, user.status());
   Status st = s.accounts->SaveLoginState(user->id, 0, 0, 0);
   if (!st.ok()) return Fail(env, st);
-  const accounts::Actor actor = CliActor(env);
-  audit::AuditEvent e;
-  e.time_ms = actor.time_ms;
-  e.actor_type = actor.type;
-  e.actor_name = actor.name;
-  e.action = "users.unlock";
-  e.object_type = "user";
-  e.object_id = std::to_string(user->id);
+  audit::AuditEvent e = accounts::AuditEventFor(CliActor(env), "users.unlock", "user", std::to_string(user->id));
   e.message = "login lockout cleared";
   StatusOr<int64_t> seq = s.audit->Append(e);
   if (!seq.ok()) return Fail(env, seq.status());
@@ -146,7 +112,7 @@ int Unlock(const AdminCommand& cmd, AdminEnv& env, Stores& s) {
   return kExitOk;
 }
 
-int ListUsers(const AdminCommand& cmd, AdminEnv& env, Stores& s) {
+int ListUsers(const AdminCommand& cmd, AdminEnv& env, AdminStores& s) {
   accounts::UserQuery q;
   q.limit = 1000;
   nlohmann::json all = nlohmann::json::array();
@@ -200,7 +166,7 @@ int ListUsers(const AdminCommand& cmd, AdminEnv& env, Stores& s) {
   return kExitOk;
 }
 
-int CreateToken(const AdminCommand& cmd, AdminEnv& env, Stores& s) {
+int CreateToken(const AdminCommand& cmd, AdminEnv& env, AdminStores& s) {
   StatusOr<accounts::User> user = FindUser(*s.accounts, cmd.username);
   if (!user.ok()) return Fail(env, user.status());
   std::optional<accounts::Role> role = accounts::ParseRole(cmd.role);
@@ -216,21 +182,13 @@ int CreateToken(const AdminCommand& cmd, AdminEnv& env, Stores& s) {
     env.err << "steadfast-collector admin: --days: expected 1..366\n";
     return kExitUsage;
   }
-  const std::string secret = auth::NewToken(auth::TokenKind::kApi, env.random);
-  accounts::ApiToken token;
-  token.name = cmd.token_name;
-  token.token_sha256 = auth::HashToken(secret);
-  token.role = *role;
-  token.unit_id = user->unit_id;
-  token.created_by_user_id = user->id;
-  token.created_at_ms = env.clock.NowMillis();
-  token.expires_at_ms = token.created_at_ms + cmd.days * kDayMs;
-  StatusOr<accounts::ApiToken> created = s.accounts->CreateApiToken(CliActor(env), token);
+  StatusOr<api::IssuedToken> created = api::IssueApiToken(*s.accounts, CliActor(env), env.random, user->id, *role,
+                                                         user->unit_id, cmd.token_name, cmd.days);
   if (!created.ok()) return Fail(env, created.status());
   // The token alone on stdout, so scripts can capture it; the rest on stderr.
-  env.err << "API token '" << created->name << "' (id " << created->id << ", role " << cmd.role << ", expires in "
+  env.err << "API token '" << created->token.name << "' (id " << created->token.id << ", role " << cmd.role << ", expires in "
           << cmd.days << " days) for '" << user->username << "'; it is shown only now:\n";
-  env.out << secret << "\n";
+  env.out << created->secret << "\n";
   return kExitOk;
 }
 
@@ -242,7 +200,7 @@ int RunAdminCommand(const CollectorConfig& config, const AdminCommand& command, 
     env.err << "steadfast-collector admin: --username is required\n";
     return kExitUsage;
   }
-  StatusOr<Stores> stores = OpenStores(config, env);
+  StatusOr<AdminStores> stores = OpenAdminStores(config, env.fs, env.clock);
   if (!stores.ok()) return Fail(env, stores.status());
   switch (command.kind) {
     case Kind::kCreateAdmin: return CreateAdmin(config, command, env, *stores);

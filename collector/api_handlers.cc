@@ -4,7 +4,6 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-#include <charconv>
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -28,8 +27,7 @@ using api::OptionalParam;
 using api::TimeOrNull;
 using api::TimeParam;
 
-// NotFound -> 404, Unavailable -> 503 (with Retry-After), others by their code.
-HttpResponse StorageError(const Status& st) { return api::ErrorResponse(st); }
+using api::ErrorResponse;
 
 json HostToJson(const HostSummary& h) {
   json counts = json::object();
@@ -88,7 +86,7 @@ HttpResponse ApiHandlers::ListHosts(const HttpRequest& request,
   auto offset = IntParam(request, "offset", 0, 0, INT64_MAX, &error);
   if (!offset) return error;
   StatusOr<HostPage> page = storage_.ListHosts(*limit, *offset, only);
-  if (!page.ok()) return StorageError(page.status());
+  if (!page.ok()) return ErrorResponse(page.status());
   json items = json::array();
   for (const HostSummary& h : page->items) items.push_back(HostToJson(h));
   const int64_t next = *offset + static_cast<int64_t>(page->items.size());
@@ -103,7 +101,7 @@ HttpResponse ApiHandlers::GetHost(const HttpRequest& request) const {
   const std::string id = HostId(request);
   if (id.empty()) return MissingId();
   StatusOr<HostSummary> host = storage_.GetHost(id);
-  if (!host.ok()) return StorageError(host.status());
+  if (!host.ok()) return ErrorResponse(host.status());
   json doc = HostToJson(*host);
   doc["server_time"] = FormatRfc3339Millis(clock_.NowMillis());
   return JsonResponse(200, doc);
@@ -113,7 +111,7 @@ HttpResponse ApiHandlers::ListHostChecks(const HttpRequest& request) const {
   const std::string id = HostId(request);
   if (id.empty()) return MissingId();
   StatusOr<std::vector<StoredResult>> checks = storage_.ListHostChecks(id);
-  if (!checks.ok()) return StorageError(checks.status());
+  if (!checks.ok()) return ErrorResponse(checks.status());
   json items = json::array();
   for (const StoredResult& r : *checks) items.push_back(ResultToJson(r));
   return JsonResponse(200, json{{"items", std::move(items)}, {"server_time", FormatRfc3339Millis(clock_.NowMillis())}});
@@ -142,7 +140,7 @@ HttpResponse ApiHandlers::History(const HttpRequest& request) const {
   q.limit = *limit;
   q.after_seq = static_cast<uint64_t>(*after);
   StatusOr<std::vector<StoredResult>> rows = storage_.History(q);
-  if (!rows.ok()) return StorageError(rows.status());
+  if (!rows.ok()) return ErrorResponse(rows.status());
   json items = json::array();
   for (const StoredResult& r : *rows) items.push_back(ResultToJson(r));
   json next = static_cast<int64_t>(rows->size()) == *limit ? json(rows->back().seq) : json(nullptr);

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <utility>
 
+#include "collector/auth/tokens.h"
 #include "common/compression.h"
 #include "common/logging.h"
 #include "common/protocol/protocol.h"
@@ -35,24 +36,12 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// Same length and contents, without an early exit on the first differing byte.
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
-// "Bearer <token>" -> token; "" when absent or malformed.
-std::string BearerToken(const HttpRequest& request) {
+// The agent token of "Authorization: Bearer <token>"; "" when absent, malformed or too long.
+std::string AgentToken(const HttpRequest& request) {
   std::optional<std::string> header = request.headers.Get("Authorization");
-  if (!header) return "";
-  std::string value = Trim(*header);
-  constexpr std::string_view kScheme = "bearer ";
-  if (value.size() <= kScheme.size() || Lower(value.substr(0, kScheme.size())) != kScheme) return "";
-  std::string token = Trim(std::string_view(value).substr(kScheme.size()));
-  if (token.size() > kMaxTokenBytes) return "";
-  return token;
+  std::optional<std::string> token = header ? auth::BearerToken(*header) : std::nullopt;
+  if (!token || token->size() > kMaxTokenBytes) return "";
+  return *token;
 }
 
 HttpResponse Unauthenticated(std::string message) {
@@ -128,7 +117,7 @@ bool IngestHandler::EnrollmentTokenValid(const std::string& token) const {
   // prefix matched.
   const std::string hash = Sha256Hex(token);
   bool match = false;
-  for (const std::string& known : enrollment_token_hashes_) match |= ConstantTimeEquals(hash, known);
+  for (const std::string& known : enrollment_token_hashes_) match |= auth::ConstantTimeEquals(hash, known);
   return match;
 }
 
@@ -189,7 +178,7 @@ HttpResponse IngestHandler::Finish(const char* result, std::chrono::steady_clock
 HttpResponse IngestHandler::Reports(const HttpRequest& request) {
   const auto started = clock_.Monotonic();
 
-  const std::string token = BearerToken(request);
+  const std::string token = AgentToken(request);
   if (token.empty()) {
     return Finish("unauthenticated", started, Unauthenticated("missing or malformed 'Authorization: Bearer' token"));
   }

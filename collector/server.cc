@@ -5,7 +5,8 @@
 #include <utility>
 
 #include "collector/api/core_routes.h"
-#include "collector/audit/audit_key.h"
+#include "collector/admin_stores.h"
+#include "collector/auth/open_ldap_directory.h"
 #include "common/logging.h"
 #include "steadfast/version.h"
 
@@ -46,17 +47,11 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
   // its audit record commit together.
   if (deps.random == nullptr) s->owned_random_ = std::make_unique<auth::OpenSslRandom>();
   s->random_ = deps.random != nullptr ? deps.random : s->owned_random_.get();
-  SF_ASSIGN_OR_RETURN(s->admin_db_, AdminDb::Open(config.DatabasePath(), config.storage_synchronous));
-  SF_ASSIGN_OR_RETURN(audit::AuditKey audit_key, audit::LoadOrCreateAuditKey(deps.fs, config.AuditKeyPath()));
-  audit::SqliteAuditLogOptions audit_options;
-  audit_options.verify_db_path = config.DatabasePath();
-  SF_ASSIGN_OR_RETURN(s->audit_,
-                      audit::SqliteAuditLog::Open(*s->admin_db_, std::move(audit_key), deps.clock, audit_options));
-  audit::SqliteAuditLog* audit_log = s->audit_.get();
-  SF_ASSIGN_OR_RETURN(s->accounts_, accounts::SqliteAccountStore::Open(
-                                        *s->admin_db_, [audit_log](sqlite::SqliteDb& db, const audit::AuditEvent& e) {
-                                          return audit_log->AppendInTransaction(db, e).status();
-                                        }));
+  SF_ASSIGN_OR_RETURN(AdminStores admin, OpenAdminStores(config, deps.fs, deps.clock));
+  s->admin_db_ = std::move(admin.db);
+  s->audit_ = std::move(admin.audit);
+  s->accounts_ = std::move(admin.accounts);
+  s->inventory_ = std::move(admin.inventory);
   s->passwords_ = std::make_unique<api::Passwords>(s->config_.auth, *s->random_);
   s->authenticator_ =
       std::make_unique<api::SessionAuthenticator>(*s->accounts_, s->config_.auth, *s->passwords_, deps.clock);
@@ -67,14 +62,24 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
     return raw->accounts_->HostUnit(id);
   });
   api::AddCoreRoutes(*s->routes_, *s->ingest_, *s->api_, *s->static_files_, *s->accounts_);
-  s->org_handlers_ = std::make_unique<api::OrgHandlers>(*s->accounts_, *s->passwords_, deps.clock, *s->random_);
+  s->org_handlers_ = std::make_unique<api::OrgHandlers>(*s->accounts_, *s->passwords_, *s->random_);
   s->org_handlers_->AddRoutes(*s->routes_);
+  auth::LdapDirectory* ldap = nullptr;
+  if (config.auth.ldap) {
+    if (deps.ldap == nullptr) {
+      SF_ASSIGN_OR_RETURN(s->owned_ldap_, auth::OpenLdapDirectory::Create(*config.auth.ldap, deps.fs));
+    }
+    ldap = deps.ldap != nullptr ? deps.ldap : s->owned_ldap_.get();
+  }
   s->auth_handlers_ = std::make_unique<api::AuthHandlers>(api::AuthHandlerDeps{
       *s->accounts_, s->config_.auth, *s->passwords_, *s->authenticator_, *s->audit_, deps.clock, *s->random_,
-      /*secure_cookies=*/!config.tls_cert_file.empty()});
+      /*secure_cookies=*/!config.tls_cert_file.empty(), ldap});
   s->auth_handlers_->AddRoutes(*s->routes_);
   s->audit_handlers_ = std::make_unique<api::AuditHandlers>(*s->audit_);
   s->audit_handlers_->AddRoutes(*s->routes_);
+  s->inventory_handlers_ =
+      std::make_unique<api::InventoryHandlers>(*s->inventory_, *s->accounts_, *s->storage_, deps.clock);
+  s->inventory_handlers_->AddRoutes(*s->routes_);
   s->routes_->RegisterOn(s->router_, s->http_metrics_.get());
 
   accounts::UserQuery any_user;

@@ -19,6 +19,7 @@
 #include "collector/accounts/sqlite_account_store.h"
 #include "collector/api/audit_handlers.h"
 #include "collector/api/auth_handlers.h"
+#include "collector/api/inventory_handlers.h"
 #include "collector/api/org_handlers.h"
 #include "collector/api/passwords.h"
 #include "collector/api/route_table.h"
@@ -30,6 +31,7 @@
 #include "collector/collector_config.h"
 #include "collector/host_status_collector.h"
 #include "collector/http_metrics.h"
+#include "collector/inventory/sqlite_inventory_store.h"
 #include "collector/ingest_handler.h"
 #include "collector/static_files.h"
 #include "collector/store/sqlite_storage.h"
@@ -44,6 +46,9 @@ struct CollectorDeps {
   FileSystem& fs;
   // Secrets (salts, session and API tokens, TOTP secrets). Null: the server uses OpenSSL's.
   auth::SecureRandom* random = nullptr;
+  // The directory for auth.ldap logins (tests pass a fake). Null: an OpenLdapDirectory built
+  // from config.auth.ldap when that is set. Unused without config.auth.ldap.
+  auth::LdapDirectory* ldap = nullptr;
 };
 
 class CollectorServer {
@@ -64,6 +69,7 @@ class CollectorServer {
   Storage& storage() { return *storage_; }
   prometheus::Registry& registry() { return *registry_; }
   accounts::AccountStore& accounts() { return *accounts_; }
+  inventory::InventoryStore& inventory() { return *inventory_; }
   audit::SqliteAuditLog& audit_log() { return *audit_; }
   const api::RouteTable& routes() const { return *routes_; }
   // The router the HTTP server dispatches to (tests dispatch to it without sockets).
@@ -86,16 +92,19 @@ class CollectorServer {
   std::unique_ptr<ApiHandlers> api_;
   std::unique_ptr<StaticFiles> static_files_;
   std::unique_ptr<auth::SecureRandom> owned_random_;
+  std::unique_ptr<auth::LdapDirectory> owned_ldap_;
   auth::SecureRandom* random_ = nullptr;
   std::unique_ptr<AdminDb> admin_db_;
   std::unique_ptr<audit::SqliteAuditLog> audit_;
   std::unique_ptr<accounts::SqliteAccountStore> accounts_;
+  std::unique_ptr<inventory::SqliteInventoryStore> inventory_;
   std::unique_ptr<api::Passwords> passwords_;
   std::unique_ptr<api::SessionAuthenticator> authenticator_;
   std::unique_ptr<api::RouteTable> routes_;
   std::unique_ptr<api::OrgHandlers> org_handlers_;
   std::unique_ptr<api::AuthHandlers> auth_handlers_;
   std::unique_ptr<api::AuditHandlers> audit_handlers_;
+  std::unique_ptr<api::InventoryHandlers> inventory_handlers_;
   http::Router router_;
   std::unique_ptr<http::HttpServer> http_;
 

@@ -21,14 +21,9 @@ constexpr char kToken[] = "server-test-token-0123456789";
 class CollectorServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_.listen_host = "127.0.0.1";
-    config_.listen_port = 0;
-    config_.data_dir = dir_.path() + "/data";
-    config_.web_root = SF_WEB_ROOT;
+    config_ = testutil::TestCollectorConfig(dir_.path(), SF_WEB_ROOT);
     config_.enrollment_tokens = {kToken};
-    config_.io_threads = 1;
     config_.handler_threads = 4;
-    testutil::UseFastPasswordHashing(config_);
     client_ = http::NewCurlHttpClient({});
   }
 

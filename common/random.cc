@@ -10,18 +10,16 @@
 #include "common/status.h"
 
 namespace steadfast {
-namespace {
-std::string ToHex(const unsigned char* p, size_t n) {
+std::string HexEncode(std::string_view bytes) {
   static const char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 15]);
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
   }
   return out;
 }
-}  // namespace
 
 std::string RandomHexToken(size_t bytes) {
   std::vector<unsigned char> buf(bytes);
@@ -37,7 +35,7 @@ std::string RandomHexToken(size_t bytes) {
     SF_CHECK(n > 0);
     done += static_cast<size_t>(n);
   }
-  return ToHex(buf.data(), buf.size());
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
 }
 
 std::string Sha256Hex(const std::string& data) {
@@ -45,7 +43,7 @@ std::string Sha256Hex(const std::string& data) {
   unsigned int len = 0;
   // EVP_Digest with SHA-256 cannot fail on valid in-memory input.
   SF_CHECK(EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) == 1);
-  return ToHex(md, len);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 }  // namespace steadfast

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 
 namespace steadfast {
 
@@ -34,6 +35,9 @@ class SystemRandom final : public Random {
 // A hex string of `bytes` cryptographically random bytes (the kernel CSPRNG, getrandom(2));
 // for tokens and ids. Crashes only if the OS entropy source is broken.
 std::string RandomHexToken(size_t bytes);
+
+// Lowercase hex of raw bytes (digests, MACs).
+std::string HexEncode(std::string_view bytes);
 
 // SHA-256 of `data` as lowercase hex (OpenSSL); used to store tokens without keeping them.
 std::string Sha256Hex(const std::string& data);

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs every build and test dependency of Steadfast from Debian 12's packages.
 # Idempotent, and quiet when everything is already present. Needs root (or sudo).
+#   --bench   also the peers the benchmarks under bench/ compare against (not needed to build or
+#             test). On a machine with an init system, prometheus-node-exporter's package also
+#             starts its own service on :9100; the benchmarks start their own on loopback.
 set -euo pipefail
 
 PACKAGES=(
@@ -15,8 +18,11 @@ PACKAGES=(
   slapd ldap-utils          # LDAP login against a real slapd
   chromium                  # console browser tests (driven by npm playwright-core)
   # tools the quickstart and tests call
-  curl openssl sqlite3 zstd ca-certificates procps
+  curl openssl sqlite3 zstd ca-certificates procps jq
 )
+if [ "${1:-}" = "--bench" ]; then
+  PACKAGES+=(prometheus-node-exporter)  # bench/agent_footprint.sh: the resident-memory baseline
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

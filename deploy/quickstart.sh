@@ -20,33 +20,9 @@ if [ ! -s "$token_file" ]; then
   (umask 077; openssl rand -hex 24 > "$token_file")
 fi
 
-cat > "$state/collector.yaml" <<YAML
-# Written by deploy/quickstart.sh; see deploy/config/collector.yaml for every option.
-listen: 127.0.0.1:$port
-data_dir: $state/collector
-web_root: $root/dashboards/web
-enrollment_token_file: $token_file
-history_retention: 7d
-YAML
-cat > "$state/agent.yaml" <<YAML
-# Written by deploy/quickstart.sh; see deploy/config/agent.yaml for every option.
-collector_url: http://127.0.0.1:$port
-enrollment_token_file: $token_file
-state_dir: $state/agent
-uplink:
-  interval: 5s
-checks:
-  - name: system
-    type: system
-    interval: 15s
-  - name: filesystems
-    type: filesystem
-    interval: 30s
-  - name: collector-port
-    type: tcp
-    target: 127.0.0.1:$port
-    interval: 15s
-YAML
+source deploy/lib/quickstart-config.sh
+quickstart_collector_config "$port" "$state/collector" "$root/dashboards/web" "$token_file" > "$state/collector.yaml"
+quickstart_agent_config "$port" "$token_file" "$state/agent" > "$state/agent.yaml"
 
 bin=$root/build/release
 

@@ -62,6 +62,17 @@ StatusOr<http::HttpResponse> FakeCollector::Handle(const http::HttpClientRequest
     return http::HttpResponse::Json(
         200, protocol::EncodeEnrollResponse({"a-test", "agent-secret-token"}));
   }
+  if (ends_with("/api/v1/inventory")) {
+    auto auth = request.headers.Get("Authorization");
+    if (!auth || *auth != "Bearer agent-secret-token") {
+      return http::HttpResponse::Error(401, "unauthenticated", "bad token");
+    }
+    auto inventory = protocol::DecodeHostInventory(request.body);
+    if (!inventory.ok())
+      return http::HttpResponse::Error(inventory.status(), protocol::FieldOf(inventory.status()));
+    inventories_.push_back(std::move(inventory).value());
+    return http::HttpResponse::Json(200, R"({"changed":true})");
+  }
   if (!ends_with("/api/v1/reports")) {
     return http::HttpResponse::Error(404, "not_found", "no such path");
   }
@@ -125,6 +136,11 @@ std::vector<size_t> FakeCollector::batch_sizes() const {
 std::vector<std::string> FakeCollector::content_encodings() const {
   std::lock_guard<std::mutex> lock(mu_);
   return encodings_;
+}
+
+std::vector<protocol::HostInventory> FakeCollector::inventories() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return inventories_;
 }
 
 }  // namespace steadfast::agent::testing

@@ -4,7 +4,8 @@
 //   FakeCollector   a handler that behaves like the collector's report and enrol endpoints:
 //                   decompresses, decodes, stores results keyed by seq (duplicates counted, as
 //                   the real one deduplicates on (agent, seq)) and acks; it can be told to fail
-//                   in the ways the uplink must survive.
+//                   in the ways the uplink must survive. It also keeps every inventory PUT
+//                   to /api/v1/inventory (answered 200; 401 for a wrong token).
 //   FixedRandom     a Random that returns a chosen value (clamped below the bound).
 #pragma once
 
@@ -76,6 +77,8 @@ class FakeCollector {
   int batches() const;
   std::vector<size_t> batch_sizes() const;
   std::vector<std::string> content_encodings() const;
+  // Inventories received, oldest first.
+  std::vector<protocol::HostInventory> inventories() const;
 
  private:
   mutable std::mutex mu_;
@@ -87,6 +90,7 @@ class FakeCollector {
   int duplicates_ = 0;
   std::vector<size_t> batch_sizes_;
   std::vector<std::string> encodings_;
+  std::vector<protocol::HostInventory> inventories_;
 };
 
 class FixedRandom : public Random {

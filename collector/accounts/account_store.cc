@@ -12,6 +12,34 @@ bool IsFieldChar(char c) {
 
 }  // namespace
 
+Actor ActorOf(const Principal& principal, std::string source_address, int64_t time_ms) {
+  Actor a;
+  a.type = principal.kind == Principal::Kind::kUser ? "user" : "token";
+  a.id = std::to_string(principal.id);
+  a.name = principal.name;
+  a.roles = RoleNames(principal.roles);
+  a.unit_id = principal.unit_id;
+  a.source_address = std::move(source_address);
+  a.time_ms = time_ms;
+  return a;
+}
+
+audit::AuditEvent AuditEventFor(const Actor& actor, std::string action, std::string object_type,
+                                std::string object_id) {
+  audit::AuditEvent e;
+  e.time_ms = actor.time_ms;
+  e.actor_type = actor.type;
+  e.actor_id = actor.id;
+  e.actor_name = actor.name;
+  e.roles = actor.roles;
+  e.unit_id = actor.unit_id;
+  e.source_address = actor.source_address;
+  e.action = std::move(action);
+  e.object_type = std::move(object_type);
+  e.object_id = std::move(object_id);
+  return e;
+}
+
 Status FieldError(std::string_view field, std::string_view reason) {
   std::string message(field);
   message += ": ";

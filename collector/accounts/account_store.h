@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "collector/accounts/roles.h"
+#include "collector/audit/audit_log.h"
 #include "common/status.h"
 
 namespace steadfast::collector::accounts {
@@ -42,6 +43,14 @@ struct Actor {
   std::string source_address;  // remote IP; "" for the CLI
   int64_t time_ms = 0;         // now, ms since the epoch; mutations without it (<= 0) are Internal
 };
+
+// The actor of a request made by `principal` from `source_address` at `time_ms`.
+Actor ActorOf(const Principal& principal, std::string source_address, int64_t time_ms);
+
+// An audit event with the actor's fields filled in (result ok, summary "{}"); the caller sets
+// the rest. One place maps Actor to the audit record, for the store and the API alike.
+audit::AuditEvent AuditEventFor(const Actor& actor, std::string action, std::string object_type = "",
+                                std::string object_id = "");
 
 // "field: reason" InvalidArgument and its inverse, so errors can name the field.
 Status FieldError(std::string_view field, std::string_view reason);

@@ -16,6 +16,13 @@ std::string_view RoleName(Role role) {
   return "viewer";
 }
 
+std::vector<std::string> RoleNames(const std::vector<Role>& roles) {
+  std::vector<std::string> out;
+  out.reserve(roles.size());
+  for (Role r : roles) out.emplace_back(RoleName(r));
+  return out;
+}
+
 std::optional<Role> ParseRole(std::string_view name) {
   for (Role r : kAllRoles) {
     if (RoleName(r) == name) return r;

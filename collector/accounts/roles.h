@@ -35,6 +35,7 @@ inline constexpr Permission kAllPermissions[] = {
     Permission::kVerifyAudit, Permission::kSelf};
 
 std::string_view RoleName(Role role);  // "admin", "unit_admin", ...
+std::vector<std::string> RoleNames(const std::vector<Role>& roles);
 std::optional<Role> ParseRole(std::string_view name);
 std::string_view PermissionName(Permission permission);  // "read", "manage_users", ...
 

@@ -1,5 +1,7 @@
 #include "collector/accounts/roles.h"
 
+#include "collector/auth/auth_config.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -23,6 +25,14 @@ TEST(RolesTest, NamesRoundTrip) {
 }
 
 // The table of docs/ACCOUNTS.md, "Roles and scope", row by row.
+// auth::kRoleNames (what the `auth:` config accepts, e.g. totp_required_roles) must name
+// exactly these roles, in the same order.
+TEST(RolesTest, TheAuthConfigKnowsExactlyTheseRoles) {
+  ASSERT_EQ(std::size(auth::kRoleNames), std::size(kAllRoles));
+  for (size_t i = 0; i < std::size(kAllRoles); ++i) EXPECT_EQ(auth::kRoleNames[i], RoleName(kAllRoles[i]));
+  EXPECT_EQ(RoleNames({Role::kViewer, Role::kAdmin}), (std::vector<std::string>{"viewer", "admin"}));
+}
+
 TEST(RolesTest, GrantsMatchTheDocumentedTable) {
   const std::map<std::string, std::set<std::string>> table = {
       {"read", {"admin", "unit_admin", "operator", "inspector", "manager", "viewer"}},

@@ -7,6 +7,9 @@
 #include <utility>
 #include <variant>
 
+#include "common/sqlite/store_sql.h"
+#include "common/utf8.h"
+
 namespace steadfast::collector::accounts {
 
 namespace {
@@ -131,148 +134,29 @@ CREATE INDEX host_units_by_unit ON host_units (unit_id, agent_id);
 )sql"}};
 }
 
-// ---- storage errors
+// ---- statements (common/sqlite/store_sql.h)
 
-// SQLite's own failures, as the AccountStore contract names them: conditions of the moment
-// (busy, disk full, I/O, a damaged file) are Unavailable. A constraint violation is Internal:
-// every constraint is checked before the write inside the same BEGIN IMMEDIATE transaction, so
-// reaching one is a bug, not a conflict to report to a user.
-Status StoreError(const Status& st) {
-  if (st.ok()) return st;
-  if (st.code() == StatusCode::kAlreadyExists || st.code() == StatusCode::kInternal) {
-    return InternalError("accounts store: " + st.message());
-  }
-  return UnavailableError("accounts store: " + st.message());
-}
-
-StatusOr<SqliteStatement> Prepare(SqliteDb& db, std::string_view sql) {
-  StatusOr<SqliteStatement> stmt = db.Prepare(sql);
-  if (!stmt.ok()) return StoreError(stmt.status());
-  return std::move(stmt).value();
-}
-
-StatusOr<bool> Step(SqliteStatement& stmt) {
-  StatusOr<bool> row = stmt.Step();
-  if (!row.ok()) return StoreError(row.status());
-  return *row;
-}
-
-void BindOne(SqliteStatement& s, int i, int64_t v) { s.Bind(i, v); }
-void BindOne(SqliteStatement& s, int i, int v) { s.Bind(i, static_cast<int64_t>(v)); }
-void BindOne(SqliteStatement& s, int i, bool v) { s.Bind(i, static_cast<int64_t>(v ? 1 : 0)); }
-void BindOne(SqliteStatement& s, int i, std::string_view v) { s.Bind(i, v); }
-void BindOne(SqliteStatement& s, int i, const std::string& v) { s.Bind(i, std::string_view(v)); }
-void BindOne(SqliteStatement& s, int i, const std::optional<int64_t>& v) { s.Bind(i, v); }
-
-// Prepares `sql` and binds `args` to ?1, ?2, ... in order.
-template <typename... Args>
-StatusOr<SqliteStatement> Bound(SqliteDb& db, std::string_view sql, const Args&... args) {
-  SF_ASSIGN_OR_RETURN(SqliteStatement stmt, Prepare(db, sql));
-  int i = 0;
-  (BindOne(stmt, ++i, args), ...);
-  return stmt;
-}
-
-template <typename... Args>
-Status Exec(SqliteDb& db, std::string_view sql, const Args&... args) {
-  SF_ASSIGN_OR_RETURN(SqliteStatement stmt, Bound(db, sql, args...));
-  return StoreError(stmt.Run());
-}
-
-// Whether `sql` (bound to `args`) returns at least one row.
-template <typename... Args>
-StatusOr<bool> Exists(SqliteDb& db, std::string_view sql, const Args&... args) {
-  SF_ASSIGN_OR_RETURN(SqliteStatement stmt, Bound(db, sql, args...));
-  return Step(stmt);
-}
-
-// Values for a statement whose parameter list is built at run time (IN lists, optional
-// filters); bound in order to ?1, ?2, ...
-using Param = std::variant<int64_t, std::string>;
-
-StatusOr<SqliteStatement> BoundParams(SqliteDb& db, std::string_view sql, const std::vector<Param>& params) {
-  SF_ASSIGN_OR_RETURN(SqliteStatement stmt, Prepare(db, sql));
-  int i = 0;
-  for (const Param& p : params) {
-    ++i;
-    if (const int64_t* n = std::get_if<int64_t>(&p)) {
-      stmt.Bind(i, *n);
-    } else {
-      stmt.Bind(i, std::string_view(std::get<std::string>(p)));
-    }
-  }
-  return stmt;
-}
-
-// "?3, ?4, ?5" for an IN list of `ids`, appending the ids to `params` (numbered after what
-// `params` already holds).
-std::string InList(const std::vector<int64_t>& ids, std::vector<Param>* params) {
-  std::string out;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) out += ", ";
-    params->emplace_back(ids[i]);
-    out += "?" + std::to_string(params->size());
-  }
-  return out;
-}
+constexpr sqlite::StoreSql kSql("accounts store");
+using Param = sqlite::SqlParam;
+using sqlite::InList;
 
 // ---- validation
 
-// Counts the code points of `s`; false for invalid UTF-8 (overlong forms, surrogates, beyond
-// U+10FFFF) or control characters (C0, DEL, C1).
-bool Utf8Text(std::string_view s, size_t* code_points) {
-  static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
-  size_t n = 0;
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    uint32_t cp = 0;
-    size_t len = 0;
-    if (c < 0x80) {
-      cp = c;
-      len = 1;
-    } else if ((c & 0xE0) == 0xC0) {
-      cp = c & 0x1F;
-      len = 2;
-    } else if ((c & 0xF0) == 0xE0) {
-      cp = c & 0x0F;
-      len = 3;
-    } else if ((c & 0xF8) == 0xF0) {
-      cp = c & 0x07;
-      len = 4;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (len > 1 && cp < kMinForLength[len]) return false;
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) return false;
-    i += len;
-    ++n;
-  }
-  *code_points = n;
-  return true;
-}
 
 // A display name: 1..max_chars code points of UTF-8 text, not only spaces.
 Status CheckName(std::string_view field, std::string_view value, size_t max_chars = kMaxNameChars) {
-  size_t chars = 0;
   if (value.empty()) return FieldError(field, "must not be empty");
-  if (!Utf8Text(value, &chars)) return FieldError(field, "must be UTF-8 text without control characters");
+  const std::optional<size_t> chars = Utf8TextLength(value);
+  if (!chars) return FieldError(field, "must be UTF-8 text without control characters");
   if (value.find_first_not_of(' ') == std::string_view::npos) return FieldError(field, "must not be blank");
-  if (chars > max_chars) return FieldError(field, "must be at most " + std::to_string(max_chars) + " characters");
+  if (*chars > max_chars) return FieldError(field, "must be at most " + std::to_string(max_chars) + " characters");
   return OkStatus();
 }
 
 // Free text that may be empty (IM handles, the user agent): UTF-8, bounded in bytes.
 Status CheckOptionalText(std::string_view field, std::string_view value, size_t max_bytes) {
-  size_t chars = 0;
   if (value.size() > max_bytes) return FieldError(field, "must be at most " + std::to_string(max_bytes) + " bytes");
-  if (!Utf8Text(value, &chars)) return FieldError(field, "must be UTF-8 text without control characters");
+  if (!Utf8TextLength(value)) return FieldError(field, "must be UTF-8 text without control characters");
   return OkStatus();
 }
 
@@ -437,17 +321,17 @@ StatusOr<Unit> UnitFromRow(const SqliteStatement& s) {
 
 StatusOr<Unit> LoadUnit(SqliteDb& db, int64_t id) {
   SF_ASSIGN_OR_RETURN(SqliteStatement s,
-                      Bound(db, std::string("SELECT ") + kUnitColumns + " FROM units WHERE id = ?1", id));
-  SF_ASSIGN_OR_RETURN(bool row, Step(s));
+                      kSql.Bound(db, std::string("SELECT ") + kUnitColumns + " FROM units WHERE id = ?1", id));
+  SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
   if (!row) return NotFoundError("no unit " + std::to_string(id));
   return UnitFromRow(s);
 }
 
-StatusOr<bool> UnitExists(SqliteDb& db, int64_t id) { return Exists(db, "SELECT 1 FROM units WHERE id = ?1", id); }
+StatusOr<bool> UnitExists(SqliteDb& db, int64_t id) { return kSql.Exists(db, "SELECT 1 FROM units WHERE id = ?1", id); }
 
 StatusOr<std::vector<int64_t>> Subtree(SqliteDb& db, int64_t id) {
   // UNION (not UNION ALL) ends the recursion even if the table ever held a cycle.
-  SF_ASSIGN_OR_RETURN(SqliteStatement s, Bound(db,
+  SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.Bound(db,
                                                "WITH RECURSIVE subtree (id) AS ("
                                                " SELECT id FROM units WHERE id = ?1"
                                                " UNION"
@@ -456,7 +340,7 @@ StatusOr<std::vector<int64_t>> Subtree(SqliteDb& db, int64_t id) {
                                                id));
   std::vector<int64_t> ids;
   while (true) {
-    SF_ASSIGN_OR_RETURN(bool row, Step(s));
+    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
     if (!row) break;
     ids.push_back(s.ColumnInt(0));
   }
@@ -493,10 +377,10 @@ User UserFromRow(const SqliteStatement& s) {
 
 // The roles of `user`, in kAllRoles order.
 Status LoadRoles(SqliteDb& db, User* user) {
-  SF_ASSIGN_OR_RETURN(SqliteStatement s, Bound(db, "SELECT role FROM user_roles WHERE user_id = ?1", user->id));
+  SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.Bound(db, "SELECT role FROM user_roles WHERE user_id = ?1", user->id));
   std::vector<Role> held;
   while (true) {
-    SF_ASSIGN_OR_RETURN(bool row, Step(s));
+    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
     if (!row) break;
     std::optional<Role> role = ParseRole(s.ColumnText(0));
     if (!role) return InternalError("accounts store: user " + std::to_string(user->id) + " has an unknown role");
@@ -510,11 +394,11 @@ Status LoadRoles(SqliteDb& db, User* user) {
 }
 
 StatusOr<User> LoadUserWhere(SqliteDb& db, std::string_view where, const Param& key, const std::string& what) {
-  SF_ASSIGN_OR_RETURN(SqliteStatement s, BoundParams(db,
+  SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.BoundParams(db,
                                                      std::string("SELECT ") + kUserColumns + " FROM users u WHERE " +
                                                          std::string(where),
                                                      {key}));
-  SF_ASSIGN_OR_RETURN(bool row, Step(s));
+  SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
   if (!row) return NotFoundError("no user " + what);
   User user = UserFromRow(s);
   SF_RETURN_IF_ERROR(LoadRoles(db, &user));
@@ -575,15 +459,15 @@ StatusOr<ApiToken> TokenFromRow(const SqliteStatement& s) {
 
 StatusOr<ApiToken> LoadToken(SqliteDb& db, int64_t id) {
   SF_ASSIGN_OR_RETURN(SqliteStatement s,
-                      Bound(db, std::string("SELECT ") + kTokenColumns + " FROM api_tokens t WHERE t.id = ?1", id));
-  SF_ASSIGN_OR_RETURN(bool row, Step(s));
+                      kSql.Bound(db, std::string("SELECT ") + kTokenColumns + " FROM api_tokens t WHERE t.id = ?1", id));
+  SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
   if (!row) return NotFoundError("no api token " + std::to_string(id));
   return TokenFromRow(s);
 }
 
 // Revokes the user's active sessions except `keep_public_id` ("" keeps none); returns how many.
 StatusOr<int64_t> RevokeUserSessions(SqliteDb& db, int64_t user_id, int64_t now_ms, const std::string& keep_public_id) {
-  SF_RETURN_IF_ERROR(Exec(db,
+  SF_RETURN_IF_ERROR(kSql.Exec(db,
                           "UPDATE sessions SET revoked_at_ms = ?1 "
                           "WHERE user_id = ?2 AND revoked_at_ms IS NULL AND public_id <> ?3",
                           now_ms, user_id, keep_public_id));
@@ -598,17 +482,11 @@ Json UnitJson(const Unit& u) {
   return j;
 }
 
-Json RolesJson(const std::vector<Role>& roles) {
-  Json out = Json::array();
-  for (Role r : roles) out.push_back(std::string(RoleName(r)));
-  return out;
-}
-
 Json UserJson(const User& u) {
   return {{"username", u.username},
           {"display_name", u.display_name},
           {"unit_id", u.unit_id},
-          {"roles", RolesJson(u.roles)},
+          {"roles", RoleNames(u.roles)},
           {"contacts",
            {{"email", u.contacts.email},
             {"phone", u.contacts.phone},
@@ -648,20 +526,9 @@ Json Created(Json after) { return {{"after", std::move(after)}}; }
 
 audit::AuditEvent Event(const Actor& actor, std::string action, std::string object_type, std::string object_id,
                         const Json& summary) {
-  audit::AuditEvent e;
-  e.time_ms = actor.time_ms;
-  e.actor_type = actor.type;
-  e.actor_id = actor.id;
-  e.actor_name = actor.name;
-  e.roles = actor.roles;
-  e.unit_id = actor.unit_id;
-  e.source_address = actor.source_address;
-  e.action = std::move(action);
-  e.object_type = std::move(object_type);
-  e.object_id = std::move(object_id);
+  audit::AuditEvent e = AuditEventFor(actor, std::move(action), std::move(object_type), std::move(object_id));
   // Names are validated UTF-8, but a user agent may not be: replace rather than throw.
   e.summary_json = summary.dump(-1, ' ', false, Json::error_handler_t::replace);
-  e.result = audit::AuditResult::kOk;
   return e;
 }
 
@@ -687,9 +554,9 @@ StatusOr<Unit> SqliteAccountStore::CreateUnit(const Actor& actor, const Unit& un
   created.created_at_ms = actor.time_ms;
   SF_RETURN_IF_ERROR(db_.Write([&](SqliteDb& db) -> Status {
     SF_RETURN_IF_ERROR(CheckUnitReference(db, "parent_id", *unit.parent_id));
-    SF_ASSIGN_OR_RETURN(bool taken, Exists(db, "SELECT 1 FROM units WHERE code = ?1", unit.code));
+    SF_ASSIGN_OR_RETURN(bool taken, kSql.Exists(db, "SELECT 1 FROM units WHERE code = ?1", unit.code));
     if (taken) return AlreadyExistsError("code: already taken");
-    SF_RETURN_IF_ERROR(Exec(db,
+    SF_RETURN_IF_ERROR(kSql.Exec(db,
                             "INSERT INTO units (parent_id, name, code, kind, created_at_ms) "
                             "VALUES (?1, ?2, ?3, ?4, ?5)",
                             unit.parent_id, unit.name, unit.code, UnitKindName(unit.kind), created.created_at_ms));
@@ -712,9 +579,9 @@ StatusOr<std::vector<Unit>> SqliteAccountStore::ListUnits() {
   std::vector<Unit> all;
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
     SF_ASSIGN_OR_RETURN(SqliteStatement s,
-                        Prepare(db, std::string("SELECT ") + kUnitColumns + " FROM units ORDER BY name, id"));
+                        kSql.Prepare(db, std::string("SELECT ") + kUnitColumns + " FROM units ORDER BY name, id"));
     while (true) {
-      SF_ASSIGN_OR_RETURN(bool row, Step(s));
+      SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
       if (!row) return OkStatus();
       SF_ASSIGN_OR_RETURN(Unit u, UnitFromRow(s));
       all.push_back(std::move(u));
@@ -772,7 +639,7 @@ StatusOr<Unit> SqliteAccountStore::UpdateUnit(const Actor& actor, int64_t id, st
       after.parent_id = parent_id;
     }
     SF_RETURN_IF_ERROR(
-        Exec(db, "UPDATE units SET name = ?1, parent_id = ?2 WHERE id = ?3", after.name, after.parent_id, id));
+        kSql.Exec(db, "UPDATE units SET name = ?1, parent_id = ?2 WHERE id = ?3", after.name, after.parent_id, id));
     return append_audit_(db,
                          Event(actor, "units.update", "unit", std::to_string(id), Diff(UnitJson(before), UnitJson(after))));
   }));
@@ -805,10 +672,10 @@ StatusOr<User> SqliteAccountStore::CreateUser(const Actor& actor, const NewUser&
   User created;
   SF_RETURN_IF_ERROR(db_.Write([&](SqliteDb& db) -> Status {
     SF_RETURN_IF_ERROR(CheckUnitReference(db, "unit_id", user.unit_id));
-    SF_ASSIGN_OR_RETURN(bool taken, Exists(db, "SELECT 1 FROM users WHERE username = ?1", username));
+    SF_ASSIGN_OR_RETURN(bool taken, kSql.Exists(db, "SELECT 1 FROM users WHERE username = ?1", username));
     if (taken) return AlreadyExistsError("username: already taken");
     const Contacts& c = user.contacts;
-    SF_RETURN_IF_ERROR(Exec(db,
+    SF_RETURN_IF_ERROR(kSql.Exec(db,
                             "INSERT INTO users (username, display_name, unit_id, email, phone, dingtalk, wecom, slack, "
                             "telegram, language, active, source, must_change_password, password_changed_at_ms, "
                             "totp_enabled, created_at_ms, updated_at_ms) "
@@ -818,9 +685,9 @@ StatusOr<User> SqliteAccountStore::CreateUser(const Actor& actor, const NewUser&
                             user.password_hash.empty() ? int64_t{0} : now, now));
     const int64_t id = db.LastInsertRowId();
     SF_RETURN_IF_ERROR(
-        Exec(db, "INSERT INTO user_credentials (user_id, password_hash) VALUES (?1, ?2)", id, user.password_hash));
+        kSql.Exec(db, "INSERT INTO user_credentials (user_id, password_hash) VALUES (?1, ?2)", id, user.password_hash));
     for (Role r : roles) {
-      SF_RETURN_IF_ERROR(Exec(db, "INSERT INTO user_roles (user_id, role) VALUES (?1, ?2)", id, RoleName(r)));
+      SF_RETURN_IF_ERROR(kSql.Exec(db, "INSERT INTO user_roles (user_id, role) VALUES (?1, ?2)", id, RoleName(r)));
     }
     SF_ASSIGN_OR_RETURN(created, LoadUser(db, id));
     return append_audit_(db, Event(actor, "users.create", "user", std::to_string(id), Created(UserJson(created))));
@@ -885,8 +752,8 @@ StatusOr<UserPage> SqliteAccountStore::ListUsers(const UserQuery& query) {
   }
 
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
-    SF_ASSIGN_OR_RETURN(SqliteStatement count, BoundParams(db, "SELECT COUNT(*) FROM users u" + where, params));
-    SF_ASSIGN_OR_RETURN(bool row, Step(count));
+    SF_ASSIGN_OR_RETURN(SqliteStatement count, kSql.BoundParams(db, "SELECT COUNT(*) FROM users u" + where, params));
+    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(count));
     page.total = row ? count.ColumnInt(0) : 0;
 
     std::vector<Param> page_params = params;
@@ -895,9 +762,9 @@ StatusOr<UserPage> SqliteAccountStore::ListUsers(const UserQuery& query) {
     const std::string sql = std::string("SELECT ") + kUserColumns + " FROM users u" + where +
                             " ORDER BY u.username LIMIT ?" + std::to_string(page_params.size() - 1) + " OFFSET ?" +
                             std::to_string(page_params.size());
-    SF_ASSIGN_OR_RETURN(SqliteStatement s, BoundParams(db, sql, page_params));
+    SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.BoundParams(db, sql, page_params));
     while (true) {
-      SF_ASSIGN_OR_RETURN(bool more, Step(s));
+      SF_ASSIGN_OR_RETURN(bool more, kSql.Step(s));
       if (!more) break;
       page.items.push_back(UserFromRow(s));
     }
@@ -931,16 +798,16 @@ StatusOr<User> SqliteAccountStore::UpdateUser(const Actor& actor, int64_t id, co
     if (update.language) after.language = *update.language;
     if (update.active) after.active = *update.active;
     const Contacts& c = after.contacts;
-    SF_RETURN_IF_ERROR(Exec(db,
+    SF_RETURN_IF_ERROR(kSql.Exec(db,
                             "UPDATE users SET display_name = ?1, unit_id = ?2, email = ?3, phone = ?4, dingtalk = ?5, "
                             "wecom = ?6, slack = ?7, telegram = ?8, language = ?9, active = ?10, updated_at_ms = ?11 "
                             "WHERE id = ?12",
                             after.display_name, after.unit_id, c.email, c.phone, c.dingtalk, c.wecom, c.slack,
                             c.telegram, after.language, after.active, now, id));
     if (roles && *roles != before.roles) {
-      SF_RETURN_IF_ERROR(Exec(db, "DELETE FROM user_roles WHERE user_id = ?1", id));
+      SF_RETURN_IF_ERROR(kSql.Exec(db, "DELETE FROM user_roles WHERE user_id = ?1", id));
       for (Role r : *roles) {
-        SF_RETURN_IF_ERROR(Exec(db, "INSERT INTO user_roles (user_id, role) VALUES (?1, ?2)", id, RoleName(r)));
+        SF_RETURN_IF_ERROR(kSql.Exec(db, "INSERT INTO user_roles (user_id, role) VALUES (?1, ?2)", id, RoleName(r)));
       }
     }
     Json summary = Diff(UserJson(before), UserJson(after));
@@ -948,7 +815,7 @@ StatusOr<User> SqliteAccountStore::UpdateUser(const Actor& actor, int64_t id, co
     if (disabling) {
       // A disabled user keeps no way in: every session and every API token they made ends now.
       SF_ASSIGN_OR_RETURN(int64_t sessions, RevokeUserSessions(db, id, now, ""));
-      SF_RETURN_IF_ERROR(Exec(db,
+      SF_RETURN_IF_ERROR(kSql.Exec(db,
                               "UPDATE api_tokens SET revoked_at_ms = ?1 "
                               "WHERE created_by_user_id = ?2 AND revoked_at_ms IS NULL",
                               now, id));
@@ -965,12 +832,12 @@ StatusOr<User> SqliteAccountStore::UpdateUser(const Actor& actor, int64_t id, co
 StatusOr<UserCredentials> SqliteAccountStore::GetCredentials(int64_t user_id) {
   UserCredentials creds;
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
-    SF_ASSIGN_OR_RETURN(SqliteStatement s, Bound(db,
+    SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.Bound(db,
                                                  "SELECT password_hash, totp_secret_base32, totp_last_step, "
                                                  "failed_logins, locked_until_ms, last_failure_ms "
                                                  "FROM user_credentials WHERE user_id = ?1",
                                                  user_id));
-    SF_ASSIGN_OR_RETURN(bool row, Step(s));
+    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
     if (!row) return NotFoundError("no user " + std::to_string(user_id));
     creds.user_id = user_id;
     creds.password_hash = s.ColumnText(0);
@@ -998,20 +865,20 @@ Status SqliteAccountStore::SetPassword(const Actor& actor, int64_t user_id, cons
   return db_.Write([&](SqliteDb& db) -> Status {
     SF_ASSIGN_OR_RETURN(User before, LoadUser(db, user_id));
     SF_ASSIGN_OR_RETURN(SqliteStatement old,
-                        Bound(db, "SELECT password_hash FROM user_credentials WHERE user_id = ?1", user_id));
-    SF_ASSIGN_OR_RETURN(bool row, Step(old));
+                        kSql.Bound(db, "SELECT password_hash FROM user_credentials WHERE user_id = ?1", user_id));
+    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(old));
     const std::string old_hash = row ? old.ColumnText(0) : "";
     if (!old_hash.empty()) {
-      SF_RETURN_IF_ERROR(Exec(db, "INSERT INTO password_history (user_id, password_hash, replaced_at_ms) VALUES (?1, ?2, ?3)",
+      SF_RETURN_IF_ERROR(kSql.Exec(db, "INSERT INTO password_history (user_id, password_hash, replaced_at_ms) VALUES (?1, ?2, ?3)",
                               user_id, old_hash, now));
     }
-    SF_RETURN_IF_ERROR(Exec(db,
+    SF_RETURN_IF_ERROR(kSql.Exec(db,
                             "DELETE FROM password_history WHERE user_id = ?1 AND id NOT IN ("
                             "SELECT id FROM password_history WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2)",
                             user_id, history_depth));
     SF_RETURN_IF_ERROR(
-        Exec(db, "UPDATE user_credentials SET password_hash = ?1 WHERE user_id = ?2", password_hash, user_id));
-    SF_RETURN_IF_ERROR(Exec(db,
+        kSql.Exec(db, "UPDATE user_credentials SET password_hash = ?1 WHERE user_id = ?2", password_hash, user_id));
+    SF_RETURN_IF_ERROR(kSql.Exec(db,
                             "UPDATE users SET must_change_password = ?1, password_changed_at_ms = ?2, updated_at_ms = ?2 "
                             "WHERE id = ?3",
                             must_change_password, now, user_id));
@@ -1030,13 +897,13 @@ Status SqliteAccountStore::SetPassword(const Actor& actor, int64_t user_id, cons
 StatusOr<std::vector<std::string>> SqliteAccountStore::PasswordHistory(int64_t user_id) {
   std::vector<std::string> hashes;
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
-    SF_ASSIGN_OR_RETURN(bool known, Exists(db, "SELECT 1 FROM users WHERE id = ?1", user_id));
+    SF_ASSIGN_OR_RETURN(bool known, kSql.Exists(db, "SELECT 1 FROM users WHERE id = ?1", user_id));
     if (!known) return NotFoundError("no user " + std::to_string(user_id));
     SF_ASSIGN_OR_RETURN(SqliteStatement s,
-                        Bound(db, "SELECT password_hash FROM password_history WHERE user_id = ?1 ORDER BY id DESC",
+                        kSql.Bound(db, "SELECT password_hash FROM password_history WHERE user_id = ?1 ORDER BY id DESC",
                               user_id));
     while (true) {
-      SF_ASSIGN_OR_RETURN(bool row, Step(s));
+      SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
       if (!row) return OkStatus();
       hashes.push_back(s.ColumnText(0));
     }
@@ -1048,7 +915,7 @@ Status SqliteAccountStore::SaveLoginState(int64_t user_id, int failed_logins, in
                                           int64_t last_failure_ms) {
   if (failed_logins < 0) return FieldError("failed_logins", "must not be negative");
   return db_.Write([&](SqliteDb& db) -> Status {
-    SF_RETURN_IF_ERROR(Exec(db,
+    SF_RETURN_IF_ERROR(kSql.Exec(db,
                             "UPDATE user_credentials SET failed_logins = ?1, locked_until_ms = ?2, last_failure_ms = ?3 "
                             "WHERE user_id = ?4",
                             failed_logins, locked_until_ms, last_failure_ms, user_id));
@@ -1065,16 +932,16 @@ Status SqliteAccountStore::SetTotp(const Actor& actor, int64_t user_id, const st
   return db_.Write([&](SqliteDb& db) -> Status {
     SF_ASSIGN_OR_RETURN(User before, LoadUser(db, user_id));
     SF_ASSIGN_OR_RETURN(SqliteStatement old,
-                        Bound(db, "SELECT totp_secret_base32 FROM user_credentials WHERE user_id = ?1", user_id));
-    SF_ASSIGN_OR_RETURN(bool row, Step(old));
+                        kSql.Bound(db, "SELECT totp_secret_base32 FROM user_credentials WHERE user_id = ?1", user_id));
+    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(old));
     const std::string old_secret = row ? old.ColumnText(0) : "";
     const bool changed = old_secret != secret_base32;
     // A new secret starts a new sequence of time steps: the old replay marker means nothing.
-    SF_RETURN_IF_ERROR(Exec(db,
+    SF_RETURN_IF_ERROR(kSql.Exec(db,
                             "UPDATE user_credentials SET totp_secret_base32 = ?1, "
                             "totp_last_step = CASE WHEN ?2 = 1 THEN 0 ELSE totp_last_step END WHERE user_id = ?3",
                             secret_base32, changed, user_id));
-    SF_RETURN_IF_ERROR(Exec(db, "UPDATE users SET totp_enabled = ?1, updated_at_ms = ?2 WHERE id = ?3", enabled,
+    SF_RETURN_IF_ERROR(kSql.Exec(db, "UPDATE users SET totp_enabled = ?1, updated_at_ms = ?2 WHERE id = ?3", enabled,
                             actor.time_ms, user_id));
     Json summary = {{"before", {{"totp_enabled", before.totp_enabled}, {"totp_secret_set", !old_secret.empty()}}},
                     {"after",
@@ -1087,11 +954,11 @@ Status SqliteAccountStore::SetTotp(const Actor& actor, int64_t user_id, const st
 
 Status SqliteAccountStore::SaveTotpStep(int64_t user_id, int64_t step) {
   return db_.Write([&](SqliteDb& db) -> Status {
-    SF_RETURN_IF_ERROR(Exec(db,
+    SF_RETURN_IF_ERROR(kSql.Exec(db,
                             "UPDATE user_credentials SET totp_last_step = ?1 WHERE user_id = ?2 AND totp_last_step < ?1",
                             step, user_id));
     if (db.Changes() > 0) return OkStatus();
-    SF_ASSIGN_OR_RETURN(bool known, Exists(db, "SELECT 1 FROM user_credentials WHERE user_id = ?1", user_id));
+    SF_ASSIGN_OR_RETURN(bool known, kSql.Exists(db, "SELECT 1 FROM user_credentials WHERE user_id = ?1", user_id));
     if (!known) return NotFoundError("no user " + std::to_string(user_id));
     return FailedPreconditionError("totp: code already used");
   });
@@ -1112,12 +979,12 @@ Status SqliteAccountStore::CreateSession(const Actor& actor, const Session& sess
   return db_.Write([&](SqliteDb& db) -> Status {
     SF_ASSIGN_OR_RETURN(User user, LoadReferencedUser(db, "user_id", session.user_id));
     if (!user.active) return FailedPreconditionError("user_id: user is disabled");
-    SF_ASSIGN_OR_RETURN(bool id_taken, Exists(db, "SELECT 1 FROM sessions WHERE public_id = ?1", stored.public_id));
+    SF_ASSIGN_OR_RETURN(bool id_taken, kSql.Exists(db, "SELECT 1 FROM sessions WHERE public_id = ?1", stored.public_id));
     if (id_taken) return AlreadyExistsError("public_id: already taken");
     SF_ASSIGN_OR_RETURN(bool hash_taken,
-                        Exists(db, "SELECT 1 FROM sessions WHERE token_sha256 = ?1", stored.token_sha256));
+                        kSql.Exists(db, "SELECT 1 FROM sessions WHERE token_sha256 = ?1", stored.token_sha256));
     if (hash_taken) return AlreadyExistsError("token_sha256: already taken");
-    SF_RETURN_IF_ERROR(Exec(db,
+    SF_RETURN_IF_ERROR(kSql.Exec(db,
                             "INSERT INTO sessions (public_id, token_sha256, csrf_token, user_id, created_at_ms, "
                             "last_seen_ms, source_address, user_agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                             stored.public_id, stored.token_sha256, stored.csrf_token, stored.user_id,
@@ -1134,12 +1001,12 @@ StatusOr<Session> SqliteAccountStore::FindSessionByTokenHash(const std::string& 
   Session session;
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
     SF_ASSIGN_OR_RETURN(SqliteStatement s,
-                        Bound(db,
+                        kSql.Bound(db,
                               std::string("SELECT ") + kSessionColumns +
                                   " FROM sessions s JOIN users u ON u.id = s.user_id "
                                   "WHERE s.token_sha256 = ?1 AND s.revoked_at_ms IS NULL AND u.active = 1",
                               token_sha256));
-    SF_ASSIGN_OR_RETURN(bool row, Step(s));
+    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
     if (!row) return NotFoundError("no active session with that token");
     session = SessionFromRow(s);
     return OkStatus();
@@ -1152,16 +1019,16 @@ Status SqliteAccountStore::TouchSession(const std::string& public_id, int64_t no
   int64_t last_seen = 0;
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
     SF_ASSIGN_OR_RETURN(SqliteStatement s,
-                        Bound(db, "SELECT last_seen_ms FROM sessions WHERE public_id = ?1 AND revoked_at_ms IS NULL",
+                        kSql.Bound(db, "SELECT last_seen_ms FROM sessions WHERE public_id = ?1 AND revoked_at_ms IS NULL",
                               public_id));
-    SF_ASSIGN_OR_RETURN(bool row, Step(s));
+    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
     if (!row) return NotFoundError("no active session " + public_id);
     last_seen = s.ColumnInt(0);
     return OkStatus();
   }));
   if (now_ms - last_seen < kTouchIntervalMs) return OkStatus();
   return db_.Write([&](SqliteDb& db) -> Status {
-    return Exec(db,
+    return kSql.Exec(db,
                 "UPDATE sessions SET last_seen_ms = ?1 "
                 "WHERE public_id = ?2 AND revoked_at_ms IS NULL AND last_seen_ms < ?1",
                 now_ms, public_id);
@@ -1171,16 +1038,16 @@ Status SqliteAccountStore::TouchSession(const std::string& public_id, int64_t no
 StatusOr<std::vector<Session>> SqliteAccountStore::ListSessions(int64_t user_id) {
   std::vector<Session> sessions;
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
-    SF_ASSIGN_OR_RETURN(bool known, Exists(db, "SELECT 1 FROM users WHERE id = ?1", user_id));
+    SF_ASSIGN_OR_RETURN(bool known, kSql.Exists(db, "SELECT 1 FROM users WHERE id = ?1", user_id));
     if (!known) return NotFoundError("no user " + std::to_string(user_id));
     SF_ASSIGN_OR_RETURN(SqliteStatement s,
-                        Bound(db,
+                        kSql.Bound(db,
                               std::string("SELECT ") + kSessionColumns +
                                   " FROM sessions s WHERE s.user_id = ?1 AND s.revoked_at_ms IS NULL "
                                   "ORDER BY s.created_at_ms DESC, s.public_id",
                               user_id));
     while (true) {
-      SF_ASSIGN_OR_RETURN(bool row, Step(s));
+      SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
       if (!row) return OkStatus();
       sessions.push_back(SessionFromRow(s));
     }
@@ -1195,13 +1062,13 @@ Status SqliteAccountStore::RevokeSession(const Actor& actor, const std::string& 
   }
   return db_.Write([&](SqliteDb& db) -> Status {
     SF_ASSIGN_OR_RETURN(SqliteStatement s,
-                        Bound(db, "SELECT user_id FROM sessions WHERE public_id = ?1 AND revoked_at_ms IS NULL",
+                        kSql.Bound(db, "SELECT user_id FROM sessions WHERE public_id = ?1 AND revoked_at_ms IS NULL",
                               public_id));
-    SF_ASSIGN_OR_RETURN(bool row, Step(s));
+    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
     if (!row) return NotFoundError("no active session " + public_id);
     const int64_t user_id = s.ColumnInt(0);
     SF_RETURN_IF_ERROR(
-        Exec(db, "UPDATE sessions SET revoked_at_ms = ?1 WHERE public_id = ?2", actor.time_ms, public_id));
+        kSql.Exec(db, "UPDATE sessions SET revoked_at_ms = ?1 WHERE public_id = ?2", actor.time_ms, public_id));
     Json summary = {{"before", {{"user_id", user_id}, {"revoked_at_ms", nullptr}}},
                     {"after", {{"user_id", user_id}, {"revoked_at_ms", actor.time_ms}}}};
     return append_audit_(db, Event(actor, action, "session", public_id, summary));
@@ -1224,15 +1091,15 @@ StatusOr<ApiToken> SqliteAccountStore::CreateApiToken(const Actor& actor, const 
     SF_RETURN_IF_ERROR(CheckUnitReference(db, "unit_id", token.unit_id));
     SF_ASSIGN_OR_RETURN(User creator, LoadReferencedUser(db, "created_by_user_id", token.created_by_user_id));
     if (!creator.active) return FailedPreconditionError("created_by_user_id: user is disabled");
-    SF_ASSIGN_OR_RETURN(bool name_taken, Exists(db,
+    SF_ASSIGN_OR_RETURN(bool name_taken, kSql.Exists(db,
                                                 "SELECT 1 FROM api_tokens WHERE created_by_user_id = ?1 AND name = ?2 "
                                                 "AND revoked_at_ms IS NULL",
                                                 token.created_by_user_id, token.name));
     if (name_taken) return AlreadyExistsError("name: already taken");
     SF_ASSIGN_OR_RETURN(bool hash_taken,
-                        Exists(db, "SELECT 1 FROM api_tokens WHERE token_sha256 = ?1", token.token_sha256));
+                        kSql.Exists(db, "SELECT 1 FROM api_tokens WHERE token_sha256 = ?1", token.token_sha256));
     if (hash_taken) return AlreadyExistsError("token_sha256: already taken");
-    SF_RETURN_IF_ERROR(Exec(db,
+    SF_RETURN_IF_ERROR(kSql.Exec(db,
                             "INSERT INTO api_tokens (name, token_sha256, role, unit_id, created_by_user_id, "
                             "created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                             created.name, created.token_sha256, RoleName(created.role), created.unit_id,
@@ -1248,12 +1115,12 @@ StatusOr<ApiToken> SqliteAccountStore::FindApiTokenByHash(const std::string& tok
   ApiToken token;
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
     SF_ASSIGN_OR_RETURN(SqliteStatement s,
-                        Bound(db,
+                        kSql.Bound(db,
                               std::string("SELECT ") + kTokenColumns +
                                   " FROM api_tokens t JOIN users u ON u.id = t.created_by_user_id "
                                   "WHERE t.token_sha256 = ?1 AND t.revoked_at_ms IS NULL AND u.active = 1",
                               token_sha256));
-    SF_ASSIGN_OR_RETURN(bool row, Step(s));
+    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
     if (!row) return NotFoundError("no active api token with that hash");
     SF_ASSIGN_OR_RETURN(token, TokenFromRow(s));
     return OkStatus();
@@ -1278,9 +1145,9 @@ StatusOr<std::vector<ApiToken>> SqliteAccountStore::ListApiTokens(std::optional<
   if (unit_ids) sql += " WHERE t.unit_id IN (" + InList(*unit_ids, &params) + ")";
   sql += " ORDER BY t.created_at_ms DESC, t.id DESC";
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
-    SF_ASSIGN_OR_RETURN(SqliteStatement s, BoundParams(db, sql, params));
+    SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.BoundParams(db, sql, params));
     while (true) {
-      SF_ASSIGN_OR_RETURN(bool row, Step(s));
+      SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
       if (!row) return OkStatus();
       SF_ASSIGN_OR_RETURN(ApiToken t, TokenFromRow(s));
       tokens.push_back(std::move(t));
@@ -1294,7 +1161,7 @@ Status SqliteAccountStore::RevokeApiToken(const Actor& actor, int64_t id) {
   return db_.Write([&](SqliteDb& db) -> Status {
     SF_ASSIGN_OR_RETURN(ApiToken token, LoadToken(db, id));
     if (token.revoked_at_ms) return FailedPreconditionError("api token " + std::to_string(id) + " is already revoked");
-    SF_RETURN_IF_ERROR(Exec(db, "UPDATE api_tokens SET revoked_at_ms = ?1 WHERE id = ?2", actor.time_ms, id));
+    SF_RETURN_IF_ERROR(kSql.Exec(db, "UPDATE api_tokens SET revoked_at_ms = ?1 WHERE id = ?2", actor.time_ms, id));
     Json summary = {{"before", {{"name", token.name}, {"revoked_at_ms", nullptr}}},
                     {"after", {{"name", token.name}, {"revoked_at_ms", actor.time_ms}}}};
     return append_audit_(db, Event(actor, "tokens.revoke", "token", std::to_string(id), summary));
@@ -1304,15 +1171,15 @@ Status SqliteAccountStore::RevokeApiToken(const Actor& actor, int64_t id) {
 Status SqliteAccountStore::TouchApiToken(int64_t id, int64_t now_ms) {
   std::optional<int64_t> last_used;
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
-    SF_ASSIGN_OR_RETURN(SqliteStatement s, Bound(db, "SELECT last_used_ms FROM api_tokens WHERE id = ?1", id));
-    SF_ASSIGN_OR_RETURN(bool row, Step(s));
+    SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.Bound(db, "SELECT last_used_ms FROM api_tokens WHERE id = ?1", id));
+    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
     if (!row) return NotFoundError("no api token " + std::to_string(id));
     if (!s.IsNull(0)) last_used = s.ColumnInt(0);
     return OkStatus();
   }));
   if (last_used && now_ms - *last_used < kTouchIntervalMs) return OkStatus();
   return db_.Write([&](SqliteDb& db) -> Status {
-    return Exec(db,
+    return kSql.Exec(db,
                 "UPDATE api_tokens SET last_used_ms = ?1 "
                 "WHERE id = ?2 AND (last_used_ms IS NULL OR last_used_ms < ?1)",
                 now_ms, id);
@@ -1324,8 +1191,8 @@ Status SqliteAccountStore::TouchApiToken(int64_t id, int64_t now_ms) {
 StatusOr<int64_t> SqliteAccountStore::HostUnit(const std::string& agent_id) {
   int64_t unit = kCentreUnitId;
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
-    SF_ASSIGN_OR_RETURN(SqliteStatement s, Bound(db, "SELECT unit_id FROM host_units WHERE agent_id = ?1", agent_id));
-    SF_ASSIGN_OR_RETURN(bool row, Step(s));
+    SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.Bound(db, "SELECT unit_id FROM host_units WHERE agent_id = ?1", agent_id));
+    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
     if (row) unit = s.ColumnInt(0);
     return OkStatus();
   }));
@@ -1337,10 +1204,10 @@ Status SqliteAccountStore::AssignHost(const Actor& actor, const std::string& age
   SF_RETURN_IF_ERROR(CheckIdentifier("agent_id", agent_id, 128));
   return db_.Write([&](SqliteDb& db) -> Status {
     SF_RETURN_IF_ERROR(CheckUnitReference(db, "unit_id", unit_id));
-    SF_ASSIGN_OR_RETURN(SqliteStatement s, Bound(db, "SELECT unit_id FROM host_units WHERE agent_id = ?1", agent_id));
-    SF_ASSIGN_OR_RETURN(bool row, Step(s));
+    SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.Bound(db, "SELECT unit_id FROM host_units WHERE agent_id = ?1", agent_id));
+    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
     const int64_t before = row ? s.ColumnInt(0) : kCentreUnitId;
-    SF_RETURN_IF_ERROR(Exec(db,
+    SF_RETURN_IF_ERROR(kSql.Exec(db,
                             "INSERT INTO host_units (agent_id, unit_id, assigned_at_ms) VALUES (?1, ?2, ?3) "
                             "ON CONFLICT (agent_id) DO UPDATE SET unit_id = excluded.unit_id, "
                             "assigned_at_ms = excluded.assigned_at_ms",
@@ -1357,9 +1224,9 @@ StatusOr<std::vector<std::string>> SqliteAccountStore::HostsInUnits(const std::v
   const std::string sql =
       "SELECT agent_id FROM host_units WHERE unit_id IN (" + InList(unit_ids, &params) + ") ORDER BY agent_id";
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
-    SF_ASSIGN_OR_RETURN(SqliteStatement s, BoundParams(db, sql, params));
+    SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.BoundParams(db, sql, params));
     while (true) {
-      SF_ASSIGN_OR_RETURN(bool row, Step(s));
+      SF_ASSIGN_OR_RETURN(bool row, kSql.Step(s));
       if (!row) return OkStatus();
       agents.push_back(s.ColumnText(0));
     }

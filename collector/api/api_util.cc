@@ -19,6 +19,12 @@ HttpResponse JsonResponse(int status, const json& doc) {
   return r;
 }
 
+HttpResponse NoContent() {
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
 HttpResponse BadParam(std::string_view field, std::string_view message) {
   return HttpResponse::Error(400, "invalid_argument", std::string(field) + ": " + std::string(message), field);
 }

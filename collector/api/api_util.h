@@ -17,6 +17,9 @@ namespace steadfast::collector::api {
 // A JSON response with `Cache-Control: no-store` (the console polls; nothing may be cached).
 http::HttpResponse JsonResponse(int status, const nlohmann::json& doc);
 
+// 204 with no body.
+http::HttpResponse NoContent();
+
 // 400 invalid_argument whose message starts with the field and whose "field" is set.
 http::HttpResponse BadParam(std::string_view field, std::string_view message);
 

@@ -35,36 +35,27 @@ HttpResponse InvalidCredentials() {
   return HttpResponse::Error(401, "invalid_credentials", "wrong username or password");
 }
 
-accounts::Actor ActorForUser(const accounts::User& user, const RequestContext& ctx) {
-  accounts::Actor a;
-  a.type = "user";
-  a.id = std::to_string(user.id);
-  a.name = user.username;
-  for (Role r : user.roles) a.roles.emplace_back(accounts::RoleName(r));
-  a.unit_id = user.unit_id;
-  a.source_address = ctx.request.remote_address;
-  a.time_ms = ctx.actor.time_ms;
-  return a;
+HttpResponse DirectoryUnavailable() {
+  return HttpResponse::Error(503, "directory_unavailable",
+                             "the directory (LDAP) that checks this password cannot be reached; try again later");
+}
+
+bool SameRoles(std::vector<Role> a, std::vector<Role> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
 }
 
 json PrincipalToJson(const Principal& p) {
-  json roles = json::array();
-  for (Role r : p.roles) roles.push_back(std::string(accounts::RoleName(r)));
   return json{{"kind", p.kind == Principal::Kind::kUser ? "user" : "token"},
               {"id", p.id},
               {"name", p.name},
-              {"roles", std::move(roles)},
+              {"roles", accounts::RoleNames(p.roles)},
               {"unit_id", p.unit_id},
               {"centre_wide", p.centre_wide},
               {"scope_unit_ids", p.centre_wide ? json(nullptr) : json(p.scope_unit_ids)},
               {"must_change_password", p.must_change_password},
               {"totp_enrollment_required", p.totp_enrollment_required}};
-}
-
-HttpResponse NoContent() {
-  HttpResponse r;
-  r.status = 204;
-  return r;
 }
 
 HttpResponse SessionsOnly() {
@@ -104,20 +95,23 @@ void AuthHandlers::AddRoutes(RouteTable& t) {
          bind(&AuthHandlers::ResetTotp)});
 }
 
+auth::LockoutState AuthHandlers::LockoutStateOf(const accounts::UserCredentials& creds) {
+  return {creds.failed_logins, creds.locked_until_ms, creds.last_failure_ms};
+}
+
+void AuthHandlers::CountFailure(const accounts::User& user, const auth::LockoutState& state, int64_t now_ms) {
+  const auth::LockoutState next = d_.config.account_lockout.OnFailure(state, now_ms);
+  Status saved = d_.store.SaveLoginState(user.id, next.failures, next.locked_until_ms, next.last_failure_ms);
+  if (!saved.ok()) SF_LOG_WARN("auth: cannot save lockout state of '{}': {}", user.username, saved.ToString());
+}
+
 void AuthHandlers::AuditDenied(const RequestContext& ctx, const std::string& action, const std::string& actor_name,
-                               const std::string& object_id, const std::string& code, const std::string& message) {
-  audit::AuditEvent e;
-  e.time_ms = ctx.actor.time_ms;
-  e.actor_type = ctx.principal ? ctx.actor.type : "anonymous";
-  e.actor_id = ctx.actor.id;
+                               const std::string& object_id, const std::string& code, const std::string& message,
+                               audit::AuditResult result) {
+  // On the public login route the actor is anonymous; the name tried is what matters.
+  audit::AuditEvent e = accounts::AuditEventFor(ctx.actor, action, object_id.empty() ? "" : "user", object_id);
   e.actor_name = actor_name;
-  e.roles = ctx.actor.roles;
-  e.unit_id = ctx.actor.unit_id;
-  e.source_address = ctx.request.remote_address;
-  e.action = action;
-  e.object_type = object_id.empty() ? "" : "user";
-  e.object_id = object_id;
-  e.result = audit::AuditResult::kDenied;
+  e.result = result;
   e.result_code = code;
   e.message = message;
   StatusOr<int64_t> seq = d_.audit.Append(e);
@@ -150,6 +144,11 @@ HttpResponse AuthHandlers::Login(const RequestContext& ctx) {
 
   StatusOr<accounts::User> user = d_.store.FindUserByUsername(*username);
   if (!user.ok() && user.status().code() != StatusCode::kNotFound) return ErrorResponse(user.status());
+  // With a directory, names unknown here and the accounts that came from it are its to check.
+  if (d_.ldap != nullptr && d_.config.ldap && (!user.ok() || user->source == "ldap")) {
+    return LdapLogin(ctx, *username, *password, totp_code,
+                     user.ok() ? std::optional<accounts::User>(*user) : std::nullopt);
+  }
   if (!user.ok() || !user->active) {
     d_.passwords.Verify(*password, "");  // same time as a real check
     address_throttle_.OnFailure(remote, now);
@@ -159,38 +158,201 @@ HttpResponse AuthHandlers::Login(const RequestContext& ctx) {
   }
   StatusOr<accounts::UserCredentials> creds = d_.store.GetCredentials(user->id);
   if (!creds.ok()) return ErrorResponse(creds.status());
-  auth::LockoutState state{creds->failed_logins, creds->locked_until_ms, creds->last_failure_ms};
+  const auth::LockoutState state = LockoutStateOf(*creds);
   auth::LockoutDecision by_account = d_.config.account_lockout.Check(state, now);
   if (!by_account.allowed) {
     AuditDenied(ctx, "auth.login", user->username, std::to_string(user->id), "locked_out", "account is locked out");
     return Locked(by_account.RetryAfterSeconds());
   }
+  if (user->source != "local") {
+    return RefuseLogin(
+        ctx, *user, state, "directory_login_unavailable", "login refused",
+        HttpResponse::Error(401, "invalid_credentials",
+                            "this account signs in through the directory (LDAP), which is not configured"));
+  }
+  if (!d_.passwords.Verify(*password, creds->password_hash)) {
+    return RefuseLogin(ctx, *user, state, "wrong_password", "login refused", InvalidCredentials());
+  }
+  return FinishLogin(ctx, *user, *creds, totp_code);
+}
 
-  auto fail = [&](const std::string& code, HttpResponse response) {
-    auth::LockoutState next = d_.config.account_lockout.OnFailure(state, now);
-    Status saved = d_.store.SaveLoginState(user->id, next.failures, next.locked_until_ms, next.last_failure_ms);
-    if (!saved.ok()) SF_LOG_WARN("auth: cannot save lockout state of '{}': {}", user->username, saved.ToString());
+HttpResponse AuthHandlers::RefuseLogin(const RequestContext& ctx, const accounts::User& user,
+                                       const auth::LockoutState& state, const std::string& code,
+                                       const std::string& message, HttpResponse response) {
+  const int64_t now = ctx.actor.time_ms;
+  CountFailure(user, state, now);
+  address_throttle_.OnFailure(ctx.request.remote_address, now);
+  AuditDenied(ctx, "auth.login", user.username, std::to_string(user.id), code, message);
+  return response;
+}
+
+HttpResponse AuthHandlers::LdapLogin(const RequestContext& ctx, const std::string& username,
+                                     const std::string& password, const std::optional<std::string>& totp_code,
+                                     std::optional<accounts::User> user) {
+  const int64_t now = ctx.actor.time_ms;
+  const std::string& remote = ctx.request.remote_address;
+  auth::LockoutState state;
+  if (user) {
+    if (!user->active) {
+      address_throttle_.OnFailure(remote, now);
+      AuditDenied(ctx, "auth.login", user->username, std::to_string(user->id), "account_disabled", "login refused");
+      return InvalidCredentials();
+    }
+    StatusOr<accounts::UserCredentials> creds = d_.store.GetCredentials(user->id);
+    if (!creds.ok()) return ErrorResponse(creds.status());
+    state = LockoutStateOf(*creds);
+    auth::LockoutDecision by_account = d_.config.account_lockout.Check(state, now);
+    if (!by_account.allowed) {
+      AuditDenied(ctx, "auth.login", user->username, std::to_string(user->id), "locked_out", "account is locked out");
+      return Locked(by_account.RetryAfterSeconds());
+    }
+  }
+  // Every refusal from here answers and counts like a wrong password, so neither the answer nor
+  // the lockout tells whether the directory accepted the password; the audit has the reason.
+  auto refuse = [&](const std::string& code, const std::string& message) {
+    if (user) return RefuseLogin(ctx, *user, state, code, message, InvalidCredentials());
     address_throttle_.OnFailure(remote, now);
-    AuditDenied(ctx, "auth.login", user->username, std::to_string(user->id), code, "login refused");
-    return response;
+    AuditDenied(ctx, "auth.login", username, "", code, message);
+    return InvalidCredentials();
+  };
+  if (password.empty()) {
+    return refuse("empty_password", "empty password, not sent to the directory (it would be an anonymous bind)");
+  }
+  StatusOr<auth::LdapIdentity> identity = d_.ldap->Authenticate(username, password);
+  if (!identity.ok()) {
+    if (identity.status().code() == StatusCode::kUnauthenticated) {
+      return refuse("ldap_invalid_credentials", "LDAP: " + identity.status().message());
+    }
+    // Not the person's doing: not counted toward lockout, answered 503 rather than 401.
+    SF_LOG_WARN("auth: cannot check the login of '{}' with the directory: {}", username, identity.status().ToString());
+    AuditDenied(ctx, "auth.login", user ? user->username : username, user ? std::to_string(user->id) : "",
+                "directory_unavailable", identity.status().message(), audit::AuditResult::kError);
+    return DirectoryUnavailable();
+  }
+  std::string refusal;
+  StatusOr<accounts::User> synced = SyncLdapUser(ctx, username, user, *identity, &refusal);
+  if (!synced.ok()) {
+    if (refusal.empty()) return ErrorResponse(synced.status());
+    return refuse(refusal, synced.status().message());
+  }
+  StatusOr<accounts::UserCredentials> creds = d_.store.GetCredentials(synced->id);
+  if (!creds.ok()) return ErrorResponse(creds.status());
+  return FinishLogin(ctx, *synced, *creds, totp_code);
+}
+
+StatusOr<accounts::User> AuthHandlers::SyncLdapUser(const RequestContext& ctx, const std::string& username,
+                                                    const std::optional<accounts::User>& existing,
+                                                    const auth::LdapIdentity& identity, std::string* refusal_code) {
+  std::optional<auth::LdapAccess> access = auth::MapLdapGroups(*d_.config.ldap, identity.groups);
+  if (!access) {
+    *refusal_code = "no_ldap_group";
+    return PermissionDeniedError("no mapped LDAP group: the directory lists " + std::to_string(identity.groups.size()) +
+                                 " group(s) for " + identity.dn + ", none in auth.ldap.group_mappings");
+  }
+  SF_ASSIGN_OR_RETURN(std::vector<accounts::Unit> units, d_.store.ListUnits());
+  auto unit = std::find_if(units.begin(), units.end(),
+                           [&](const accounts::Unit& u) { return u.code == access->unit_code; });
+  if (unit == units.end()) {
+    *refusal_code = "unknown_unit";
+    return FailedPreconditionError("auth.ldap maps " + identity.dn + " to unit '" + access->unit_code +
+                                   "', and there is no unit with that code");
+  }
+  std::vector<Role> roles;
+  for (const std::string& name : access->roles) {
+    std::optional<Role> role = accounts::ParseRole(name);
+    // ParseLdapConfig accepts only auth::kRoleNames, which roles_test holds equal to the Role names.
+    SF_CHECK(role.has_value());
+    roles.push_back(*role);
+  }
+  // Changes the directory brings are made (and audited) by the system actor "ldap".
+  accounts::Actor actor = ctx.actor;
+  actor.type = "system";
+  actor.name = "ldap";
+
+  // Values the accounts cannot hold (an overlong name, a malformed mail) are left out rather
+  // than keep the person out; the username itself must fit.
+  if (!existing) {
+    accounts::NewUser n;
+    n.username = username;
+    n.display_name = identity.display_name.empty() ? username : identity.display_name;
+    n.unit_id = unit->id;
+    n.roles = roles;
+    n.contacts.email = identity.email;
+    n.source = "ldap";
+    n.must_change_password = false;
+    while (true) {
+      StatusOr<accounts::User> created = d_.store.CreateUser(actor, n);
+      if (created.ok()) return created;
+      const Status& st = created.status();
+      const std::string field = accounts::FieldOfError(st);
+      if (st.code() == StatusCode::kInvalidArgument && field == "display_name" && n.display_name != username) {
+        SF_LOG_WARN("auth: LDAP display name of '{}' not kept: {}", username, st.message());
+        n.display_name = username;
+      } else if (st.code() == StatusCode::kInvalidArgument && field == "contacts.email" && !n.contacts.email.empty()) {
+        SF_LOG_WARN("auth: LDAP email of '{}' not kept: {}", username, st.message());
+        n.contacts.email.clear();
+      } else if (st.code() == StatusCode::kAlreadyExists) {
+        // A concurrent login of the same person created it first; anyone else's account is not theirs.
+        StatusOr<accounts::User> raced = d_.store.FindUserByUsername(username);
+        if (raced.ok() && raced->source == "ldap" && raced->active) return raced;
+        *refusal_code = "username_taken";
+        return st;
+      } else {
+        if (st.code() == StatusCode::kInvalidArgument) {
+          *refusal_code = field == "username" ? "invalid_username" : "invalid_directory_data";
+        }
+        return st;
+      }
+    }
+  }
+
+  accounts::UserUpdate update;
+  if (!SameRoles(existing->roles, roles)) update.roles = roles;
+  if (existing->unit_id != unit->id) update.unit_id = unit->id;
+  if (!identity.display_name.empty() && identity.display_name != existing->display_name) {
+    update.display_name = identity.display_name;
+  }
+  if (!identity.email.empty() && identity.email != existing->contacts.email) {
+    update.contacts = existing->contacts;
+    update.contacts->email = identity.email;
+  }
+  while (update.roles || update.unit_id || update.display_name || update.contacts) {
+    StatusOr<accounts::User> updated = d_.store.UpdateUser(actor, existing->id, update);
+    if (updated.ok()) return updated;
+    const Status& st = updated.status();
+    const std::string field = accounts::FieldOfError(st);
+    if (st.code() == StatusCode::kInvalidArgument && field == "display_name" && update.display_name) {
+      SF_LOG_WARN("auth: LDAP display name of '{}' not kept: {}", existing->username, st.message());
+      update.display_name.reset();
+    } else if (st.code() == StatusCode::kInvalidArgument && field == "contacts.email" && update.contacts) {
+      SF_LOG_WARN("auth: LDAP email of '{}' not kept: {}", existing->username, st.message());
+      update.contacts.reset();
+    } else {
+      return st;
+    }
+  }
+  return *existing;
+}
+
+HttpResponse AuthHandlers::FinishLogin(const RequestContext& ctx, const accounts::User& user,
+                                       const accounts::UserCredentials& creds,
+                                       const std::optional<std::string>& totp_code) {
+  const int64_t now = ctx.actor.time_ms;
+  const std::string& remote = ctx.request.remote_address;
+  const auth::LockoutState state = LockoutStateOf(creds);
+  auto fail = [&](const std::string& code, HttpResponse response) {
+    return RefuseLogin(ctx, user, state, code, "login refused", std::move(response));
   };
 
-  if (user->source != "local") {
-    return fail("directory_login_unavailable",
-                HttpResponse::Error(401, "invalid_credentials",
-                                    "this account signs in through the directory (LDAP), which is not configured"));
-  }
-  if (!d_.passwords.Verify(*password, creds->password_hash)) return fail("wrong_password", InvalidCredentials());
-
   int64_t totp_step = 0;
-  if (user->totp_enabled) {
+  if (user.totp_enabled) {
     if (!totp_code || totp_code->empty()) {
       // The password was right; asking for the second factor is not a failure.
       return HttpResponse::Error(401, "totp_required", "enter the 6-digit code from your authenticator app",
                                  "totp_code");
     }
     StatusOr<int64_t> step =
-        auth::VerifyTotp(creds->totp_secret_base32, *totp_code, now, d_.config.totp_window, creds->totp_last_step);
+        auth::VerifyTotp(creds.totp_secret_base32, *totp_code, now, d_.config.totp_window, creds.totp_last_step);
     if (!step.ok()) {
       return fail("totp_invalid", HttpResponse::Error(401, "totp_invalid",
                                                       "the code is wrong, expired or already used", "totp_code"));
@@ -200,19 +362,19 @@ HttpResponse AuthHandlers::Login(const RequestContext& ctx) {
 
   // Success.
   if (state.failures != 0 || state.locked_until_ms != 0) {
-    Status saved = d_.store.SaveLoginState(user->id, 0, 0, 0);
+    Status saved = d_.store.SaveLoginState(user.id, 0, 0, 0);
     if (!saved.ok()) return ErrorResponse(saved);
   }
   if (totp_step > 0) {
     // The store refuses a step not newer than the last one, so of two logins racing with the
     // same code only one gets through.
-    Status saved = d_.store.SaveTotpStep(user->id, totp_step);
+    Status saved = d_.store.SaveTotpStep(user.id, totp_step);
     if (saved.code() == StatusCode::kFailedPrecondition) {
       return fail("totp_invalid", HttpResponse::Error(401, "totp_invalid", "the code was already used", "totp_code"));
     }
     if (!saved.ok()) return ErrorResponse(saved);
   }
-  StatusOr<Principal> principal = d_.authenticator.PrincipalForUser(*user);
+  StatusOr<Principal> principal = d_.authenticator.PrincipalForUser(user);
   if (!principal.ok()) return ErrorResponse(principal.status());
 
   const std::string token = auth::NewToken(auth::TokenKind::kSession, d_.random);
@@ -220,15 +382,15 @@ HttpResponse AuthHandlers::Login(const RequestContext& ctx) {
   session.public_id = auth::HashToken(d_.random.Bytes(16)).substr(0, 24);
   session.token_sha256 = auth::HashToken(token);
   session.csrf_token = auth::NewCsrfToken(d_.random);
-  session.user_id = user->id;
+  session.user_id = user.id;
   session.created_at_ms = now;
   session.last_seen_ms = now;
   session.source_address = remote;
   session.user_agent = ctx.request.headers.Get("User-Agent").value_or("").substr(0, 200);
-  Status created = d_.store.CreateSession(ActorForUser(*user, ctx), session);
+  Status created = d_.store.CreateSession(accounts::ActorOf(*principal, remote, now), session);
   if (!created.ok()) return ErrorResponse(created);
 
-  json doc{{"user", UserToJson(*user)},
+  json doc{{"user", UserToJson(user)},
            {"principal", PrincipalToJson(*principal)},
            {"csrf_token", session.csrf_token},
            {"session_id", session.public_id},
@@ -277,13 +439,25 @@ std::optional<HttpResponse> AuthHandlers::CheckCurrentPassword(const RequestCont
   const int64_t now = ctx.actor.time_ms;
   StatusOr<accounts::UserCredentials> creds = d_.store.GetCredentials(user.id);
   if (!creds.ok()) return ErrorResponse(creds.status());
-  auth::LockoutState state{creds->failed_logins, creds->locked_until_ms, creds->last_failure_ms};
+  const auth::LockoutState state = LockoutStateOf(*creds);
   auth::LockoutDecision decision = d_.config.account_lockout.Check(state, now);
   if (!decision.allowed) return Locked(decision.RetryAfterSeconds());
-  if (d_.passwords.Verify(password, creds->password_hash)) return std::nullopt;
-  auth::LockoutState next = d_.config.account_lockout.OnFailure(state, now);
-  Status saved = d_.store.SaveLoginState(user.id, next.failures, next.locked_until_ms, next.last_failure_ms);
-  if (!saved.ok()) SF_LOG_WARN("auth: cannot save lockout state of '{}': {}", user.username, saved.ToString());
+  if (user.source == "ldap") {
+    // The directory holds this password (an empty one is never sent: an anonymous bind).
+    if (d_.ldap == nullptr || !d_.config.ldap) return DirectoryUnavailable();
+    if (!password.empty()) {
+      StatusOr<auth::LdapIdentity> identity = d_.ldap->Authenticate(user.username, password);
+      if (identity.ok()) return std::nullopt;
+      if (identity.status().code() != StatusCode::kUnauthenticated) {
+        SF_LOG_WARN("auth: cannot check the password of '{}' with the directory: {}", user.username,
+                    identity.status().ToString());
+        return DirectoryUnavailable();
+      }
+    }
+  } else if (d_.passwords.Verify(password, creds->password_hash)) {
+    return std::nullopt;
+  }
+  CountFailure(user, state, now);
   return HttpResponse::Error(403, "invalid_credentials", "current_password: does not match", "current_password");
 }
 
@@ -304,7 +478,8 @@ HttpResponse AuthHandlers::ChangePassword(const RequestContext& ctx) {
   StatusOr<accounts::User> user = d_.store.GetUser(p.id);
   if (!user.ok()) return ErrorResponse(user.status());
   if (user->source != "local") {
-    return HttpResponse::Error(409, "failed_precondition", "change this password in the directory (LDAP)");
+    return HttpResponse::Error(409, "failed_precondition",
+                               "the password is managed by the directory (LDAP); change it there");
   }
   if (std::optional<HttpResponse> refused = CheckCurrentPassword(ctx, *user, *current)) {
     if (refused->status == 403) {
@@ -418,9 +593,7 @@ HttpResponse AuthHandlers::TotpDisable(const RequestContext& ctx) {
   if (!current) return BadParam("current_password", "required");
   StatusOr<accounts::User> user = d_.store.GetUser(p.id);
   if (!user.ok()) return ErrorResponse(user.status());
-  std::vector<std::string> role_names;
-  for (Role r : user->roles) role_names.emplace_back(accounts::RoleName(r));
-  if (d_.config.TotpRequiredFor(role_names)) {
+  if (d_.config.TotpRequiredFor(accounts::RoleNames(user->roles))) {
     return HttpResponse::Error(409, "failed_precondition", "your role requires a second factor");
   }
   if (std::optional<HttpResponse> refused = CheckCurrentPassword(ctx, *user, *current)) return *refused;

@@ -5,7 +5,8 @@
 //              + Set-Cookie sf_session (HttpOnly, SameSite=Strict, Secure under TLS)
 //          401 invalid_credentials (same answer for an unknown user and a wrong password),
 //          401 totp_required / totp_invalid, 429 locked_out with Retry-After (per account and
-//          per source address; also for the right password while locked)
+//          per source address; also for the right password while locked),
+//          503 directory_unavailable (LDAP configured and unreachable)
 //   POST   /api/v1/auth/logout                                                     self*
 //   GET    /api/v1/auth/session      who am I: user, roles, scope, csrf_token, flags  self*
 //   POST   /api/v1/auth/password     {current_password, new_password}              self*
@@ -18,6 +19,16 @@
 // (* also reachable while a password change or TOTP enrolment is pending.)
 //
 // Every attempt is audited: successful logins by the store with the session, failures here.
+//
+// LDAP (auth.ldap set and a directory given): a username with no local account, or whose
+// account has source "ldap", is checked by the directory instead of a local hash; accounts with
+// source "local" never are. On success the account is created just in time (source "ldap", no
+// local password) or brought in line with the directory (roles, unit, display name, email;
+// audited as users.create / users.update by the system actor "ldap"), then the session starts
+// as for anyone (lockout, TOTP, audit). Refused with the same 401 as a wrong password, counted
+// toward lockout and audited with the reason: an empty password (never sent: it would be an
+// anonymous bind), a person in no mapped group, a mapping naming an unknown unit, a name the
+// local accounts cannot hold. Passwords of LDAP accounts change in the directory only.
 #pragma once
 
 #include "collector/accounts/account_store.h"
@@ -26,6 +37,7 @@
 #include "collector/api/session_authenticator.h"
 #include "collector/audit/audit_log.h"
 #include "collector/auth/auth_config.h"
+#include "collector/auth/ldap_directory.h"
 #include "collector/auth/lockout.h"
 #include "collector/auth/secure_random.h"
 #include "common/clock.h"
@@ -41,6 +53,8 @@ struct AuthHandlerDeps {
   const Clock& clock;
   auth::SecureRandom& random;
   bool secure_cookies = false;  // the collector serves TLS
+  // Checks passwords of LDAP accounts when config.ldap is set; null = no directory. Not owned.
+  auth::LdapDirectory* ldap = nullptr;
 };
 
 class AuthHandlers {
@@ -60,13 +74,35 @@ class AuthHandlers {
   http::HttpResponse ResetTotp(const RequestContext& ctx);
 
  private:
-  // Writes a refused attempt (failed login, lockout) to the audit log.
+  // Writes a refused attempt (failed login, lockout) to the audit log; `result` kError for an
+  // attempt that failed on our side (the directory unreachable).
   void AuditDenied(const RequestContext& ctx, const std::string& action, const std::string& actor_name,
-                   const std::string& object_id, const std::string& code, const std::string& message);
-  // Checks `password` for the user of a session principal; counts a failure toward lockout.
-  // Returns the refusal, or nullopt when it matches.
+                   const std::string& object_id, const std::string& code, const std::string& message,
+                   audit::AuditResult result = audit::AuditResult::kDenied);
+  static auth::LockoutState LockoutStateOf(const accounts::UserCredentials& creds);
+  // One more failed attempt on the account: the lockout state moves on and is saved.
+  void CountFailure(const accounts::User& user, const auth::LockoutState& state, int64_t now_ms);
+  // Checks `password` for the user of a session principal (an LDAP account's with the
+  // directory); counts a failure toward lockout. Returns the refusal (403 invalid_credentials,
+  // 429, or 503 directory_unavailable), or nullopt when it matches.
   std::optional<http::HttpResponse> CheckCurrentPassword(const RequestContext& ctx, const accounts::User& user,
                                                          const std::string& password);
+  // Login of a name the directory answers for; `user` is its account when it has one.
+  http::HttpResponse LdapLogin(const RequestContext& ctx, const std::string& username, const std::string& password,
+                               const std::optional<std::string>& totp_code, std::optional<accounts::User> user);
+  // Creates the account of a person the directory knows, or updates it to what the directory
+  // says. Returns the account, or the refusal (code, audit message) when it cannot hold them.
+  StatusOr<accounts::User> SyncLdapUser(const RequestContext& ctx, const std::string& username,
+                                        const std::optional<accounts::User>& existing,
+                                        const auth::LdapIdentity& identity, std::string* refusal_code);
+  // After the password matched (local hash or directory): the second factor, then the session.
+  // `creds` as read before this attempt (its lockout state is cleared on success).
+  http::HttpResponse FinishLogin(const RequestContext& ctx, const accounts::User& user,
+                                 const accounts::UserCredentials& creds, const std::optional<std::string>& totp_code);
+  // A failed attempt on an existing account: counted (account and address), audited, answered.
+  http::HttpResponse RefuseLogin(const RequestContext& ctx, const accounts::User& user,
+                                 const auth::LockoutState& state, const std::string& code, const std::string& message,
+                                 http::HttpResponse response);
 
   AuthHandlerDeps d_;
   auth::AddressThrottle address_throttle_;

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "collector/api/api_util.h"
-#include "collector/auth/tokens.h"
+#include "collector/api/api_tokens.h"
 
 namespace steadfast::collector::api {
 
@@ -17,18 +17,11 @@ using http::HttpResponse;
 using nlohmann::json;
 
 constexpr int64_t kMaxTokenDays = 366;
-constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 
 // nullopt: every unit (centre-wide); otherwise the principal's units.
 std::optional<std::vector<int64_t>> ScopeUnits(const Principal& p) {
   if (p.centre_wide) return std::nullopt;
   return p.scope_unit_ids;
-}
-
-json RolesToJson(const std::vector<Role>& roles) {
-  json out = json::array();
-  for (Role r : roles) out.push_back(std::string(accounts::RoleName(r)));
-  return out;
 }
 
 json ContactsToJson(const accounts::Contacts& c) {
@@ -136,7 +129,7 @@ json UserToJson(const accounts::User& u) {
               {"username", u.username},
               {"display_name", u.display_name},
               {"unit_id", u.unit_id},
-              {"roles", RolesToJson(u.roles)},
+              {"roles", accounts::RoleNames(u.roles)},
               {"contacts", ContactsToJson(u.contacts)},
               {"language", u.language},
               {"active", u.active},
@@ -160,8 +153,8 @@ json TokenToJson(const accounts::ApiToken& t) {
               {"last_used", t.last_used_ms ? TimeOrNull(*t.last_used_ms) : json(nullptr)}};
 }
 
-OrgHandlers::OrgHandlers(accounts::AccountStore& store, const Passwords& passwords, const Clock& clock, auth::SecureRandom& random)
-    : store_(store), passwords_(passwords), clock_(clock), random_(random) {}
+OrgHandlers::OrgHandlers(accounts::AccountStore& store, const Passwords& passwords, auth::SecureRandom& random)
+    : store_(store), passwords_(passwords), random_(random) {}
 
 void OrgHandlers::AddRoutes(RouteTable& t) {
   using P = Permission;
@@ -393,7 +386,8 @@ HttpResponse OrgHandlers::ResetPassword(const RequestContext& ctx) const {
   StatusOr<accounts::User> user = store_.GetUser(id);
   if (!user.ok()) return ErrorResponse(user.status());
   if (user->source != "local") {
-    return HttpResponse::Error(409, "failed_precondition", "this account's password is kept in the directory (LDAP)");
+    return HttpResponse::Error(409, "failed_precondition",
+                               "the password is managed by the directory (LDAP); reset it there");
   }
   const bool is_admin = std::find(user->roles.begin(), user->roles.end(), Role::kAdmin) != user->roles.end();
   if (is_admin && !ctx.principal->HasRole(Role::kAdmin)) {
@@ -452,19 +446,10 @@ HttpResponse OrgHandlers::CreateToken(const RequestContext& ctx) const {
   if (expires_days < 1 || expires_days > kMaxTokenDays) {
     return BadParam("expires_in_days", "expected 1.." + std::to_string(kMaxTokenDays));
   }
-  const std::string secret = auth::NewToken(auth::TokenKind::kApi, random_);
-  accounts::ApiToken token;
-  token.name = *name;
-  token.token_sha256 = auth::HashToken(secret);
-  token.role = *role;
-  token.unit_id = unit;
-  token.created_by_user_id = p.id;
-  token.created_at_ms = clock_.NowMillis();
-  token.expires_at_ms = token.created_at_ms + expires_days * kDayMs;
-  StatusOr<accounts::ApiToken> created = store_.CreateApiToken(ctx.actor, token);
-  if (!created.ok()) return ErrorResponse(created.status());
-  json doc = TokenToJson(*created);
-  doc["token"] = secret;  // shown once; only its hash is kept
+  StatusOr<IssuedToken> issued = IssueApiToken(store_, ctx.actor, random_, p.id, *role, unit, *name, expires_days);
+  if (!issued.ok()) return ErrorResponse(issued.status());
+  json doc = TokenToJson(issued->token);
+  doc["token"] = issued->secret;  // shown once; only its hash is kept
   return JsonResponse(201, doc);
 }
 
@@ -478,9 +463,7 @@ HttpResponse OrgHandlers::RevokeToken(const RequestContext& ctx) const {
   }
   Status st = store_.RevokeApiToken(ctx.actor, token->id);
   if (!st.ok()) return ErrorResponse(st);
-  HttpResponse r;
-  r.status = 204;
-  return r;
+  return NoContent();
 }
 
 // ---- hosts

@@ -29,14 +29,13 @@
 #include "collector/accounts/account_store.h"
 #include "collector/api/passwords.h"
 #include "collector/api/route_table.h"
-#include "common/clock.h"
 #include "collector/auth/secure_random.h"
 
 namespace steadfast::collector::api {
 
 class OrgHandlers {
  public:
-  OrgHandlers(accounts::AccountStore& store, const Passwords& passwords, const Clock& clock, auth::SecureRandom& random);
+  OrgHandlers(accounts::AccountStore& store, const Passwords& passwords, auth::SecureRandom& random);
 
   // Adds every route above to `table`.
   void AddRoutes(RouteTable& table);
@@ -58,7 +57,6 @@ class OrgHandlers {
  private:
   accounts::AccountStore& store_;
   const Passwords& passwords_;
-  const Clock& clock_;
   auth::SecureRandom& random_;
 };
 

@@ -22,19 +22,11 @@ using testutil::Dispatch;
 using testutil::ErrorCode;
 using testutil::Login;
 
-class OrgHandlersTest : public ::testing::Test {
+class OrgHandlersTest : public testutil::InProcessCollectorTest {
  protected:
   void SetUp() override {
-    config_.listen_host = "127.0.0.1";
-    config_.listen_port = 0;
-    config_.data_dir = dir_.path() + "/data";
-    config_.web_root = SF_WEB_ROOT;
-    config_.io_threads = 1;
-    config_.handler_threads = 2;
-    testutil::UseFastPasswordHashing(config_);
-    auto s = CollectorServer::Start(config_, CollectorDeps{clock_, *fs_, &random_});
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(s).value();
+    StartCollector();
+    if (HasFatalFailure()) return;
     auto a = testutil::AddUnit(*server_, "unit-a", accounts::kCentreUnitId);
     auto b = testutil::AddUnit(*server_, "unit-b", accounts::kCentreUnitId);
     ASSERT_TRUE(a.ok() && b.ok());
@@ -62,12 +54,6 @@ class OrgHandlersTest : public ::testing::Test {
                                                                                 : "";
   }
 
-  testutil::TempDir dir_;
-  testing::FakeClock clock_;
-  std::unique_ptr<FileSystem> fs_ = NewPosixFileSystem();
-  auth::OpenSslRandom random_;
-  CollectorConfig config_;
-  std::unique_ptr<CollectorServer> server_;
   int64_t unit_a_ = 0, unit_b_ = 0;
   accounts::User root_;
   BrowserSession root_session_, ua_session_;

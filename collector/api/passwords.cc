@@ -1,5 +1,7 @@
 #include "collector/api/passwords.h"
 
+#include "common/logging.h"
+
 
 namespace steadfast::collector::api {
 
@@ -35,7 +37,12 @@ bool Passwords::Verify(const std::string& password, const std::string& encoded) 
     return false;
   }
   StatusOr<bool> ok = hasher_->Verify(password, encoded);
-  return ok.ok() && *ok;
+  if (!ok.ok()) {
+    // A damaged stored hash, or argon2 out of memory: the login fails, and someone should know.
+    SF_LOG_ERROR("auth: cannot verify a password: {}", ok.status().ToString());
+    return false;
+  }
+  return *ok;
 }
 
 int Passwords::history_depth() const { return config_.password_policy.history; }

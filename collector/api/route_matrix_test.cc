@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 
 #include "collector/auth/secure_random.h"
 #include "collector/server.h"
@@ -25,19 +26,11 @@ using testutil::BrowserSession;
 using testutil::Dispatch;
 using testutil::ErrorCode;
 
-class RouteMatrixTest : public ::testing::Test {
+class RouteMatrixTest : public testutil::InProcessCollectorTest {
  protected:
   void SetUp() override {
-    config_.listen_host = "127.0.0.1";
-    config_.listen_port = 0;
-    config_.data_dir = dir_.path() + "/data";
-    config_.web_root = SF_WEB_ROOT;
-    config_.io_threads = 1;
-    config_.handler_threads = 2;
-    testutil::UseFastPasswordHashing(config_);
-    auto s = CollectorServer::Start(config_, CollectorDeps{clock_, *fs_, &random_});
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(s).value();
+    StartCollector();
+    if (HasFatalFailure()) return;
 
     auto a = testutil::AddUnit(*server_, "unit-a", accounts::kCentreUnitId);
     ASSERT_TRUE(a.ok()) << a.status().ToString();
@@ -57,6 +50,23 @@ class RouteMatrixTest : public ::testing::Test {
       rec.enrolled_at_ms = clock_.NowMillis();
       ASSERT_TRUE(server_->storage().CreateAgent(rec).ok());
       ASSERT_TRUE(server_->accounts().AssignHost(testutil::TestActor(), agent, unit).ok());
+      // An inventory too, so the host inventory routes answer with content, not 404.
+      protocol::HostInventory inventory;
+      inventory.agent_id = agent;
+      inventory.collected_at_ms = clock_.NowMillis();
+      inventory.host = rec.host;
+      ASSERT_TRUE(server_->inventory().ReportHostInventory(agent, inventory, clock_.NowMillis()).ok());
+    }
+    // Equipment inside unit A's subtree and in unit B.
+    for (const auto& [name, unit, id] : {std::tuple{"ups-a", dept_a1_, &equipment_a_},
+                                         std::tuple{"ups-b", unit_b_, &equipment_b_}}) {
+      inventory::Equipment e;
+      e.type = inventory::EquipmentType::kUps;
+      e.name = name;
+      e.unit_id = unit;
+      auto created = server_->inventory().CreateEquipment(testutil::TestActor(), e);
+      ASSERT_TRUE(created.ok()) << created.status().ToString();
+      *id = created->id;
     }
     for (Role r : accounts::kAllRoles) {
       auto u = testutil::AddUser(*server_, std::string(accounts::RoleName(r)) + "-a", unit_a_, {r});
@@ -96,9 +106,7 @@ class RouteMatrixTest : public ::testing::Test {
         id = std::to_string(token_id);
         break;
       }
-      case ObjectKind::kEquipment:
-        ADD_FAILURE() << spec.action << ": no equipment fixture in the route matrix yet";
-        break;
+      case ObjectKind::kEquipment: id = std::to_string(in_scope ? equipment_a_ : equipment_b_); break;
     }
     size_t at = path.find("{id}");
     if (at != std::string::npos) path.replace(at, 4, id);
@@ -117,13 +125,8 @@ class RouteMatrixTest : public ::testing::Test {
     return s;
   }
 
-  testutil::TempDir dir_;
-  testing::FakeClock clock_;
-  std::unique_ptr<FileSystem> fs_ = NewPosixFileSystem();
-  auth::OpenSslRandom random_;
-  CollectorConfig config_;
-  std::unique_ptr<CollectorServer> server_;
   int64_t unit_a_ = 0, dept_a1_ = 0, unit_b_ = 0, token_b_ = 0;
+  int64_t equipment_a_ = 0, equipment_b_ = 0;
   int token_seq_ = 0;
   std::map<Role, accounts::User> users_;
   accounts::User victim_a_, victim_b_;

@@ -1,12 +1,11 @@
 #include "collector/api/route_table.h"
 
-#include <openssl/crypto.h>
-
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <utility>
 
 #include "collector/api/api_util.h"
+#include "collector/auth/tokens.h"
 #include "collector/http_metrics.h"
 #include "common/logging.h"
 
@@ -19,23 +18,12 @@ using accounts::Principal;
 using http::HttpRequest;
 using http::HttpResponse;
 
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 Actor ActorFor(const Principal* principal, const HttpRequest& request, int64_t now_ms) {
+  if (principal != nullptr) return accounts::ActorOf(*principal, request.remote_address, now_ms);
   Actor actor;
-  actor.time_ms = now_ms;
+  actor.type = "anonymous";
   actor.source_address = request.remote_address;
-  if (principal == nullptr) {
-    actor.type = "anonymous";
-    return actor;
-  }
-  actor.type = principal->kind == Principal::Kind::kUser ? "user" : "token";
-  actor.id = std::to_string(principal->id);
-  actor.name = principal->name;
-  for (accounts::Role r : principal->roles) actor.roles.emplace_back(accounts::RoleName(r));
-  actor.unit_id = principal->unit_id;
+  actor.time_ms = now_ms;
   return actor;
 }
 
@@ -99,7 +87,10 @@ RouteTable::RouteTable(Authenticator& authenticator, accounts::AccountStore& acc
   });
 }
 
-void RouteTable::Add(RouteSpec spec) { routes_.push_back(std::move(spec)); }
+void RouteTable::Add(RouteSpec spec) {
+  SF_CHECK(!registered_);  // wiring order: the router already points into routes_
+  routes_.push_back(std::move(spec));
+}
 
 void RouteTable::SetResolver(ObjectKind kind, UnitResolver resolver) {
   for (auto& [k, r] : resolvers_) {
@@ -112,6 +103,7 @@ void RouteTable::SetResolver(ObjectKind kind, UnitResolver resolver) {
 }
 
 void RouteTable::RegisterOn(http::Router& router, HttpMetrics* metrics) const {
+  registered_ = true;
   for (const RouteSpec& spec : routes_) {
     http::HttpHandler handler = [this, &spec](const HttpRequest& request) { return Guard(spec, request); };
     if (metrics != nullptr) handler = metrics->Instrument(spec.action, std::move(handler));
@@ -172,8 +164,8 @@ HttpResponse RouteTable::Guard(const RouteSpec& spec, const HttpRequest& request
 
   // 4. CSRF: a browser carries the cookie to any site's forms; only our page knows the token.
   if (auth->via_session_cookie && IsMutating(request.method)) {
-    std::optional<std::string> presented = request.headers.Get("X-CSRF-Token");
-    if (!presented || auth->csrf_token.empty() || !ConstantTimeEquals(*presented, auth->csrf_token)) {
+    std::optional<std::string> presented = request.headers.Get(auth::kCsrfHeader);
+    if (!presented || !auth::VerifyCsrfToken(*presented, auth->csrf_token)) {
       return Refuse(spec, request, actor,
                     HttpResponse::Error(403, "csrf", "missing or wrong X-CSRF-Token header for a cookie session"));
     }
@@ -214,17 +206,8 @@ HttpResponse RouteTable::Refuse(const RouteSpec& spec, const HttpRequest& reques
 void RouteTable::AuditFailure(const RouteSpec& spec, const HttpRequest& request, const Actor& actor,
                               const HttpResponse& response) const {
   if (audit_ == nullptr) return;
-  audit::AuditEvent event;
-  event.time_ms = actor.time_ms;
-  event.actor_type = actor.type;
-  event.actor_id = actor.id;
-  event.actor_name = actor.name;
-  event.roles = actor.roles;
-  event.unit_id = actor.unit_id;
-  event.source_address = actor.source_address;
-  event.action = spec.action;
-  event.object_type = ObjectTypeName(spec.object);
-  event.object_id = ObjectId(spec, request);
+  audit::AuditEvent event =
+      accounts::AuditEventFor(actor, spec.action, ObjectTypeName(spec.object), ObjectId(spec, request));
   const bool denied = response.status == 401 || response.status == 403 || response.status == 429;
   event.result = denied ? audit::AuditResult::kDenied : audit::AuditResult::kError;
   event.result_code = ErrorCodeOf(response);

@@ -83,7 +83,8 @@ class RouteTable {
   const std::vector<RouteSpec>& routes() const { return routes_; }
 
   // Registers every route on `router`, each behind Guard() and, if `metrics` is set,
-  // instrumented under its action name. This table must outlive the router.
+  // instrumented under its action name. This table must outlive the router, and no route may be
+  // added afterwards (the router holds references into the table).
   void RegisterOn(http::Router& router, HttpMetrics* metrics) const;
 
   // Runs the guard and, if it passes, the handler of `spec`.
@@ -101,6 +102,7 @@ class RouteTable {
   const Clock& clock_;
   std::vector<RouteSpec> routes_;
   std::vector<std::pair<ObjectKind, UnitResolver>> resolvers_;
+  mutable bool registered_ = false;
 };
 
 // Whether a method changes state (everything except GET, HEAD, OPTIONS).

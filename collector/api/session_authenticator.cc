@@ -60,9 +60,7 @@ StatusOr<Principal> SessionAuthenticator::PrincipalForUser(const accounts::User&
   const int64_t now = clock_.NowMillis();
   p.must_change_password =
       user.source == "local" && (user.must_change_password || passwords_.IsExpired(user.password_changed_at_ms, now));
-  std::vector<std::string> role_names;
-  for (Role r : user.roles) role_names.emplace_back(accounts::RoleName(r));
-  p.totp_enrollment_required = !user.totp_enabled && config_.TotpRequiredFor(role_names);
+  p.totp_enrollment_required = !user.totp_enabled && config_.TotpRequiredFor(accounts::RoleNames(user.roles));
   return p;
 }
 

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/random.h"
+
 namespace steadfast::collector::audit {
 
 namespace {
@@ -24,17 +26,6 @@ void PutStr(std::string* out, std::string_view s) {
   out->append(s);
 }
 
-std::string Hex(const unsigned char* p, size_t n) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 15]);
-  }
-  return out;
-}
-
 std::string HmacHex(const AuditKey& key, const std::string& data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -42,7 +33,7 @@ std::string HmacHex(const AuditKey& key, const std::string& data) {
   SF_CHECK(HMAC(EVP_sha256(), key.bytes().data(), static_cast<int>(key.bytes().size()),
                 reinterpret_cast<const unsigned char*>(data.data()), data.size(), md,
                 &len) != nullptr);
-  return Hex(md, len);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 // Constant-time when the lengths match (lengths are not secret: always 64 for real MACs).

@@ -52,7 +52,7 @@ bool AuthConfig::TotpRequiredFor(const std::vector<std::string>& role_names) con
 
 StatusOr<AuthConfig> ParseAuthConfig(const config::ConfigNode& node) {
   SF_RETURN_IF_ERROR(node.CheckNoUnknownKeys({"password_policy", "session", "lockout", "argon2",
-                                              "totp_required_roles", "totp_issuer", "totp_window"}));
+                                              "totp_required_roles", "totp_issuer", "totp_window", "ldap"}));
   AuthConfig c;
   SF_ASSIGN_OR_RETURN(c.password_policy, ParsePasswordPolicy(node["password_policy"]));
   SF_ASSIGN_OR_RETURN(c.session, ParseSessionPolicy(node["session"]));
@@ -89,6 +89,9 @@ StatusOr<AuthConfig> ParseAuthConfig(const config::ConfigNode& node) {
   }
   SF_ASSIGN_OR_RETURN(int64_t window, node["totp_window"].Int(c.totp_window, 0, kTotpMaxWindow));
   c.totp_window = static_cast<int>(window);
+  if (node["ldap"].present()) {
+    SF_ASSIGN_OR_RETURN(c.ldap, ParseLdapConfig(node["ldap"]));
+  }
   return c;
 }
 

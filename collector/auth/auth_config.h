@@ -12,16 +12,19 @@
 //     totp_required_roles: [admin]                         # role names; [] = TOTP optional
 //     totp_issuer: Steadfast                               # shown in authenticator apps
 //     totp_window: 1                                       # +- steps of 30 s accepted
+//     ldap: {url: ..., group_mappings: [...], ...}         # optional; ldap_config.h
 //
 // Every key is optional; an absent `auth:` gives AuthConfig{} (the defaults below). Unknown
 // keys are errors. The collector's config loader calls ParseAuthConfig(root["auth"]).
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "collector/auth/ldap_config.h"
 #include "collector/auth/lockout.h"
 #include "collector/auth/password_hasher.h"
 #include "collector/auth/password_policy.h"
@@ -54,14 +57,16 @@ struct AuthConfig {
   std::vector<std::string> totp_required_roles;
   std::string totp_issuer = "Steadfast";  // no ':' (it separates issuer and account in URIs)
   int totp_window = 1;                    // 0..kTotpMaxWindow
+  // LDAP login; unset = local accounts only.
+  std::optional<LdapConfig> ldap;
 
   // True when any of `role_names` is in totp_required_roles.
   bool TotpRequiredFor(const std::vector<std::string>& role_names) const;
 };
 
 // Reads the `auth:` node (absent -> defaults). InvalidArgument "file:line: auth.x.y: ..." for
-// an unknown key, a wrong type, a value out of range, an unknown role name, or a password
-// policy looser than its preset.
+// an unknown key, a wrong type, a value out of range, an unknown role name, a password
+// policy looser than its preset, or a bad `ldap:` section (ParseLdapConfig).
 StatusOr<AuthConfig> ParseAuthConfig(const config::ConfigNode& node);
 
 }  // namespace steadfast::collector::auth

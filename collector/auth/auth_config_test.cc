@@ -90,7 +90,7 @@ TEST(AuthConfigTest, ErrorsNameFileLineAndKey) {
   const std::vector<Case> cases = {
       {"auth:\n  pasword_policy: {}\n",
        "collector.yaml:2: auth.pasword_policy: unknown key (known keys here: password_policy, session, lockout, "
-       "argon2, totp_required_roles, totp_issuer, totp_window)"},
+       "argon2, totp_required_roles, totp_issuer, totp_window, ldap)"},
       {"auth: yes\n", "collector.yaml:1: auth: expected a mapping (key: value)"},
       {"auth:\n  password_policy:\n    preset: mlps3\n    history: 2\n",
        "collector.yaml:4: auth.password_policy.history: history 2 is below preset mlps3's 5"},

@@ -5,28 +5,9 @@
 #include <openssl/hmac.h>
 
 #include "collector/auth/encoding.h"
+#include "common/http/http_types.h"
 
 namespace steadfast::collector::auth {
-namespace {
-
-std::string PercentEncode(std::string_view text) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 int64_t TotpStep(int64_t unix_ms) {
   int64_t step = unix_ms / kTotpStepMillis;
@@ -72,8 +53,8 @@ std::string GenerateTotpSecret(SecureRandom& random) {
 std::string OtpauthUri(std::string_view issuer, std::string_view account, std::string_view secret_base32) {
   std::string_view secret = secret_base32;
   while (!secret.empty() && secret.back() == '=') secret.remove_suffix(1);
-  std::string issuer_enc = PercentEncode(issuer);
-  return "otpauth://totp/" + issuer_enc + ":" + PercentEncode(account) + "?secret=" + std::string(secret) +
+  std::string issuer_enc = http::PercentEncode(issuer);
+  return "otpauth://totp/" + issuer_enc + ":" + http::PercentEncode(account) + "?secret=" + std::string(secret) +
          "&issuer=" + issuer_enc + "&algorithm=SHA1&digits=" + std::to_string(kTotpDigits) +
          "&period=" + std::to_string(kTotpStepMillis / 1000);
 }

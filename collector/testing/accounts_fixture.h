@@ -1,15 +1,20 @@
 // Accounts helpers for tests of a running CollectorServer: users with known passwords, API
-// tokens, login, and dispatching requests to the server's router without sockets.
+// tokens, login, and dispatching requests to the server's router without sockets; and a
+// fixture that runs one in-process (collector_test only: it needs SF_WEB_ROOT).
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "collector/auth/tokens.h"
+#include "collector/api/api_tokens.h"
 #include "collector/server.h"
+#include "collector/testing/test_util.h"
 #include "common/http/http_types.h"
+#include "common/testing/fake_clock.h"
 
 namespace steadfast::collector::testutil {
 
@@ -20,6 +25,20 @@ inline void UseFastPasswordHashing(CollectorConfig& config) {
   config.auth.argon2.memory_kib = 64;
   config.auth.argon2.iterations = 1;
   config.auth.argon2.parallelism = 1;
+}
+
+// A collector config for in-process tests: loopback port 0, data under `dir`, the console files
+// from `web_root`, small thread pools and test-cost password hashing.
+inline CollectorConfig TestCollectorConfig(const std::string& dir, const std::string& web_root) {
+  CollectorConfig c;
+  c.listen_host = "127.0.0.1";
+  c.listen_port = 0;
+  c.data_dir = dir + "/data";
+  c.web_root = web_root;
+  c.io_threads = 1;
+  c.handler_threads = 2;
+  UseFastPasswordHashing(c);
+  return c;
 }
 
 inline accounts::Actor TestActor() {
@@ -58,18 +77,12 @@ inline StatusOr<accounts::Unit> AddUnit(CollectorServer& server, const std::stri
 inline StatusOr<std::string> AddToken(CollectorServer& server, const accounts::User& user, accounts::Role role,
                                       const std::string& name, int64_t now_ms, auth::SecureRandom& random,
                                       int64_t* id = nullptr) {
-  const std::string secret = auth::NewToken(auth::TokenKind::kApi, random);
-  accounts::ApiToken t;
-  t.name = name;
-  t.token_sha256 = auth::HashToken(secret);
-  t.role = role;
-  t.unit_id = user.unit_id;
-  t.created_by_user_id = user.id;
-  t.created_at_ms = now_ms;
-  t.expires_at_ms = now_ms + 24LL * 3600 * 1000;
-  SF_ASSIGN_OR_RETURN(accounts::ApiToken created, server.accounts().CreateApiToken(TestActor(), t));
-  if (id != nullptr) *id = created.id;
-  return secret;
+  accounts::Actor actor = TestActor();
+  actor.time_ms = now_ms;
+  SF_ASSIGN_OR_RETURN(api::IssuedToken issued,
+                      api::IssueApiToken(server.accounts(), actor, random, user.id, role, user.unit_id, name, /*days=*/1));
+  if (id != nullptr) *id = issued.token.id;
+  return issued.secret;
 }
 
 // Sends a request through the server's router as the HTTP server would (target parsed, remote
@@ -132,5 +145,23 @@ inline std::string ErrorCode(const http::HttpResponse& r) {
   }
   return "";
 }
+
+// A collector running in this process on a FakeClock, for tests that call its routes. Set
+// config_ fields before StartCollector().
+class InProcessCollectorTest : public ::testing::Test {
+ protected:
+  void StartCollector() {
+    auto s = CollectorServer::Start(config_, CollectorDeps{clock_, *fs_, &random_});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(s).value();
+  }
+
+  TempDir dir_;
+  steadfast::testing::FakeClock clock_;
+  std::unique_ptr<FileSystem> fs_ = NewPosixFileSystem();
+  auth::OpenSslRandom random_;
+  CollectorConfig config_ = TestCollectorConfig(dir_.path(), SF_WEB_ROOT);
+  std::unique_ptr<CollectorServer> server_;
+};
 
 }  // namespace steadfast::collector::testutil

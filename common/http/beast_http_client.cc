@@ -137,44 +137,24 @@ StatusOr<Url> ParseUrl(std::string_view text) {
   if (authority.find('@') != std::string_view::npos)
     return invalid("credentials in the URL are not supported");
 
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return invalid("unterminated IPv6 address");
-    url.host = std::string(authority.substr(1, close - 1));
-    error_code ec;
+  StatusOr<HostPort> split = SplitHostPort(authority);
+  if (!split.ok()) return invalid(split.status().message());
+  url.host = std::move(split->host);
+  error_code ec;
+  if (split->bracketed) {
     asio::ip::make_address_v6(url.host, ec);
     if (ec) return invalid("bad IPv6 address");
     url.host_is_ip = true;
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return invalid("junk after the IPv6 address");
-      port_text = after.substr(1);
-    }
   } else {
-    size_t colon = authority.find(':');
-    url.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
     for (char c : url.host) {
       bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                 c == '-' || c == '.' || c == '_';
       if (!ok) return invalid("bad character in the host name");
     }
-    error_code ec;
     asio::ip::make_address_v4(url.host, ec);
     url.host_is_ip = !ec;
   }
-  if (url.host.empty()) return invalid("no host");
-  url.port = url.tls ? 443 : 80;
-  if (!port_text.empty()) {
-    unsigned long port = 0;
-    for (char c : port_text) {
-      if (c < '0' || c > '9' || port > 65535) return invalid("bad port");
-      port = port * 10 + static_cast<unsigned long>(c - '0');
-    }
-    if (port == 0 || port > 65535) return invalid("bad port");
-    url.port = static_cast<uint16_t>(port);
-  }
+  url.port = split->port.value_or(url.tls ? 443 : 80);
   rest = rest.substr(0, rest.find('#'));
   for (unsigned char c : rest) {
     if (c <= 0x20 || c == 0x7f) return invalid("space or control character in the path");

@@ -101,36 +101,45 @@ StatusOr<ProxyEndpoint> ParseProxy(std::string_view value, const char* source) {
     }
     if (!user_ok || !password_ok) return invalid("bad percent-encoding in the credentials");
   }
-  std::string_view port_text;
-  if (!rest.empty() && rest.front() == '[') {
-    size_t close = rest.find(']');
-    if (close == std::string_view::npos) return invalid("unterminated IPv6 address");
-    proxy.host = std::string(rest.substr(1, close - 1));
-    rest = rest.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return invalid("junk after the IPv6 address");
-      port_text = rest.substr(1);
-    }
-  } else {
-    size_t colon = rest.find(':');
-    proxy.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = rest.substr(colon + 1);
-  }
-  if (proxy.host.empty()) return invalid("no host");
-  proxy.port = kDefaultProxyPort;
-  if (!port_text.empty()) {
-    unsigned long port = 0;
-    for (char c : port_text) {
-      if (c < '0' || c > '9' || port > 65535) return invalid("bad port");
-      port = port * 10 + static_cast<unsigned long>(c - '0');
-    }
-    if (port == 0 || port > 65535) return invalid("bad port");
-    proxy.port = static_cast<uint16_t>(port);
-  }
+  StatusOr<HostPort> split = SplitHostPort(rest);
+  if (!split.ok()) return invalid(split.status().message());
+  proxy.host = std::move(split->host);
+  proxy.port = split->port.value_or(kDefaultProxyPort);
   return proxy;
 }
 
 }  // namespace
+
+StatusOr<HostPort> SplitHostPort(std::string_view authority) {
+  HostPort out;
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return InvalidArgumentError("unterminated IPv6 address");
+    out.host = std::string(authority.substr(1, close - 1));
+    out.bracketed = true;
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return InvalidArgumentError("junk after the IPv6 address");
+      port_text = after.substr(1);
+    }
+  } else {
+    size_t colon = authority.find(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return InvalidArgumentError("no host");
+  if (!port_text.empty()) {
+    unsigned long port = 0;
+    for (char c : port_text) {
+      if (c < '0' || c > '9' || port > 65535) return InvalidArgumentError("bad port");
+      port = port * 10 + static_cast<unsigned long>(c - '0');
+    }
+    if (port == 0 || port > 65535) return InvalidArgumentError("bad port");
+    out.port = static_cast<uint16_t>(port);
+  }
+  return out;
+}
 
 EnvLookup ProcessEnvironment() {
   return [](const char* name) -> std::optional<std::string> {

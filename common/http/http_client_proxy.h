@@ -46,6 +46,17 @@ EnvLookup ProcessEnvironment();
 StatusOr<std::optional<ProxyEndpoint>> ProxyForUrl(std::string_view scheme, std::string_view host,
                                                    const EnvLookup& env);
 
+// A URL authority without userinfo — "host", "host:port", "[v6]" or "[v6]:port" — split into
+// the host (IPv6 without brackets) and the port if one is given (1..65535). InvalidArgument
+// with the bare reason ("no host", "bad port", "unterminated IPv6 address", ...) for callers to
+// put in their own message. Shared by the URL and the proxy-value parsers.
+struct HostPort {
+  std::string host;
+  bool bracketed = false;  // written as [IPv6]
+  std::optional<uint16_t> port;
+};
+StatusOr<HostPort> SplitHostPort(std::string_view authority);
+
 // True when `host` is excluded from proxying by the no_proxy value `no_proxy` (rules above).
 bool NoProxyMatches(std::string_view no_proxy, std::string_view host);
 

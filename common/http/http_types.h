@@ -60,6 +60,9 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 // percent-encoding or a target that is not origin-form ("/...").
 Status ParseTarget(std::string_view target, std::string* path, std::map<std::string, std::string>* query);
 std::string PercentDecode(std::string_view in, bool plus_is_space, bool* ok);
+// RFC 3986 percent-encoding of everything but the unreserved A-Z a-z 0-9 - . _ ~ (uppercase
+// hex), for path segments and query values.
+std::string PercentEncode(std::string_view text);
 
 // Routes (method, path pattern) to handlers. Patterns are literal segments and "{name}"
 // captures of one segment; a pattern ending in "/*" matches any rest (captured as "*").

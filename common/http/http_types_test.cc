@@ -119,6 +119,16 @@ TEST(HttpTargetTest, RejectsBadTargets) {
   }
 }
 
+TEST(HttpTargetTest, PercentEncodeKeepsOnlyUnreservedAndRoundTrips) {
+  EXPECT_EQ(PercentEncode("aZ09-._~"), "aZ09-._~");
+  EXPECT_EQ(PercentEncode("a b/c?d&e=%"), "a%20b%2Fc%3Fd%26e%3D%25");
+  EXPECT_EQ(PercentEncode("\xE5\xBC\xA0"), "%E5%BC%A0");
+  bool ok = false;
+  const std::string text("x\0y:/\xff", 6);
+  EXPECT_EQ(PercentDecode(PercentEncode(text), false, &ok), text);
+  EXPECT_TRUE(ok);
+}
+
 TEST(HttpTargetTest, PercentDecodeReportsErrors) {
   bool ok = false;
   EXPECT_EQ(PercentDecode("a%41%6a+", false, &ok), "aAj+");

@@ -98,6 +98,14 @@ class ObjectReader {
     return OkStatus();
   }
 
+  Status Bool(const std::string& key, bool* out) const {
+    const json* v = Find(key);
+    if (v == nullptr) return OkStatus();
+    if (!v->is_boolean()) return FieldError(PathOf(key), "expected true or false");
+    *out = v->get<bool>();
+    return OkStatus();
+  }
+
   Status Timestamp(const std::string& key, bool required, int64_t* out) const {
     std::string text;
     SF_RETURN_IF_ERROR(String(key, required, &text, 64));
@@ -1006,6 +1014,130 @@ StatusOr<EnrollResponse> DecodeEnrollResponse(std::string_view text) {
   SF_RETURN_IF_ERROR(r.String("agent_token", true, &resp.agent_token, 256));
   if (resp.agent_id.empty() || resp.agent_token.empty()) return FieldError("agent_token", "must not be empty");
   return resp;
+}
+
+// ---- host inventory
+
+namespace {
+
+// The DMI members in wire order, with their JSON names.
+template <typename Dmi, typename Fn>
+void ForEachDmiField(Dmi& d, Fn&& fn) {
+  fn("sys_vendor", d.sys_vendor);
+  fn("product_name", d.product_name);
+  fn("product_version", d.product_version);
+  fn("product_serial", d.product_serial);
+  fn("product_uuid", d.product_uuid);
+  fn("board_vendor", d.board_vendor);
+  fn("board_name", d.board_name);
+  fn("board_serial", d.board_serial);
+  fn("bios_vendor", d.bios_vendor);
+  fn("bios_version", d.bios_version);
+  fn("bios_date", d.bios_date);
+  fn("chassis_type", d.chassis_type);
+  fn("chassis_serial", d.chassis_serial);
+  fn("chassis_asset_tag", d.chassis_asset_tag);
+}
+
+Status DiskFromJson(const json& j, const std::string& path, DiskInfo* d) {
+  ObjectReader r(j, path);
+  SF_RETURN_IF_ERROR(r.RequireObject());
+  SF_RETURN_IF_ERROR(r.String("name", true, &d->name, 64));
+  if (d->name.empty()) return FieldError(r.PathOf("name"), "must not be empty");
+  for (char c : d->name) {
+    if (c <= 0x20 || c >= 0x7F || c == '/') {
+      return FieldError(r.PathOf("name"), "must be printable ASCII without spaces or '/'");
+    }
+  }
+  SF_RETURN_IF_ERROR(r.Int("size_bytes", false, &d->size_bytes));
+  SF_RETURN_IF_ERROR(r.String("model", false, &d->model, kMaxInventoryStringBytes));
+  SF_RETURN_IF_ERROR(r.String("vendor", false, &d->vendor, kMaxInventoryStringBytes));
+  SF_RETURN_IF_ERROR(r.String("serial", false, &d->serial, kMaxInventoryStringBytes));
+  SF_RETURN_IF_ERROR(r.String("wwid", false, &d->wwid, kMaxInventoryStringBytes));
+  SF_RETURN_IF_ERROR(r.Bool("rotational", &d->rotational));
+  return OkStatus();
+}
+
+}  // namespace
+
+bool SameInventory(const HostInventory& a, const HostInventory& b) {
+  HostInventory b_at_a = b;
+  b_at_a.collected_at_ms = a.collected_at_ms;
+  return a == b_at_a;
+}
+
+std::string EncodeHostInventory(const HostInventory& inv) {
+  json disks = json::array();
+  for (const DiskInfo& d : inv.disks) {
+    disks.push_back(json{{"name", d.name},
+                         {"size_bytes", d.size_bytes},
+                         {"model", d.model},
+                         {"vendor", d.vendor},
+                         {"serial", d.serial},
+                         {"wwid", d.wwid},
+                         {"rotational", d.rotational}});
+  }
+  json dmi = json::object();
+  ForEachDmiField(inv.dmi, [&dmi](const char* name, const std::string& value) { dmi[name] = value; });
+  json j{{"version", inv.version},
+         {"agent_id", inv.agent_id},
+         {"collected_at", FormatRfc3339Millis(inv.collected_at_ms)},
+         {"host", HostToJson(inv.host)},
+         {"cpu", {{"model", inv.cpu_model}, {"count", inv.cpu_count}}},
+         {"memory_bytes", inv.memory_bytes},
+         {"disks", std::move(disks)},
+         {"dmi", std::move(dmi)}};
+  // Sysfs strings come from firmware and devices: never let one byte of them throw here.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+StatusOr<HostInventory> DecodeHostInventory(std::string_view text) {
+  SF_ASSIGN_OR_RETURN(json j, ParseJson(text));
+  ObjectReader r(j, "");
+  SF_RETURN_IF_ERROR(r.RequireObject());
+  SF_RETURN_IF_ERROR(CheckVersion(r));
+  HostInventory inv;
+  SF_RETURN_IF_ERROR(r.String("agent_id", true, &inv.agent_id, 128));
+  if (inv.agent_id.empty()) return FieldError("agent_id", "must not be empty");
+  SF_RETURN_IF_ERROR(r.Timestamp("collected_at", true, &inv.collected_at_ms));
+  const json* host = r.Find("host");
+  if (host == nullptr) return FieldError("host", "required field is missing");
+  SF_RETURN_IF_ERROR(HostFromJson(*host, "host", &inv.host));
+  if (const json* cpu = r.Find("cpu")) {
+    ObjectReader cr(*cpu, "cpu");
+    SF_RETURN_IF_ERROR(cr.RequireObject());
+    SF_RETURN_IF_ERROR(cr.String("model", false, &inv.cpu_model, kMaxInventoryStringBytes));
+    SF_RETURN_IF_ERROR(cr.Int("count", false, &inv.cpu_count));
+    if (inv.cpu_count > kMaxInventoryCpuCount) {
+      return FieldError("cpu.count", "must be at most " + std::to_string(kMaxInventoryCpuCount));
+    }
+  }
+  SF_RETURN_IF_ERROR(r.Int("memory_bytes", false, &inv.memory_bytes));
+  if (const json* disks = r.Find("disks")) {
+    if (!disks->is_array()) return FieldError("disks", "expected an array");
+    if (disks->size() > kMaxInventoryDisks) {
+      return FieldError("disks", "more than " + std::to_string(kMaxInventoryDisks) + " disks");
+    }
+    for (size_t i = 0; i < disks->size(); ++i) {
+      const std::string path = "disks[" + std::to_string(i) + "]";
+      DiskInfo d;
+      SF_RETURN_IF_ERROR(DiskFromJson((*disks)[i], path, &d));
+      for (const DiskInfo& earlier : inv.disks) {
+        if (earlier.name == d.name) return FieldError(path + ".name", "duplicate disk name '" + d.name + "'");
+      }
+      inv.disks.push_back(std::move(d));
+    }
+  }
+  if (const json* dmi = r.Find("dmi")) {
+    ObjectReader dr(*dmi, "dmi");
+    SF_RETURN_IF_ERROR(dr.RequireObject());
+    Status st;
+    ForEachDmiField(inv.dmi, [&](const char* name, std::string& value) {
+      if (st.ok()) st = dr.String(name, false, &value, kMaxInventoryStringBytes);
+    });
+    SF_RETURN_IF_ERROR(st);
+  }
+  return inv;
 }
 
 std::string FieldOf(const Status& decode_error) {

@@ -87,6 +87,59 @@ struct EnrollResponse {
   std::string agent_token;
 };
 
+// PUT /api/v1/inventory: what the host is made of (PROTOCOL.md, "Inventory"). What the agent
+// cannot read (DMI serials are root-only) is "", never an error. Limits enforced on decode:
+inline constexpr size_t kMaxInventoryDisks = 256;
+inline constexpr size_t kMaxInventoryStringBytes = 256;  // every string but host.* (as HostInfo)
+inline constexpr int64_t kMaxInventoryCpuCount = 1 << 20;
+
+struct DiskInfo {
+  std::string name;  // kernel name, unique within an inventory: "sda", "nvme0n1"
+  int64_t size_bytes = 0;
+  std::string model;
+  std::string vendor;
+  std::string serial;  // the device's serial number where the kernel shows it
+  std::string wwid;    // world-wide identifier (naa./eui./t10.), where the device has one
+  bool rotational = false;
+  friend bool operator==(const DiskInfo&, const DiskInfo&) = default;
+};
+
+// SMBIOS/DMI strings as the kernel exports them (/sys/class/dmi/id), placeholders such as
+// "To Be Filled By O.E.M." already blanked by the agent.
+struct DmiInfo {
+  std::string sys_vendor;
+  std::string product_name;
+  std::string product_version;
+  std::string product_serial;
+  std::string product_uuid;
+  std::string board_vendor;
+  std::string board_name;
+  std::string board_serial;
+  std::string bios_vendor;
+  std::string bios_version;
+  std::string bios_date;
+  std::string chassis_type;  // the SMBIOS code as text: "23" is a rack mount chassis
+  std::string chassis_serial;
+  std::string chassis_asset_tag;
+  friend bool operator==(const DmiInfo&, const DmiInfo&) = default;
+};
+
+struct HostInventory {
+  int version = kProtocolVersion;
+  std::string agent_id;
+  int64_t collected_at_ms = 0;  // unix ms, UTC
+  HostInfo host;
+  std::string cpu_model;
+  int64_t cpu_count = 0;     // logical CPUs
+  int64_t memory_bytes = 0;  // MemTotal
+  std::vector<DiskInfo> disks;
+  DmiInfo dmi;
+  friend bool operator==(const HostInventory&, const HostInventory&) = default;
+};
+
+// Whether two inventories describe the host the same way: everything but collected_at_ms.
+bool SameInventory(const HostInventory& a, const HostInventory& b);
+
 // JSON mapping. Decoders validate types, required fields and limits; an error is
 // InvalidArgument whose message starts with the JSON path of the bad field
 // ("results[3].status: ...") and FieldOf() extracts that path for the API error's "field".
@@ -101,6 +154,9 @@ std::string EncodeEnrollRequest(const EnrollRequest& req);
 StatusOr<EnrollRequest> DecodeEnrollRequest(std::string_view json);
 std::string EncodeEnrollResponse(const EnrollResponse& resp);
 StatusOr<EnrollResponse> DecodeEnrollResponse(std::string_view json);
+// Never throws: bytes that are not UTF-8 are replaced (U+FFFD) rather than sent.
+std::string EncodeHostInventory(const HostInventory& inventory);
+StatusOr<HostInventory> DecodeHostInventory(std::string_view json);
 std::string EncodeCheckResult(const CheckResult& r);  // one result as a JSON object
 StatusOr<CheckResult> DecodeCheckResult(std::string_view json);
 // The field path a decode error names ("results[3].status"), or "" if none.

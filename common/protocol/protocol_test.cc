@@ -137,6 +137,125 @@ TEST(ProtocolTest, RejectsNonJsonAndTruncation) {
   EXPECT_FALSE(DecodeReportBatch("\xff\xfe").ok());
 }
 
+HostInventory SampleInventory() {
+  HostInventory inv;
+  inv.agent_id = "a-0123";
+  inv.collected_at_ms = 1'796'870'674'000;
+  inv.host = HostInfo{"srv-01", "Debian GNU/Linux 12 (bookworm)", "6.1.0", "x86_64", "0.1.0"};
+  inv.cpu_model = "Intel(R) Xeon(R) Silver 4214R CPU @ 2.40GHz";
+  inv.cpu_count = 48;
+  inv.memory_bytes = int64_t{256} << 30;
+  inv.disks = {DiskInfo{"nvme0n1", 1'000'204'886'016, "Samsung SSD 980 PRO 1TB", "", "S5GXNX0T123456A",
+                        "eui.002538b111b2c3d4", false},
+               DiskInfo{"sda", 4'000'787'030'016, "ST4000NM0035-1V4", "ATA", "ZC1ABCDE", "naa.5000c500a1b2c3d4", true}};
+  inv.dmi.sys_vendor = "Dell Inc.";
+  inv.dmi.product_name = "PowerEdge R740";
+  inv.dmi.product_serial = "7XK9Q23";
+  inv.dmi.product_uuid = "4c4c4544-0058-4b10-8039-b7c04f513233";
+  inv.dmi.chassis_type = "23";
+  inv.dmi.bios_version = "2.12.2";
+  return inv;
+}
+
+TEST(ProtocolTest, HostInventoryRoundTrips) {
+  const HostInventory inv = SampleInventory();
+  auto back = DecodeHostInventory(EncodeHostInventory(inv));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, inv);
+  nlohmann::json j = nlohmann::json::parse(EncodeHostInventory(inv));
+  EXPECT_EQ(j["collected_at"], "2026-12-10T02:44:34.000Z");
+  EXPECT_EQ(j["cpu"]["count"], 48);
+  EXPECT_EQ(j["disks"][1]["rotational"], true);
+  EXPECT_EQ(j["dmi"]["chassis_type"], "23");
+  // Optional parts may be absent (an old or minimal agent); unknown members are ignored.
+  auto minimal = DecodeHostInventory(
+      R"({"version":1,"agent_id":"a-1","collected_at":"2026-11-29T02:44:34Z","host":{"hostname":"h"},"future":1})");
+  ASSERT_TRUE(minimal.ok()) << minimal.status().ToString();
+  EXPECT_EQ(minimal->cpu_count, 0);
+  EXPECT_TRUE(minimal->disks.empty());
+  EXPECT_EQ(minimal->dmi, DmiInfo{});
+}
+
+TEST(ProtocolTest, SameInventoryIgnoresOnlyTheCollectionTime) {
+  HostInventory a = SampleInventory();
+  HostInventory b = a;
+  b.collected_at_ms += 86'400'000;
+  EXPECT_TRUE(SameInventory(a, b));
+  b.disks[1].serial = "OTHER";
+  EXPECT_FALSE(SameInventory(a, b));
+}
+
+TEST(ProtocolTest, HostInventoryEncodingSurvivesBytesThatAreNotUtf8) {
+  HostInventory inv = SampleInventory();
+  inv.dmi.board_name = "bad \xff\xfe board";
+  std::string text;
+  ASSERT_NO_THROW(text = EncodeHostInventory(inv));
+  auto back = DecodeHostInventory(text);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->dmi.board_name, "bad \xef\xbf\xbd\xef\xbf\xbd board");  // U+FFFD twice
+}
+
+class InventoryRejectionTest : public ::testing::TestWithParam<Rejection> {};
+
+TEST_P(InventoryRejectionTest, NamesTheField) {
+  nlohmann::json j = nlohmann::json::parse(EncodeHostInventory(SampleInventory()));
+  GetParam().mutate(j);
+  auto r = DecodeHostInventory(j.dump());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(r.status()), GetParam().field) << r.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, InventoryRejectionTest,
+    ::testing::Values(
+        Rejection{"missing_version", [](auto& j) { j.erase("version"); }, "version"},
+        Rejection{"future_version", [](auto& j) { j["version"] = 2; }, "version"},
+        Rejection{"missing_agent_id", [](auto& j) { j.erase("agent_id"); }, "agent_id"},
+        Rejection{"empty_agent_id", [](auto& j) { j["agent_id"] = ""; }, "agent_id"},
+        Rejection{"missing_collected_at", [](auto& j) { j.erase("collected_at"); }, "collected_at"},
+        Rejection{"bad_collected_at", [](auto& j) { j["collected_at"] = "yesterday"; }, "collected_at"},
+        Rejection{"missing_host", [](auto& j) { j.erase("host"); }, "host"},
+        Rejection{"empty_hostname", [](auto& j) { j["host"]["hostname"] = ""; }, "host.hostname"},
+        Rejection{"cpu_not_object", [](auto& j) { j["cpu"] = 4; }, "cpu"},
+        Rejection{"cpu_count_string", [](auto& j) { j["cpu"]["count"] = "4"; }, "cpu.count"},
+        Rejection{"cpu_count_negative", [](auto& j) { j["cpu"]["count"] = -4; }, "cpu.count"},
+        Rejection{"cpu_count_absurd", [](auto& j) { j["cpu"]["count"] = int64_t{1} << 40; }, "cpu.count"},
+        Rejection{"cpu_model_long", [](auto& j) { j["cpu"]["model"] = std::string(257, 'x'); }, "cpu.model"},
+        Rejection{"memory_negative", [](auto& j) { j["memory_bytes"] = -1; }, "memory_bytes"},
+        Rejection{"memory_float", [](auto& j) { j["memory_bytes"] = 1.5; }, "memory_bytes"},
+        Rejection{"disks_object", [](auto& j) { j["disks"] = nlohmann::json::object(); }, "disks"},
+        Rejection{"disk_not_object", [](auto& j) { j["disks"][1] = "sda"; }, "disks[1]"},
+        Rejection{"disk_without_name", [](auto& j) { j["disks"][0].erase("name"); }, "disks[0].name"},
+        Rejection{"disk_name_with_slash", [](auto& j) { j["disks"][0]["name"] = "../sda"; }, "disks[0].name"},
+        Rejection{"disk_name_duplicate", [](auto& j) { j["disks"][1]["name"] = "nvme0n1"; }, "disks[1].name"},
+        Rejection{"disk_size_negative", [](auto& j) { j["disks"][1]["size_bytes"] = -512; }, "disks[1].size_bytes"},
+        Rejection{"disk_serial_number", [](auto& j) { j["disks"][0]["serial"] = 12345; }, "disks[0].serial"},
+        Rejection{"disk_rotational_string", [](auto& j) { j["disks"][0]["rotational"] = "yes"; },
+                  "disks[0].rotational"},
+        Rejection{"too_many_disks",
+                  [](auto& j) {
+                    nlohmann::json one = j["disks"][0];
+                    j["disks"] = nlohmann::json::array();
+                    for (size_t i = 0; i <= kMaxInventoryDisks; ++i) {
+                      one["name"] = "sd" + std::to_string(i);
+                      j["disks"].push_back(one);
+                    }
+                  },
+                  "disks"},
+        Rejection{"dmi_array", [](auto& j) { j["dmi"] = nlohmann::json::array(); }, "dmi"},
+        Rejection{"dmi_serial_long", [](auto& j) { j["dmi"]["product_serial"] = std::string(300, 'x'); },
+                  "dmi.product_serial"},
+        Rejection{"dmi_chassis_number", [](auto& j) { j["dmi"]["chassis_type"] = 23; }, "dmi.chassis_type"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(ProtocolTest, HostInventoryRejectsNonJson) {
+  EXPECT_EQ(DecodeHostInventory("").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeHostInventory("[]").status().code(), StatusCode::kInvalidArgument);
+  const std::string full = EncodeHostInventory(SampleInventory());
+  EXPECT_FALSE(DecodeHostInventory(full.substr(0, full.size() - 1)).ok());
+}
+
 TEST(ProtocolTest, WorseStatusOrdersByGravity) {
   EXPECT_EQ(WorseStatus(CheckStatus::kOk, CheckStatus::kWarning), CheckStatus::kWarning);
   EXPECT_EQ(WorseStatus(CheckStatus::kCritical, CheckStatus::kWarning), CheckStatus::kCritical);

@@ -115,26 +115,12 @@ class AgentCollectorE2E : public ::testing::Test {
     json checks = GetJson("/api/v1/hosts/" + host + "/checks");
     for (const auto& c : checks["items"]) {
       std::string q = "/api/v1/hosts/" + host + "/checks/history?limit=100000&check=" +
-                      c["check"].get<std::string>() + "&target=" + UrlEncode(c["target"].get<std::string>());
+                      c["check"].get<std::string>() + "&target=" + http::PercentEncode(c["target"].get<std::string>());
       json h = GetJson(q);
       for (const auto& row : h["items"]) seqs.push_back(row["seq"].get<int64_t>());
     }
     std::sort(seqs.begin(), seqs.end());
     return seqs;
-  }
-
-  static std::string UrlEncode(const std::string& s) {
-    std::string out;
-    char buf[4];
-    for (unsigned char c : s) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-        out.push_back(static_cast<char>(c));
-      } else {
-        std::snprintf(buf, sizeof(buf), "%%%02X", c);
-        out += buf;
-      }
-    }
-    return out;
   }
 
   struct SpoolState {

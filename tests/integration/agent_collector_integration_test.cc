@@ -85,19 +85,6 @@ ApiError ParseError(const std::string& body) {
   return e;
 }
 
-std::string UrlEncode(const std::string& s) {
-  std::string out;
-  char buf[4];
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      std::snprintf(buf, sizeof(buf), "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 std::string Uname() {
   struct utsname u {};
@@ -314,7 +301,7 @@ class AgentCollectorIntegration : public ::testing::Test {
   // (check, target) -> latest result, as /hosts/{id}/checks shows it.
   std::map<std::pair<std::string, std::string>, json> LatestChecks(const std::string& id) {
     std::map<std::pair<std::string, std::string>, json> out;
-    auto r = Get("/api/v1/hosts/" + UrlEncode(id) + "/checks");
+    auto r = Get("/api/v1/hosts/" + http::PercentEncode(id) + "/checks");
     if (!r.ok() || r->status != 200) return out;
     json j = json::parse(r->body, nullptr, false);
     if (!j.is_object() || !j["items"].is_array()) return out;
@@ -331,7 +318,7 @@ class AgentCollectorIntegration : public ::testing::Test {
     int n = 0;
     for (;;) {
       ++n;
-      json page = GetJson("/api/v1/hosts/" + UrlEncode(id) + "/checks/history?limit=" +
+      json page = GetJson("/api/v1/hosts/" + http::PercentEncode(id) + "/checks/history?limit=" +
                           std::to_string(page_size) + "&after_seq=" + std::to_string(after));
       if (!page.is_object() || !page["items"].is_array()) break;
       for (const json& row : page["items"]) rows.push_back(row);
@@ -356,9 +343,9 @@ class AgentCollectorIntegration : public ::testing::Test {
     snap["hosts"] = hosts;
     for (const json& h : hosts["items"]) {
       const std::string id = h["id"].get<std::string>();
-      json host = GetJson("/api/v1/hosts/" + UrlEncode(id));
+      json host = GetJson("/api/v1/hosts/" + http::PercentEncode(id));
       host.erase("server_time");
-      json checks = GetJson("/api/v1/hosts/" + UrlEncode(id) + "/checks");
+      json checks = GetJson("/api/v1/hosts/" + http::PercentEncode(id) + "/checks");
       checks.erase("server_time");
       snap["host:" + id] = host;
       snap["checks:" + id] = checks;
@@ -404,7 +391,7 @@ TEST_F(AgentCollectorIntegration, EnrolsAndEveryCheckResultIsReadableThroughTheA
         auto latest = LatestChecks(id);
         if (latest.size() != expected.size()) return false;
         json cpu =
-            GetJson("/api/v1/hosts/" + UrlEncode(id) + "/checks/history?check=system&target=cpu");
+            GetJson("/api/v1/hosts/" + http::PercentEncode(id) + "/checks/history?check=system&target=cpu");
         return cpu["items"].size() >= 2;
       },
       milliseconds(8'000), "every check's result and a second cpu result"));
@@ -431,7 +418,7 @@ TEST_F(AgentCollectorIntegration, EnrolsAndEveryCheckResultIsReadableThroughTheA
       << "last_seen is the time of the last report";
 
   // GET /api/v1/hosts/{id}
-  json host = GetJson("/api/v1/hosts/" + UrlEncode(id));
+  json host = GetJson("/api/v1/hosts/" + http::PercentEncode(id));
   EXPECT_EQ(host["id"], id);
   EXPECT_EQ(host["hostname"], Uname());
   EXPECT_EQ(host["worst_status"], "critical");
