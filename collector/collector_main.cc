@@ -12,7 +12,9 @@
 //
 // Exit codes: 0 ok, 1 failure (storage cannot be opened, port taken), 2 usage or config error,
 // 3 audit verification found damage.
+#include <pwd.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -39,6 +41,21 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+
+// Who runs an admin command, for its audit record: the account of the real user id (from the
+// password database, not $USER), and the login behind sudo when root runs it through sudo
+// ("root (sudo by alice)"). "uid 1234" when the id has no name.
+std::string OsUser() {
+  const uid_t uid = getuid();
+  std::string name = "uid " + std::to_string(uid);
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  char buf[4096];
+  if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found != nullptr) name = found->pw_name;
+  const char* sudo_user = std::getenv("SUDO_USER");
+  if (uid == 0 && sudo_user != nullptr && *sudo_user != '\0') name += std::string(" (sudo by ") + sudo_user + ")";
+  return name;
+}
 
 // Options of `audit export`, as typed.
 struct AuditExportArgs {
@@ -169,10 +186,7 @@ int Main(int argc, char** argv) {
   if (admin_cmd->parsed()) {
     RealClock clock;
     auth::OpenSslRandom random;
-    const char* user = std::getenv("SUDO_USER");
-    if (user == nullptr) user = std::getenv("USER");
-    return RunAdminCommand(*config, admin,
-                           AdminEnv{*fs, clock, random, std::cin, std::cout, std::cerr, user ? user : ""});
+    return RunAdminCommand(*config, admin, AdminEnv{*fs, clock, random, std::cin, std::cout, std::cerr, OsUser()});
   }
 
   // Before any thread exists, so every thread inherits the mask.

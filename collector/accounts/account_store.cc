@@ -16,7 +16,11 @@ Actor ActorOf(const Principal& principal, std::string source_address, int64_t ti
   Actor a;
   a.type = principal.kind == Principal::Kind::kUser ? "user" : "token";
   a.id = std::to_string(principal.id);
-  a.name = principal.name;
+  // A token acts for the person who made it: the audit trail names them ("li.wei (token
+  // nightly-export)"), so an investigation finds a person behind every record.
+  a.name = principal.kind == Principal::Kind::kApiToken && !principal.owner_username.empty()
+               ? principal.owner_username + " (token " + principal.name + ")"
+               : principal.name;
   a.roles = RoleNames(principal.roles);
   a.unit_id = principal.unit_id;
   a.source_address = std::move(source_address);

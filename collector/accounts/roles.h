@@ -61,6 +61,7 @@ struct Principal {
   bool must_change_password = false;
   bool totp_enrollment_required = false;  // a role requires TOTP and the user has none yet
   int64_t user_id_for_token = 0;          // token principals: the user who created the token
+  std::string owner_username;             // token principals: that user's username
 
   bool Has(Permission permission) const;
   bool HasRole(Role role) const;

@@ -90,6 +90,26 @@ TEST_F(OrgHandlersTest, CreateUserGivesATemporaryPasswordThatMustBeChanged) {
   EXPECT_EQ((*records)[0].event.summary_json.find("argon2"), std::string::npos);
 }
 
+TEST_F(OrgHandlersTest, AnApiTokensAuditRecordsNameThePersonBehindIt) {
+  StatusOr<std::string> token =
+      testutil::AddToken(*server_, root_, Role::kAdmin, "nightly", clock_.NowMillis(), random_);
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  http::Headers headers;
+  headers.Set("Authorization", "Bearer " + *token);
+  http::HttpResponse r = Dispatch(*server_, "POST", "/api/v1/units",
+                                  json{{"name", "Unit C"}, {"code", "unit-c"}, {"kind", "unit"}, {"parent_id", 1}}.dump(),
+                                  headers);
+  ASSERT_EQ(r.status, 201) << r.body;
+  audit::AuditQuery q;
+  q.action = "units.create";
+  q.actor_name = "root";  // finds what root's tokens did too
+  auto records = server_->audit_log().Query(q);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].event.actor_type, "token");
+  EXPECT_EQ((*records)[0].event.actor_name, "root (token nightly)");
+}
+
 TEST_F(OrgHandlersTest, ValidationErrorsNameTheField) {
   EXPECT_EQ(Field(Post("/api/v1/users", {{"username", "x y"}, {"unit_id", unit_a_}, {"roles", {"viewer"}}}, ua_session_)),
             "username");

@@ -84,6 +84,7 @@ StatusOr<Authentication> SessionAuthenticator::FromApiToken(const std::string& t
   p.roles = {found->role};
   p.unit_id = found->unit_id;
   p.user_id_for_token = found->created_by_user_id;
+  p.owner_username = owner->username;
   SF_RETURN_IF_ERROR(FillScope(p));
   if (!found->last_used_ms || now - *found->last_used_ms >= kTokenTouchIntervalMs) {
     Status touched = store_.TouchApiToken(found->id, now);

@@ -27,7 +27,8 @@ struct AuditEvent {
   int64_t time_ms = 0;
   std::string actor_type;  // "user", "token", "agent", "system", "anonymous"
   std::string actor_id;    // user id, token id or agent id as text; "" when anonymous
-  std::string actor_name;  // username, token name, hostname; for a failed login the name tried
+  std::string actor_name;  // username, "username (token name)" for an API token, hostname;
+                           // for a failed login the name tried
   std::vector<std::string> roles;  // role names the actor held
   std::optional<int64_t> unit_id;  // the actor's unit
   std::string source_address;      // remote IP (no port)
@@ -49,7 +50,7 @@ struct AuditRecord {
 };
 
 struct AuditQuery {
-  std::optional<std::string> actor_name;
+  std::optional<std::string> actor_name;  // the name, and the API tokens acting for that name
   std::optional<std::string> actor_id;
   std::optional<std::string> object_type;
   std::optional<std::string> object_id;

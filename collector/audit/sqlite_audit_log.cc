@@ -254,7 +254,8 @@ StatusOr<std::vector<AuditRecord>> QueryAuditDb(SqliteDb& db, const AuditQuery& 
   std::string sql = "SELECT " + std::string(kRecordColumns) + " FROM audit_records WHERE seq > ?1";
   if (q.from_ms != INT64_MIN) sql += " AND time_ms >= ?2";
   if (q.to_ms != INT64_MAX) sql += " AND time_ms < ?3";
-  if (q.actor_name) sql += " AND actor_name = ?4";
+  // The person, and the API tokens acting for them ("li.wei (token nightly)").
+  if (q.actor_name) sql += " AND (actor_name = ?4 OR substr(actor_name, 1, length(?4) + 8) = ?4 || ' (token ')";
   if (q.actor_id) sql += " AND actor_id = ?5";
   if (q.object_type) sql += " AND object_type = ?6";
   if (q.object_id) sql += " AND object_id = ?7";

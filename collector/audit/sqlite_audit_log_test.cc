@@ -231,6 +231,21 @@ TEST_F(SqliteAuditLogTest, QueryFilters) {
   EXPECT_EQ(Seqs(q), (std::vector<int64_t>{}));
 }
 
+TEST_F(SqliteAuditLogTest, QueryByActorNameFindsTheirApiTokensToo) {
+  for (const char* actor : {"alice", "alice (token nightly)", "ali (token x)", "alice2", "alice_token"}) {
+    AuditEvent e = SampleEvent(0);
+    e.actor_name = actor;
+    ASSERT_TRUE(log_->Append(e).ok());
+  }
+  AuditQuery q;
+  q.actor_name = "alice";
+  EXPECT_EQ(Seqs(q), (std::vector<int64_t>{1, 2}));
+  q.actor_name = "ali";
+  EXPECT_EQ(Seqs(q), (std::vector<int64_t>{3}));
+  q.actor_name = "alice_";  // '_' is no wildcard
+  EXPECT_EQ(Seqs(q), (std::vector<int64_t>{}));
+}
+
 TEST_F(SqliteAuditLogTest, QueryPagesBySeq) {
   AppendMany(7);
   AuditQuery q;

@@ -39,7 +39,7 @@ quickstart_agent_config "$port" "$state/enrollment.token" "$state/agent" > "$sta
 mkdir -p "$state/data" "$state/agent"
 
 say "A fresh collector and its first administrator"
-printf 'Admin-Demo-Pass-7\n' > "$state/admin.pw"
+printf 'Quiet-Harbor-51x\n' > "$state/admin.pw"
 run "$collector" admin create-admin --config "$state/collector.yaml" --username admin \
     --display-name "Centre admin" --password-stdin < "$state/admin.pw"
 "$collector" --config "$state/collector.yaml" 2> "$state/collector.log" &
@@ -69,7 +69,7 @@ api "$admin_token" PUT "/api/v1/hosts/$host_id/unit" "{\"unit_id\":$unit_b}"
 
 say "A unit administrator of 'county-a' and an API token of theirs"
 api "$admin_token" POST /api/v1/users \
-    "{\"username\":\"li.wei\",\"display_name\":\"Li Wei\",\"unit_id\":$unit_a,\"roles\":[\"unit_admin\"],\"password\":\"Unit-Admin-Pass-42\"}"
+    "{\"username\":\"li.wei\",\"display_name\":\"Li Wei\",\"unit_id\":$unit_a,\"roles\":[\"unit_admin\"],\"password\":\"Granite-Lake-93q\"}"
 ua_token=$("$collector" admin create-token --config "$state/collector.yaml" --username li.wei --role unit_admin \
     --name demo --days 1 2>/dev/null)
 
@@ -83,14 +83,19 @@ say "The centre administrator sees it"
 api "$admin_token" GET "/api/v1/hosts/$host_id" | head -c 300; echo
 
 say "The audit trail recorded all of it, refusals included"
-run "$collector" audit export --config "$state/collector.yaml" --format csv | cut -d, -f1-9 | tail -n 8
+printf '$ %s\n' "$collector audit export --config $state/collector.yaml --format csv | cut -d, -f1,3,5,6,8-13"
+"$collector" audit export --config "$state/collector.yaml" --format csv 2>/dev/null | cut -d, -f1,3,5,6,8-13
 
 say "The chain verifies"
 run "$collector" audit verify --config "$state/collector.yaml"
 
-say "Someone with database access rewrites who reassigned the host"
+say "Someone with database access tries to rewrite who reassigned the host"
 seq=$(sqlite3 "$state/data/collector.db" "SELECT seq FROM audit_records WHERE action='hosts.assign' ORDER BY seq LIMIT 1")
+set +e
 run sqlite3 "$state/data/collector.db" "UPDATE audit_records SET actor_name='li.wei' WHERE seq=$seq"
+set -e
+say "... drops the append-only trigger and does it anyway"
+run sqlite3 "$state/data/collector.db" "DROP TRIGGER audit_records_no_update; UPDATE audit_records SET actor_name='li.wei' WHERE seq=$seq"
 
 say "verify names the altered record and exits 3"
 set +e
