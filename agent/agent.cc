@@ -1,6 +1,7 @@
 #include "agent/agent.h"
 
 #include <fmt/format.h>
+#include <prometheus/text_serializer.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -22,8 +23,6 @@ std::string Trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-constexpr size_t kMaxTargetBytes = 1024;
-
 // Floor for retry waits: a zero draw of the full-jitter backoff must not make a loop spin.
 constexpr Millis kMinRetryWait(100);
 
@@ -43,82 +42,116 @@ Status MoveAside(const std::string& path, const std::string& aside) {
   return OkStatus();
 }
 
-// Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.
-void TruncateUtf8(std::string* s, size_t max) {
-  if (s->size() <= max) return;
-  size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>((*s)[cut]) & 0xC0) == 0x80) --cut;
-  s->resize(cut);
-}
-
 }  // namespace
 
 StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config, const CheckRegistry& registry,
                                                AgentEnv env) {
   std::unique_ptr<Agent> agent(new Agent(std::move(config), env));
-  for (const CheckSpec& spec : agent->config_.checks) {
+  Agent& a = *agent;
+  CheckContext base{env.clock, env.fs, a.config_.proc_root};
+  base.sys_root = a.config_.sys_root;
+  base.dev_root = a.config_.dev_root;
+  base.etc_root = a.config_.etc_root;
+  base.var_root = a.config_.var_root;
+  base.commands = env.commands;
+  // The runtime's workers wake the check thread when a run starts (a new deadline to watch)
+  // or ends (results to spool).
+  a.runtime_ = std::make_unique<CheckRuntime>(
+      env.clock, env.random, base, static_cast<size_t>(a.config_.check_workers), [&a] {
+        {
+          std::lock_guard<std::mutex> lock(a.mu_);
+          a.check_event_ = true;
+        }
+        a.check_cv_.notify_all();
+      });
+  const MonoTime now = env.clock.Monotonic();
+  for (const CheckSpec& spec : a.config_.checks) {
     SF_ASSIGN_OR_RETURN(std::unique_ptr<Check> check, registry.Create(spec));
-    agent->checks_.push_back(std::move(check));
-    agent->intervals_.push_back(Millis(spec.interval_ms));
-    agent->checks_run_.push_back(&agent->checks_run_family_->Add({{"check", spec.name}}));
-    agent->check_duration_.push_back(&agent->check_duration_family_->Add(
-        {{"check", spec.name}},
-        prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30}));
+    a.runtime_->Add(check.get(), Millis(spec.interval_ms), Millis(spec.timeout_ms), now);
+    a.checks_.push_back(std::move(check));
+    const prometheus::Labels labels = {{"check", spec.name}};
+    a.checks_run_.push_back(&a.checks_run_family_->Add(labels));
+    a.check_duration_.push_back(&a.check_duration_family_->Add(
+        labels, prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30}));
+    a.check_timeouts_.push_back(&a.check_timeouts_family_->Add(labels));
+    a.check_skipped_.push_back(&a.check_skipped_family_->Add(labels));
+    a.check_late_.push_back(&a.check_late_family_->Add(labels));
   }
   return agent;
 }
 
 Agent::Agent(AgentConfig config, AgentEnv env)
-    : config_(std::move(config)),
-      env_(env),
-      context_{env.clock, env.fs, config_.proc_root},
-      registry_(std::make_shared<prometheus::Registry>()) {
+    : config_(std::move(config)), env_(env), registry_(std::make_shared<prometheus::Registry>()) {
   using prometheus::BuildCounter;
   using prometheus::BuildGauge;
   // Names are constants, so prometheus-cpp's invalid_argument cannot happen here; the unit
   // tests build an Agent and would catch a bad name.
+  auto gauge = [this](const char* name, const char* help) {
+    return &BuildGauge().Name(name).Help(help).Register(*registry_).Add({});
+  };
+  auto counter = [this](const char* name, const char* help) {
+    return &BuildCounter().Name(name).Help(help).Register(*registry_).Add({});
+  };
   checks_run_family_ = &BuildCounter()
                             .Name("steadfast_agent_checks_run_total")
-                            .Help("Check runs, by check name.")
+                            .Help("Check runs (finished or timed out), by check name.")
                             .Register(*registry_);
   check_duration_family_ = &prometheus::BuildHistogram()
                                 .Name("steadfast_agent_check_duration_seconds")
                                 .Help("Time one run of a check took, by check name.")
                                 .Register(*registry_);
-  spool_rows_ = &BuildGauge()
-                     .Name("steadfast_agent_spool_rows")
-                     .Help("Results in the spool waiting for the collector.")
-                     .Register(*registry_)
-                     .Add({});
-  spool_rejected_rows_ = &BuildGauge()
-                              .Name("steadfast_agent_spool_rejected_rows")
-                              .Help("Results the collector refused as malformed, kept aside.")
-                              .Register(*registry_)
-                              .Add({});
-  spool_oldest_age_ = &BuildGauge()
-                           .Name("steadfast_agent_spool_oldest_age_seconds")
-                           .Help("Age of the oldest result in the spool.")
-                           .Register(*registry_)
-                           .Add({});
-  spool_dropped_ = &BuildCounter()
-                        .Name("steadfast_agent_spool_dropped_total")
-                        .Help("Results dropped because the spool was full.")
-                        .Register(*registry_)
-                        .Add({});
-  spool_errors_ = &BuildCounter()
-                       .Name("steadfast_agent_spool_errors_total")
-                       .Help("Results lost because they could not be written to the spool.")
-                       .Register(*registry_)
-                       .Add({});
+  check_timeouts_family_ = &BuildCounter()
+                                .Name("steadfast_agent_check_timeouts_total")
+                                .Help("Runs still going at the check's timeout, reported unknown.")
+                                .Register(*registry_);
+  check_skipped_family_ =
+      &BuildCounter()
+           .Name("steadfast_agent_check_skipped_total")
+           .Help("Scheduled runs skipped because the check's previous run was still going.")
+           .Register(*registry_);
+  check_late_family_ =
+      &BuildCounter()
+           .Name("steadfast_agent_check_late_results_total")
+           .Help("Timed-out runs that returned later; their results were discarded.")
+           .Register(*registry_);
+  check_threads_ = gauge("steadfast_agent_check_threads",
+                         "Worker threads running checks (check_workers, plus one per check still "
+                         "running past its timeout).");
+  spool_rows_ = gauge("steadfast_agent_spool_rows", "Results in the spool waiting for the collector.");
+  spool_bytes_ = gauge("steadfast_agent_spool_bytes",
+                       "Bytes of result text in the spool (what spool.max_bytes bounds).");
+  spool_rejected_rows_ = gauge("steadfast_agent_spool_rejected_rows",
+                               "Results the collector refused as malformed, kept aside.");
+  spool_oldest_age_ = gauge("steadfast_agent_spool_oldest_age_seconds",
+                            "Age of the oldest result in the spool.");
+  auto& dropped = BuildCounter()
+                      .Name("steadfast_agent_spool_dropped_total")
+                      .Help("Results dropped from the spool: reason full (metrics-only samples, to "
+                            "stay under max_rows/max_bytes) or expired (older than max_age).")
+                      .Register(*registry_);
+  spool_dropped_full_ = &dropped.Add({{"reason", "full"}});
+  spool_dropped_expired_ = &dropped.Add({{"reason", "expired"}});
+  spool_errors_ = counter("steadfast_agent_spool_errors_total",
+                          "Results lost because they could not be written to the spool.");
   uplink_requests_ = &BuildCounter()
                           .Name("steadfast_agent_uplink_requests_total")
                           .Help("Report requests sent to the collector, by result.")
                           .Register(*registry_);
-  uplink_last_success_ = &BuildGauge()
-                              .Name("steadfast_agent_uplink_last_success_timestamp_seconds")
-                              .Help("Unix time of the last report the collector acknowledged.")
-                              .Register(*registry_)
-                              .Add({});
+  uplink_up_ = gauge("steadfast_agent_uplink_up",
+                     "1 if the last exchange with the collector succeeded, else 0.");
+  uplink_failures_ = gauge("steadfast_agent_uplink_consecutive_failures",
+                           "Failed exchanges with the collector since the last success.");
+  uplink_outage_ = gauge("steadfast_agent_uplink_outage_seconds",
+                         "How long the current outage of the link to the collector has lasted "
+                         "(0 while up).");
+  uplink_last_outage_ = gauge("steadfast_agent_uplink_last_outage_duration_seconds",
+                              "Duration of the last outage that ended.");
+  uplink_outages_ = counter("steadfast_agent_uplink_outages_total",
+                            "Outages of the link to the collector (runs of failed exchanges).");
+  uplink_last_success_ = gauge("steadfast_agent_uplink_last_success_timestamp_seconds",
+                               "Unix time of the last report the collector acknowledged.");
+  uplink_last_failure_ = gauge("steadfast_agent_uplink_last_failure_timestamp_seconds",
+                               "Unix time of the last failed exchange with the collector.");
   router_.Handle("GET", "/metrics", [this](const http::HttpRequest&) { return HandleMetrics(); });
   router_.Handle("GET", "/healthz", [this](const http::HttpRequest&) { return HandleHealthz(); });
 }
@@ -130,7 +163,9 @@ Status Agent::Start() {
   host_ = CollectHostInfo(env_.fs);
   SF_RETURN_IF_ERROR(env_.fs.CreateDirectories(config_.state_dir, 0700));
   SpoolOptions spool_options;
-  spool_options.max_rows = config_.uplink.spool_max_rows;
+  spool_options.max_rows = config_.spool.max_rows;
+  spool_options.max_bytes = config_.spool.max_bytes;
+  spool_options.max_age = Millis(config_.spool.max_age_ms);
   const std::string spool_path = config_.state_dir + "/spool.db";
   auto spool = Spool::Open(spool_path, env_.clock, spool_options);
   if (!spool.ok() && spool.status().code() == StatusCode::kDataLoss) {
@@ -178,8 +213,9 @@ Status Agent::Start() {
   started_ = true;
   check_thread_ = std::thread([this] { CheckLoop(); });
   uplink_thread_ = std::thread([this] { UplinkLoop(); });
-  SF_LOG_INFO("agent started: {} checks, spool {} ({} results waiting), collector {}",
-              checks_.size(), spool_path, spool_->Count(), config_.collector_url);
+  SF_LOG_INFO("agent started: {} checks on {} workers, spool {} ({} results waiting), collector {}",
+              checks_.size(), config_.check_workers, spool_path, spool_->Count(),
+              config_.collector_url);
   return OkStatus();
 }
 
@@ -189,7 +225,10 @@ void Agent::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  check_cv_.notify_all();
   if (check_thread_.joinable()) check_thread_.join();
+  // Drops queued runs and waits for the running ones (their wake-ups use mu_, alive here).
+  runtime_->Shutdown();
   if (uplink_thread_.joinable()) uplink_thread_.join();
   if (metrics_server_) metrics_server_->Shutdown();
 }
@@ -205,61 +244,54 @@ bool Agent::WaitFor(Millis d) {
   return !stopping_;
 }
 
-std::vector<protocol::CheckResult> Agent::RunCheck(size_t index) {
-  const auto start = env_.clock.Monotonic();
-  std::vector<protocol::CheckResult> results = checks_[index]->Run(context_);
-  const auto elapsed = env_.clock.Monotonic() - start;
-  const int64_t elapsed_ms = std::chrono::duration_cast<Millis>(elapsed).count();
-  for (protocol::CheckResult& r : results) {
-    if (r.duration_ms == 0) r.duration_ms = elapsed_ms;
-    if (r.check.empty()) r.check = checks_[index]->name();
-    // The collector refuses longer ones (PROTOCOL.md); a cut summary beats a rejected result.
-    TruncateUtf8(&r.target, kMaxTargetBytes);
-    TruncateUtf8(&r.summary, protocol::kMaxStringBytes);
-    SF_LOG_DEBUG("check {} {}: {} {}", r.check, r.target, protocol::CheckStatusName(r.status),
-                 r.summary);
+void Agent::HandleRuns(std::vector<CheckRun>& runs, bool spool) {
+  for (CheckRun& run : runs) {
+    checks_run_[run.index]->Increment();
+    check_duration_[run.index]->Observe(Seconds(run.elapsed));
+    if (run.timed_out) check_timeouts_[run.index]->Increment();
+    check_metrics_.Update(runtime_->name(run.index), run.results);
+    if (!spool) continue;
+    auto seqs = spool_->AppendAll(run.results);
+    if (!seqs.ok()) {
+      spool_errors_->Increment(static_cast<double>(run.results.size()));
+      SF_LOG_ERROR("cannot spool {} results of check {}: {}", run.results.size(),
+                   runtime_->name(run.index), seqs.status().ToString());
+    }
   }
-  checks_run_[index]->Increment();
-  check_duration_[index]->Observe(Seconds(elapsed));
-  return results;
 }
 
 std::vector<protocol::CheckResult> Agent::RunChecksOnce() {
+  std::vector<CheckRun> runs = runtime_->RunAllOnce();
+  HandleRuns(runs, /*spool=*/false);
+  check_threads_->Set(static_cast<double>(runtime_->threads()));
   std::vector<protocol::CheckResult> all;
-  for (size_t i = 0; i < checks_.size(); ++i) {
-    std::vector<protocol::CheckResult> results = RunCheck(i);
-    for (auto& r : results) all.push_back(std::move(r));
+  for (CheckRun& run : runs) {
+    for (auto& r : run.results) all.push_back(std::move(r));
   }
   return all;
 }
 
 void Agent::CheckLoop() {
-  Scheduler scheduler(env_.random);
-  for (size_t i = 0; i < checks_.size(); ++i) {
-    scheduler.Add(checks_[i]->name(), intervals_[i], env_.clock.Monotonic());
-  }
   while (!stopping()) {
-    const auto now = env_.clock.Monotonic();
-    std::vector<size_t> due = scheduler.DueChecks(now);
-    if (due.empty()) {
-      auto next = scheduler.NextDue();
-      // No checks: just wait for Stop (an hour at a time).
-      Millis wait = next ? std::chrono::ceil<Millis>(*next - now) : Millis(3'600'000);
-      if (!WaitFor(std::max(wait, Millis(1)))) break;
-      continue;
+    TickOutput out = runtime_->Tick(env_.clock.Monotonic());
+    HandleRuns(out.runs, /*spool=*/true);
+    for (size_t i : out.skipped) {
+      check_skipped_[i]->Increment();
+      SF_LOG_WARN("check {} is due but its previous run is still going; skipping this run",
+                  runtime_->name(i));
     }
-    for (size_t index : due) {
-      if (stopping()) break;
-      std::vector<protocol::CheckResult> results = RunCheck(index);
-      scheduler.MarkRun(index, env_.clock.Monotonic());
-      auto seqs = spool_->AppendAll(results);
-      if (!seqs.ok()) {
-        spool_errors_->Increment(static_cast<double>(results.size()));
-        SF_LOG_ERROR("cannot spool {} results of check {}: {}", results.size(),
-                     checks_[index]->name(), seqs.status().ToString());
-      }
-    }
-    UpdateSpoolMetrics();
+    for (size_t i : out.late) check_late_[i]->Increment();
+    check_threads_->Set(static_cast<double>(runtime_->threads()));
+    if (!out.runs.empty()) UpdateSpoolMetrics();
+
+    const std::optional<MonoTime> next = runtime_->NextWakeup();
+    const MonoTime now = env_.clock.Monotonic();
+    // No checks: just wait for Stop (an hour at a time).
+    Millis wait = next ? std::chrono::ceil<Millis>(*next - now) : Millis(3'600'000);
+    std::unique_lock<std::mutex> lock(mu_);
+    check_cv_.wait_for(lock, std::max(wait, Millis(1)),
+                       [this] { return stopping_ || check_event_; });
+    check_event_ = false;
   }
 }
 
@@ -359,15 +391,63 @@ void Agent::UplinkLoop() {
   }
 }
 
+void Agent::SpoolUplinkResult(const protocol::CheckResult& r, const SpoolDrops& covered) {
+  auto seq = spool_->AppendDropReport(r, covered);
+  if (!seq.ok()) {
+    spool_errors_->Increment();
+    SF_LOG_ERROR("cannot spool the uplink report: {}", seq.status().ToString());
+    return;
+  }
+  check_metrics_.Update(kUplinkCheckName, {r});
+  if (r.status != protocol::CheckStatus::kOk) backlog_report_pending_ = true;
+  SF_LOG_INFO("uplink: {}", r.summary);
+}
+
 void Agent::RecordUplinkResult(const UplinkResult& r) {
+  const int64_t now_ms = env_.clock.NowMillis();
+  std::optional<UplinkOutage> ended = uplink_monitor_.Record(r, now_ms);
   if (r.outcome == UplinkOutcome::kSent) {
-    uplink_last_success_->Set(static_cast<double>(env_.clock.NowMillis()) / 1000.0);
+    uplink_last_success_->Set(static_cast<double>(now_ms) / 1000.0);
   }
   if (r.attempted) {
-    UpdateSpoolMetrics();
     std::string label(UplinkOutcomeName(r.outcome));
     if (r.outcome == UplinkOutcome::kRetryLater && r.http_status == 0) label = "transport_error";
     uplink_requests_->Add({{"result", label}}).Increment();
+  }
+  // While the collector takes reports: report the outage that just ended, drops nobody has
+  // heard of yet, or that the backlog a warning report announced is delivered.
+  const bool delivering = r.outcome == UplinkOutcome::kSent || r.outcome == UplinkOutcome::kIdle ||
+                          r.outcome == UplinkOutcome::kBatchSplit ||
+                          r.outcome == UplinkOutcome::kRejected;
+  if (delivering) {
+    const SpoolDrops drops = spool_->UnreportedDrops();
+    if (ended || drops.total() > 0) {
+      SpoolUplinkResult(UplinkReport(config_.collector_url, ended ? &*ended : nullptr,
+                                     spool_->Count(), drops, now_ms),
+                        drops);
+    } else if (backlog_report_pending_ && spool_->Count() == 0) {
+      backlog_report_pending_ = false;
+      SpoolUplinkResult(UplinkCaughtUpReport(config_.collector_url, now_ms), SpoolDrops{});
+    }
+  }
+  if (r.attempted) UpdateSpoolMetrics();
+  UpdateUplinkMetrics();
+}
+
+void Agent::UpdateUplinkMetrics() {
+  const UplinkState s = uplink_monitor_.Snapshot();
+  const int64_t now_ms = env_.clock.NowMillis();
+  std::lock_guard<std::mutex> lock(metrics_mu_);
+  uplink_up_->Set(s.up ? 1 : 0);
+  uplink_failures_->Set(static_cast<double>(s.consecutive_failures));
+  uplink_outage_->Set(s.outage_started_ms > 0
+                          ? static_cast<double>(now_ms - s.outage_started_ms) / 1000.0
+                          : 0);
+  uplink_last_outage_->Set(static_cast<double>(s.last_outage_duration_ms) / 1000.0);
+  if (s.last_failure_ms > 0) uplink_last_failure_->Set(static_cast<double>(s.last_failure_ms) / 1000.0);
+  if (s.outages_total > outages_reported_) {
+    uplink_outages_->Increment(static_cast<double>(s.outages_total - outages_reported_));
+    outages_reported_ = s.outages_total;
   }
 }
 
@@ -375,32 +455,55 @@ void Agent::UpdateSpoolMetrics() {
   if (!spool_) return;
   std::lock_guard<std::mutex> lock(metrics_mu_);
   spool_rows_->Set(static_cast<double>(spool_->Count()));
+  spool_bytes_->Set(static_cast<double>(spool_->Bytes()));
   spool_rejected_rows_->Set(static_cast<double>(spool_->RejectedCount()));
   spool_oldest_age_->Set(Seconds(spool_->OldestAge()));
-  const uint64_t dropped = spool_->DroppedTotal();
-  if (dropped > dropped_reported_) {
-    spool_dropped_->Increment(static_cast<double>(dropped - dropped_reported_));
-    dropped_reported_ = dropped;
+  const SpoolDrops dropped = spool_->DroppedSinceOpen();
+  if (dropped.full > dropped_reported_.full) {
+    spool_dropped_full_->Increment(static_cast<double>(dropped.full - dropped_reported_.full));
   }
+  if (dropped.expired > dropped_reported_.expired) {
+    spool_dropped_expired_->Increment(
+        static_cast<double>(dropped.expired - dropped_reported_.expired));
+  }
+  dropped_reported_ = dropped;
 }
 
 http::HttpResponse Agent::HandleMetrics() {
   UpdateSpoolMetrics();
-  return metrics::ServeMetrics(*registry_);
+  UpdateUplinkMetrics();
+  // prometheus-cpp reports problems by throwing (e.g. std::bad_alloc while serialising); a
+  // scrape must not take the agent down.
+  try {
+    std::vector<prometheus::MetricFamily> families = registry_->Collect();
+    for (auto& f : check_metrics_.Collect()) families.push_back(std::move(f));
+    return http::HttpResponse::Text(200, prometheus::TextSerializer().Serialize(families),
+                                    "text/plain; version=0.0.4; charset=utf-8");
+  } catch (const std::exception& e) {
+    SF_LOG_ERROR("metrics: cannot serialise: {}", e.what());
+  }
+  return http::HttpResponse::Error(500, "internal", "cannot serialise metrics");
 }
 
 http::HttpResponse Agent::HandleHealthz() {
+  const UplinkState s = uplink_monitor_.Snapshot();
+  nlohmann::json uplink = {{"up", s.up}, {"consecutive_failures", s.consecutive_failures}};
+  if (s.outage_started_ms > 0) uplink["outage_started"] = FormatRfc3339Millis(s.outage_started_ms);
+  if (!s.last_error.empty()) uplink["last_error"] = s.last_error;
+  if (s.last_success_ms > 0) uplink["last_success"] = FormatRfc3339Millis(s.last_success_ms);
   nlohmann::json j = {
       {"status", "ok"},
       {"version", kVersion},
       {"enrolled", enrolled_.load()},
       {"uplink_stopped", uplink_unauthorized_.load()},
+      {"uplink", std::move(uplink)},
   };
   if (spool_) {
     j["spool_rows"] = spool_->Count();
     j["spool_oldest_age_seconds"] = Seconds(spool_->OldestAge());
   }
-  return http::HttpResponse::Json(200, j.dump());
+  return http::HttpResponse::Json(
+      200, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 uint16_t Agent::metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }

@@ -1,12 +1,16 @@
 // Agent: the running agent. It assembles the checks (from the config, through the registry),
-// the scheduler, the spool and the uplink, with the clock, file system, HTTP client and
-// randomness injected, and runs two threads:
-//   - the check thread waits (condition variable) until the scheduler's next due time, runs the
-//     due checks and appends their results to the spool;
+// the check runtime, the spool and the uplink, with the clock, file system, HTTP client,
+// command runner and randomness injected, and runs two threads:
+//   - the check thread ticks the CheckRuntime (check_runtime.h): due checks go to a bounded
+//     pool of workers (check_workers), each run with its timeout; finished and timed-out runs
+//     are appended to the spool and kept as the latest results for /metrics. It waits on a
+//     condition variable until the next due time or deadline, or until a worker wakes it;
 //   - the uplink thread enrols if the agent has no identity yet, then keeps draining the spool
 //     to the collector, waiting uplink.interval when idle and the backoff after failures; after
 //     each exchange that reached the collector it lets the InventoryReporter send the host's
 //     inventory when it is new, changed or a day old (never spooled, never delaying reports).
+//     It measures the link (UplinkMonitor) and, when the link comes back after an outage or the
+//     spool dropped results, spools a result of the built-in check "uplink" saying so.
 // Stop() wakes both and joins them; no wait ignores it. If metrics_listen is set, /metrics and
 // /healthz are served on a small HTTP server (one I/O thread, one handler thread).
 //
@@ -31,12 +35,15 @@
 
 #include "agent/agent_config.h"
 #include "agent/check.h"
+#include "agent/check_metrics.h"
 #include "agent/check_registry.h"
+#include "agent/check_runtime.h"
+#include "agent/command_runner.h"
 #include "agent/enrollment.h"
 #include "agent/inventory_reporter.h"
-#include "agent/scheduler.h"
 #include "agent/spool.h"
 #include "agent/uplink.h"
+#include "agent/uplink_monitor.h"
 #include "common/clock.h"
 #include "common/fs/file_system.h"
 #include "common/http/http_client.h"
@@ -51,6 +58,8 @@ struct AgentEnv {
   FileSystem& fs;
   http::HttpClient& http;
   Random& random;
+  // For checks that run programs (ctx.commands); null: such checks report unknown.
+  CommandRunner* commands = nullptr;
 };
 
 class Agent {
@@ -67,14 +76,18 @@ class Agent {
   // there is none and no enrolment token is configured), starts the metrics server (Unavailable if
   // the port is taken) and the two threads. Call once.
   Status Start();
-  // Ends both threads promptly and stops the metrics server. A check already running finishes
-  // first (a tcp check waits at most its timeout) and so does a request already sent to the
-  // collector (at most uplink.timeout); no wait between them ignores Stop. Idempotent.
+  // Ends both threads and stops the metrics server. Runs already going finish first (checks
+  // bound themselves by their timeout; commands are killed at it) and so does a request
+  // already sent to the collector (at most uplink.timeout); queued runs are dropped. Idempotent.
   void Stop();
 
-  // Runs every check once, now, and returns the results; touches neither spool nor collector.
-  // For --once. Must not be called while the agent is started.
+  // Runs every check once, now, through the same worker pool and timeouts, and returns the
+  // results in config order (a check that timed out gives `unknown` results); touches neither
+  // spool nor collector. For --once. Must not be called while the agent is started.
   std::vector<protocol::CheckResult> RunChecksOnce();
+  // After RunChecksOnce: a timed-out check is still running in its thread (it ignores its
+  // deadline); destroying the Agent would wait for it.
+  bool HasOverrunningChecks() const { return runtime_->HasOverrunningRuns(); }
 
   prometheus::Registry& metrics_registry() { return *registry_; }
   http::HttpResponse HandleMetrics();
@@ -89,8 +102,8 @@ class Agent {
  private:
   Agent(AgentConfig config, AgentEnv env);
 
-  // Runs check `index`, fills duration_ms where the check left it 0, updates metrics.
-  std::vector<protocol::CheckResult> RunCheck(size_t index);
+  // Metrics and latest results for finished runs; appends them to the spool when `spool`.
+  void HandleRuns(std::vector<CheckRun>& runs, bool spool);
   void CheckLoop();
   void UplinkLoop();
   // Waits up to `d` or until Stop(); false when stopping.
@@ -100,24 +113,32 @@ class Agent {
   std::optional<AgentIdentity> ObtainIdentity();
   StatusOr<std::string> EnrollmentToken();
   void UpdateSpoolMetrics();
+  void UpdateUplinkMetrics();
+  // Monitors the link; spools an "uplink" result after an outage, after drops, or when the
+  // backlog a warning report announced is delivered.
   void RecordUplinkResult(const UplinkResult& result);
+  void SpoolUplinkResult(const protocol::CheckResult& r, const SpoolDrops& covered);
 
   AgentConfig config_;
   AgentEnv env_;
-  CheckContext context_;
   std::vector<std::unique_ptr<Check>> checks_;
-  std::vector<Millis> intervals_;
+  std::unique_ptr<CheckRuntime> runtime_;
+  CheckMetrics check_metrics_;
   protocol::HostInfo host_;
 
   std::unique_ptr<Spool> spool_;
   std::optional<AgentIdentity> identity_;         // set by Start or the uplink thread
   std::unique_ptr<Uplink> uplink_;                // uplink thread only
   std::unique_ptr<InventoryReporter> inventory_;  // uplink thread only
+  UplinkMonitor uplink_monitor_;
+  bool backlog_report_pending_ = false;  // uplink thread only: a warning report awaits "caught up"
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
-  bool started_ = false;   // controlling thread only
+  std::condition_variable cv_;        // Stop() for both threads' waits
+  std::condition_variable check_cv_;  // the check thread: a run started or ended
+  bool stopping_ = false;             // guarded by mu_
+  bool check_event_ = false;          // guarded by mu_
+  bool started_ = false;              // controlling thread only
   std::thread check_thread_;
   std::thread uplink_thread_;
   std::atomic<bool> uplink_unauthorized_{false};
@@ -127,17 +148,33 @@ class Agent {
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* checks_run_family_ = nullptr;
   prometheus::Family<prometheus::Histogram>* check_duration_family_ = nullptr;
+  prometheus::Family<prometheus::Counter>* check_timeouts_family_ = nullptr;
+  prometheus::Family<prometheus::Counter>* check_skipped_family_ = nullptr;
+  prometheus::Family<prometheus::Counter>* check_late_family_ = nullptr;
   std::vector<prometheus::Counter*> checks_run_;        // per check
   std::vector<prometheus::Histogram*> check_duration_;  // per check
+  std::vector<prometheus::Counter*> check_timeouts_;    // per check
+  std::vector<prometheus::Counter*> check_skipped_;     // per check
+  std::vector<prometheus::Counter*> check_late_;        // per check
+  prometheus::Gauge* check_threads_ = nullptr;
   prometheus::Gauge* spool_rows_ = nullptr;
+  prometheus::Gauge* spool_bytes_ = nullptr;
   prometheus::Gauge* spool_rejected_rows_ = nullptr;
   prometheus::Gauge* spool_oldest_age_ = nullptr;
-  prometheus::Counter* spool_dropped_ = nullptr;
+  prometheus::Counter* spool_dropped_full_ = nullptr;
+  prometheus::Counter* spool_dropped_expired_ = nullptr;
   prometheus::Counter* spool_errors_ = nullptr;
   prometheus::Family<prometheus::Counter>* uplink_requests_ = nullptr;
+  prometheus::Gauge* uplink_up_ = nullptr;
+  prometheus::Gauge* uplink_failures_ = nullptr;
+  prometheus::Gauge* uplink_outage_ = nullptr;
+  prometheus::Gauge* uplink_last_outage_ = nullptr;
+  prometheus::Counter* uplink_outages_ = nullptr;
   prometheus::Gauge* uplink_last_success_ = nullptr;
+  prometheus::Gauge* uplink_last_failure_ = nullptr;
   std::mutex metrics_mu_;
-  uint64_t dropped_reported_ = 0;  // guarded by metrics_mu_
+  SpoolDrops dropped_reported_;     // guarded by metrics_mu_
+  int64_t outages_reported_ = 0;    // guarded by metrics_mu_
 
   // Last, so it is destroyed first: its handlers use the router, registry and spool above.
   http::Router router_;

@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
+#include "agent/checks/check_util.h"
 #include "agent/host_port.h"
+#include "agent/uplink_monitor.h"
 
 namespace steadfast::agent {
 namespace {
@@ -34,6 +37,28 @@ Status ParseUplink(const config::ConfigNode& n, UplinkConfig* u) {
   return OkStatus();
 }
 
+Status ParseSpool(const config::ConfigNode& n, const config::ConfigNode& uplink_rows,
+                  SpoolConfig* s) {
+  SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys({"max_rows", "max_bytes", "max_age"}));
+  if (n["max_rows"].present() && uplink_rows.present()) {
+    return uplink_rows.Error("set spool.max_rows only (uplink.spool_max_rows is its older name)");
+  }
+  const config::ConfigNode rows = n["max_rows"].present() ? n["max_rows"] : uplink_rows;
+  SF_ASSIGN_OR_RETURN(s->max_rows, rows.Int(100'000, 100, 100'000'000));
+  SF_ASSIGN_OR_RETURN(s->max_bytes, ReadByteSize(n["max_bytes"], int64_t{256} << 20, int64_t{1} << 20,
+                                               int64_t{1} << 40));
+  SF_ASSIGN_OR_RETURN(s->max_age_ms, n["max_age"].DurationMillis(7 * kDay, kMinute, 365 * kDay));
+  return OkStatus();
+}
+
+Status ReadRoot(const config::ConfigNode& root, const std::string& key, std::string* value) {
+  SF_ASSIGN_OR_RETURN(*value, root[key].String(*value));
+  if (value->empty() || value->front() != '/') {
+    return root[key].Error("expected an absolute directory path");
+  }
+  return OkStatus();
+}
+
 Status ParseChecks(const config::ConfigNode& list, const CheckRegistry& registry,
                    std::vector<CheckSpec>* out) {
   if (list.present() && !list.IsList()) return list.Error("expected a list of checks");
@@ -47,6 +72,11 @@ Status ParseChecks(const config::ConfigNode& list, const CheckRegistry& registry
     if (!ValidCheckName(spec.name)) {
       return item["name"].Error("check names use letters, digits, '-', '_' and '.' (at most 64)");
     }
+    if (spec.name == kUplinkCheckName) {
+      return item["name"].Error(fmt::format(
+          "the name '{}' is reserved for the agent's report on its link to the collector",
+          spec.name));
+    }
     if (!names.insert(spec.name).second) {
       return item["name"].Error(fmt::format("duplicate check name '{}'", spec.name));
     }
@@ -56,6 +86,15 @@ Status ParseChecks(const config::ConfigNode& list, const CheckRegistry& registry
                                             fmt::join(registry.Types(), ", ")));
     }
     SF_ASSIGN_OR_RETURN(spec.interval_ms, item["interval"].DurationMillis(kMinute, kSecond, kDay));
+    // A run still going when the next is due would only be skipped; so the default leaves at
+    // least half the interval.
+    SF_ASSIGN_OR_RETURN(spec.timeout_ms,
+                        item["timeout"].DurationMillis(std::min(10 * kSecond, spec.interval_ms / 2),
+                                                       10, kHour));
+    if (spec.timeout_ms >= spec.interval_ms) {
+      return item["timeout"].Error(fmt::format("must be shorter than the interval ({} ms), got {} ms",
+                                               spec.interval_ms, spec.timeout_ms));
+    }
     // Build once to validate the type-specific keys; the agent builds its own instance later.
     auto check = registry.Create(spec);
     if (!check.ok()) return check.status();
@@ -71,7 +110,8 @@ StatusOr<AgentConfig> ParseAgentConfig(const config::ConfigDocument& doc,
   const config::ConfigNode& root = doc.root();
   SF_RETURN_IF_ERROR(root.CheckNoUnknownKeys(
       {"collector_url", "enrollment_token", "enrollment_token_file", "state_dir", "metrics_listen",
-       "proc_root", "sys_root", "log", "uplink", "tls", "checks"}));
+       "proc_root", "sys_root", "dev_root", "etc_root", "var_root", "check_workers", "log",
+       "uplink", "spool", "tls", "checks"}));
   AgentConfig c;
   SF_ASSIGN_OR_RETURN(c.collector_url, root["collector_url"].RequiredString());
   if (c.collector_url.rfind("http://", 0) != 0 && c.collector_url.rfind("https://", 0) != 0) {
@@ -98,14 +138,12 @@ StatusOr<AgentConfig> ParseAgentConfig(const config::ConfigDocument& doc,
   if (c.state_dir.empty() || c.state_dir.front() != '/') {
     return root["state_dir"].Error("expected an absolute directory path");
   }
-  SF_ASSIGN_OR_RETURN(c.proc_root, root["proc_root"].String(c.proc_root));
-  if (c.proc_root.empty() || c.proc_root.front() != '/') {
-    return root["proc_root"].Error("expected an absolute directory path");
-  }
-  SF_ASSIGN_OR_RETURN(c.sys_root, root["sys_root"].String(c.sys_root));
-  if (c.sys_root.empty() || c.sys_root.front() != '/') {
-    return root["sys_root"].Error("expected an absolute directory path");
-  }
+  SF_RETURN_IF_ERROR(ReadRoot(root, "proc_root", &c.proc_root));
+  SF_RETURN_IF_ERROR(ReadRoot(root, "sys_root", &c.sys_root));
+  SF_RETURN_IF_ERROR(ReadRoot(root, "dev_root", &c.dev_root));
+  SF_RETURN_IF_ERROR(ReadRoot(root, "etc_root", &c.etc_root));
+  SF_RETURN_IF_ERROR(ReadRoot(root, "var_root", &c.var_root));
+  SF_ASSIGN_OR_RETURN(c.check_workers, root["check_workers"].Int(4, 1, 64));
 
   SF_ASSIGN_OR_RETURN(c.metrics_listen, root["metrics_listen"].String());
   if (!c.metrics_listen.empty()) {
@@ -124,6 +162,8 @@ StatusOr<AgentConfig> ParseAgentConfig(const config::ConfigDocument& doc,
   c.log.component = "steadfast-agent";
 
   SF_RETURN_IF_ERROR(ParseUplink(root["uplink"], &c.uplink));
+  SF_RETURN_IF_ERROR(ParseSpool(root["spool"], root["uplink"]["spool_max_rows"], &c.spool));
+  c.uplink.spool_max_rows = c.spool.max_rows;
 
   const config::ConfigNode tls = root["tls"];
   SF_RETURN_IF_ERROR(tls.CheckNoUnknownKeys({"ca_file", "insecure_skip_verify"}));

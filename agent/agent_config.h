@@ -20,7 +20,15 @@ struct UplinkConfig {
   int64_t interval_ms = 5'000;  // how often to look for new results to send
   int64_t timeout_ms = 10'000;  // per request
   int64_t max_backoff_ms = 60'000;
-  int64_t spool_max_rows = 100'000;
+  int64_t spool_max_rows = 100'000;  // the older spelling of spool.max_rows (same value)
+};
+
+// The spool's bounds (agent/spool.h: metrics-only samples are dropped first, status changes
+// never for space).
+struct SpoolConfig {
+  int64_t max_rows = 100'000;
+  int64_t max_bytes = int64_t{256} << 20;
+  int64_t max_age_ms = 7LL * 24 * 3'600'000;
 };
 
 struct TlsConfig {
@@ -36,7 +44,14 @@ struct AgentConfig {
   std::string state_dir = "/var/lib/steadfast-agent";
   std::string metrics_listen;  // "" = off, else "host:port"
   std::string proc_root = "/proc";
-  std::string sys_root = "/sys";  // sysfs, read for the host inventory (agent/inventory.h)
+  std::string sys_root = "/sys";  // sysfs: the host inventory (agent/inventory.h) and checks
+  // Given to checks in CheckContext (agent/check.h); /host/... when the agent runs in a
+  // container that sees the host's trees there.
+  std::string dev_root = "/dev";
+  std::string etc_root = "/etc";
+  std::string var_root = "/var";
+  int64_t check_workers = 4;  // checks running at the same time (check_runtime.h)
+  SpoolConfig spool;
   LogOptions log;
   UplinkConfig uplink;
   TlsConfig tls;

@@ -24,12 +24,16 @@ struct CheckSpec {
   std::string name;
   std::string type;
   int64_t interval_ms = 60'000;
+  // The run's time limit (`timeout`, shorter than the interval): ctx.deadline = start + this.
+  int64_t timeout_ms = 10'000;
   config::ConfigNode node;  // the whole mapping, for the type-specific keys
 };
 
 // Keys every check mapping may have; factories add their own before CheckNoUnknownKeys.
+// A factory may read `timeout` too (tcp uses it as its connect timeout); the agent enforces it
+// as the run's deadline either way.
 inline const std::vector<std::string>& CommonCheckKeys() {
-  static const std::vector<std::string> kKeys = {"name", "type", "interval"};
+  static const std::vector<std::string> kKeys = {"name", "type", "interval", "timeout"};
   return kKeys;
 }
 

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <limits>
 
+#include "common/utf8.h"
+
 namespace steadfast::agent {
 namespace {
 
@@ -32,34 +34,11 @@ std::string AsciiLower(std::string_view s) {
 }
 
 // The length of the valid UTF-8 sequence starting at s[i] (1..4), or 0 if there is none.
+// C1 control characters (U+0080..U+009F) count as invalid: they are dropped like C0 ones.
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
-  const auto c = static_cast<unsigned char>(s[i]);
-  size_t len = 0;
-  uint32_t cp = 0;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    const auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if (cp < kMinForLength[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  // C1 control characters (U+0080..U+009F) are dropped like C0 ones.
-  if (cp >= 0x80 && cp < 0xA0) return 0;
-  return len;
+  const auto ch = DecodeUtf8At(s, i);
+  if (!ch || (ch->code_point >= 0x80 && IsControlCodePoint(ch->code_point))) return 0;
+  return ch->length;
 }
 
 // "key<ws>:<ws>value" -> (key, value), both trimmed; false without a colon.

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/logging.h"
 
 namespace steadfast::agent {
@@ -27,6 +29,25 @@ CREATE TABLE rejected (
 INSERT INTO sqlite_sequence(name, seq) VALUES ('spool', {});
 )sql",
                       now_ms * 1000)},
+      // Bounds by size and age, and the drop policy that keeps status changes.
+      {2, R"sql(
+ALTER TABLE spool ADD COLUMN status_change INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE spool ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE spool SET bytes = length(CAST(result AS BLOB));
+CREATE INDEX spool_metrics_only ON spool(seq) WHERE status_change = 0;
+CREATE TABLE last_status (
+  check_name TEXT NOT NULL,
+  target     TEXT NOT NULL,
+  status     INTEGER NOT NULL,
+  PRIMARY KEY (check_name, target)
+) WITHOUT ROWID;
+CREATE TABLE drops (
+  reason     TEXT PRIMARY KEY,
+  unreported INTEGER NOT NULL DEFAULT 0,
+  total      INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT INTO drops(reason) VALUES ('full'), ('expired');
+)sql"},
   };
 }
 
@@ -35,6 +56,11 @@ StatusOr<int64_t> QueryInt(sqlite::SqliteDb& db, std::string_view sql) {
   SF_ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row || q.IsNull(0)) return int64_t{0};
   return q.ColumnInt(0);
+}
+
+std::string Size(int64_t bytes) {
+  if (bytes >= (int64_t{1} << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20));
+  return fmt::format("{} bytes", bytes);
 }
 
 }  // namespace
@@ -49,40 +75,222 @@ StatusOr<std::unique_ptr<Spool>> Spool::Open(const std::string& path, Clock& clo
   SF_RETURN_IF_ERROR(db->Exec("PRAGMA journal_size_limit=4194304"));
   SF_RETURN_IF_ERROR(db->Migrate(Migrations(clock.NowMillis())).WithContext(path));
   std::unique_ptr<Spool> spool(new Spool(std::move(db), clock, options));
-  SF_ASSIGN_OR_RETURN(spool->count_, QueryInt(*spool->db_, "SELECT count(*) FROM spool"));
-  SF_ASSIGN_OR_RETURN(spool->rejected_count_,
-                      QueryInt(*spool->db_, "SELECT count(*) FROM rejected"));
+  {
+    std::lock_guard<std::mutex> lock(spool->mu_);
+    SF_RETURN_IF_ERROR(spool->LoadLocked().WithContext(path));
+  }
   return spool;
 }
 
-StatusOr<uint64_t> Spool::InsertLocked(const protocol::CheckResult& result, int64_t now_ms) {
-  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement insert,
-                      db_->Prepare("INSERT INTO spool(created_ms, result) VALUES (?, ?)"));
-  insert.Bind(1, now_ms).Bind(2, protocol::EncodeCheckResult(result));
-  SF_RETURN_IF_ERROR(insert.Run());
-  return static_cast<uint64_t>(db_->LastInsertRowId());
+Status Spool::LoadLocked() {
+  SF_ASSIGN_OR_RETURN(count_, QueryInt(*db_, "SELECT count(*) FROM spool"));
+  SF_ASSIGN_OR_RETURN(bytes_, QueryInt(*db_, "SELECT COALESCE(SUM(bytes), 0) FROM spool"));
+  SF_ASSIGN_OR_RETURN(rejected_count_, QueryInt(*db_, "SELECT count(*) FROM rejected"));
+  {
+    SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q,
+                        db_->Prepare("SELECT check_name, target, status FROM last_status"));
+    while (true) {
+      SF_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      last_status_[{q.ColumnText(0), q.ColumnText(1)}] = static_cast<int>(q.ColumnInt(2));
+    }
+  }
+  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q, db_->Prepare("SELECT reason, unreported FROM drops"));
+  while (true) {
+    SF_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    const std::string reason = q.ColumnText(0);
+    const uint64_t n = static_cast<uint64_t>(std::max<int64_t>(0, q.ColumnInt(1)));
+    if (reason == "full") unreported_.full = n;
+    if (reason == "expired") unreported_.expired = n;
+  }
+  return OkStatus();
 }
 
-StatusOr<int64_t> Spool::MakeRoomLocked(int64_t incoming) {
-  int64_t excess = count_ + incoming - options_.max_rows;
-  if (excess <= 0) {
-    overflowing_ = false;
-    return int64_t{0};
+StatusOr<Spool::Freed> Spool::DeleteReturningLocked(sqlite::SqliteStatement& del) {
+  Freed freed;
+  while (true) {
+    SF_ASSIGN_OR_RETURN(bool row, del.Step());
+    if (!row) break;
+    ++freed.rows;
+    freed.bytes += del.ColumnInt(0);
   }
-  int64_t drop = std::min(excess, count_);
-  if (drop <= 0) return int64_t{0};
+  return freed;
+}
+
+StatusOr<Spool::Freed> Spool::ExpireLocked(int64_t now_ms) {
+  if (options_.max_age.count() <= 0) return Freed{};
+  const int64_t cutoff = now_ms - options_.max_age.count();
+  int64_t last = 0;
+  {
+    // Rows are appended in time order, so the expired ones are a prefix by seq; a row left
+    // behind by a clock step backwards goes once it reaches the front.
+    SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q,
+                        db_->Prepare("SELECT seq, created_ms FROM spool ORDER BY seq"));
+    while (true) {
+      SF_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row || q.ColumnInt(1) >= cutoff) break;
+      last = q.ColumnInt(0);
+    }
+  }
+  if (last == 0) return Freed{};
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement del,
-                      db_->Prepare("DELETE FROM spool WHERE seq IN "
-                                   "(SELECT seq FROM spool ORDER BY seq LIMIT ?)"));
-  del.Bind(1, drop);
-  SF_RETURN_IF_ERROR(del.Run());
-  if (!overflowing_) {
-    SF_LOG_WARN(
-        "spool is full ({} results): dropping the oldest results until the collector catches up",
-        options_.max_rows);
+                      db_->Prepare("DELETE FROM spool WHERE seq <= ? RETURNING bytes"));
+  del.Bind(1, last);
+  return DeleteReturningLocked(del);
+}
+
+StatusOr<Spool::Freed> Spool::MakeRoomLocked(int64_t count, int64_t bytes_now, int64_t rows,
+                                             int64_t bytes) {
+  const int64_t need_rows = count + rows - options_.max_rows;
+  const int64_t need_bytes = bytes_now + bytes - options_.max_bytes;
+  if (need_rows <= 0 && need_bytes <= 0) return Freed{};
+  int64_t last = 0, got_rows = 0, got_bytes = 0;
+  {
+    SF_ASSIGN_OR_RETURN(
+        sqlite::SqliteStatement q,
+        db_->Prepare("SELECT seq, bytes FROM spool WHERE status_change = 0 ORDER BY seq"));
+    while (got_rows < need_rows || got_bytes < need_bytes) {
+      SF_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      last = q.ColumnInt(0);
+      ++got_rows;
+      got_bytes += q.ColumnInt(1);
+    }
   }
-  overflowing_ = true;
-  return static_cast<int64_t>(db_->Changes());
+  if (last == 0) return Freed{};
+  SF_ASSIGN_OR_RETURN(
+      sqlite::SqliteStatement del,
+      db_->Prepare("DELETE FROM spool WHERE status_change = 0 AND seq <= ? RETURNING bytes"));
+  del.Bind(1, last);
+  return DeleteReturningLocked(del);
+}
+
+Status Spool::AddDropsLocked(const SpoolDrops& added, const SpoolDrops& reported) {
+  if (added.total() == 0 && reported.total() == 0) return OkStatus();
+  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement up,
+                      db_->Prepare("UPDATE drops SET unreported = max(0, unreported + ? - ?), "
+                                   "total = total + ? WHERE reason = ?"));
+  for (const auto& [reason, add, sub] :
+       {std::tuple{"full", added.full, reported.full},
+        std::tuple{"expired", added.expired, reported.expired}}) {
+    up.Reset();
+    up.Bind(1, static_cast<int64_t>(add))
+        .Bind(2, static_cast<int64_t>(sub))
+        .Bind(3, static_cast<int64_t>(add))
+        .Bind(4, std::string_view(reason));
+    SF_RETURN_IF_ERROR(up.Run());
+  }
+  return OkStatus();
+}
+
+StatusOr<std::vector<uint64_t>> Spool::AppendRowsLocked(std::vector<Row> rows,
+                                                        const SpoolDrops& covered) {
+  const int64_t now_ms = clock_.NowMillis();
+  // Whether each result changes its check+target's status, against the stored last status
+  // and the results before it in this batch.
+  std::map<Key, int> changed;
+  for (Row& r : rows) {
+    auto pending = changed.find(r.key);
+    if (pending != changed.end()) {
+      r.status_change = pending->second != r.status;
+    } else {
+      auto stored = last_status_.find(r.key);
+      r.status_change = stored == last_status_.end() || stored->second != r.status;
+    }
+    if (r.status_change) changed[r.key] = r.status;
+  }
+
+  sqlite::Transaction tx(db_.get());
+  SF_RETURN_IF_ERROR(tx.Begin());
+  int64_t count = count_, bytes = bytes_;
+  SpoolDrops added;
+  SF_ASSIGN_OR_RETURN(Freed expired, ExpireLocked(now_ms));
+  count -= expired.rows;
+  bytes -= expired.bytes;
+  added.expired = static_cast<uint64_t>(expired.rows);
+
+  int64_t in_rows = static_cast<int64_t>(rows.size()), in_bytes = 0;
+  for (const Row& r : rows) in_bytes += static_cast<int64_t>(r.text.size());
+  SF_ASSIGN_OR_RETURN(Freed room, MakeRoomLocked(count, bytes, in_rows, in_bytes));
+  count -= room.rows;
+  bytes -= room.bytes;
+  added.full = static_cast<uint64_t>(room.rows);
+  // Nothing old left to drop: the incoming metrics-only samples go, oldest first.
+  std::vector<bool> dropped(rows.size(), false);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (count + in_rows <= options_.max_rows && bytes + in_bytes <= options_.max_bytes) break;
+    if (rows[i].status_change || rows[i].keep) continue;
+    dropped[i] = true;
+    --in_rows;
+    in_bytes -= static_cast<int64_t>(rows[i].text.size());
+    ++added.full;
+  }
+  const bool over = count + in_rows > options_.max_rows || bytes + in_bytes > options_.max_bytes;
+
+  std::vector<uint64_t> seqs(rows.size(), 0);
+  {
+    SF_ASSIGN_OR_RETURN(
+        sqlite::SqliteStatement insert,
+        db_->Prepare("INSERT INTO spool(created_ms, result, status_change, bytes) VALUES (?, ?, ?, ?)"));
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (dropped[i]) continue;
+      insert.Reset();
+      insert.Bind(1, now_ms)
+          .Bind(2, std::string_view(rows[i].text))
+          .Bind(3, int64_t{rows[i].status_change || rows[i].keep ? 1 : 0})
+          .Bind(4, static_cast<int64_t>(rows[i].text.size()));
+      SF_RETURN_IF_ERROR(insert.Run());
+      seqs[i] = static_cast<uint64_t>(db_->LastInsertRowId());
+    }
+  }
+  if (!changed.empty()) {
+    SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement upsert,
+                        db_->Prepare("INSERT INTO last_status(check_name, target, status) "
+                                     "VALUES (?, ?, ?) ON CONFLICT(check_name, target) "
+                                     "DO UPDATE SET status = excluded.status"));
+    for (const auto& [key, status] : changed) {
+      upsert.Reset();
+      upsert.Bind(1, std::string_view(key.first))
+          .Bind(2, std::string_view(key.second))
+          .Bind(3, int64_t{status});
+      SF_RETURN_IF_ERROR(upsert.Run());
+    }
+  }
+  SF_RETURN_IF_ERROR(AddDropsLocked(added, covered));
+  SF_RETURN_IF_ERROR(tx.Commit());
+
+  // Committed: the mirror follows.
+  count_ = count + in_rows;
+  bytes_ = bytes + in_bytes;
+  for (auto& [key, status] : changed) last_status_[key] = status;
+  auto sub = [](uint64_t have, uint64_t add, uint64_t take) {
+    return have + add > take ? have + add - take : 0;
+  };
+  unreported_.full = sub(unreported_.full, added.full, covered.full);
+  unreported_.expired = sub(unreported_.expired, added.expired, covered.expired);
+  since_open_.full += added.full;
+  since_open_.expired += added.expired;
+
+  if (added.expired > 0) {
+    SF_LOG_WARN("spool: dropped {} results older than {} s (max_age) that the collector never got",
+                added.expired, options_.max_age.count() / 1000);
+  }
+  if (added.full > 0 && !overflowing_) {
+    SF_LOG_WARN(
+        "spool is full ({} results, {}; limits {} results, {}): dropping the oldest metrics-only "
+        "samples until the collector catches up; status changes are kept",
+        count_, Size(bytes_), options_.max_rows, Size(options_.max_bytes));
+  }
+  if (added.full > 0) overflowing_ = true;
+  if (over && !over_with_changes_) {
+    SF_LOG_WARN("spool holds only status changes and is over its limits ({} results, {}); it "
+                "keeps them, up to max_age",
+                count_, Size(bytes_));
+  }
+  over_with_changes_ = over;
+  if (!over && added.full == 0) overflowing_ = false;
+  return seqs;
 }
 
 StatusOr<uint64_t> Spool::Append(const protocol::CheckResult& result) {
@@ -92,34 +300,33 @@ StatusOr<uint64_t> Spool::Append(const protocol::CheckResult& result) {
 
 StatusOr<std::vector<uint64_t>> Spool::AppendAll(
     const std::vector<protocol::CheckResult>& results) {
-  std::vector<uint64_t> seqs;
-  if (results.empty()) return seqs;
+  if (results.empty()) return std::vector<uint64_t>();
+  std::vector<Row> rows;
+  rows.reserve(results.size());
+  for (const protocol::CheckResult& r : results) {
+    Row row;
+    row.text = protocol::EncodeCheckResult(r);
+    row.key = {r.check, r.target};
+    row.status = static_cast<int>(r.status);
+    rows.push_back(std::move(row));
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  const int64_t now_ms = clock_.NowMillis();
-  const int64_t incoming = static_cast<int64_t>(results.size());
-  const int64_t before = count_;
-  const bool was_overflowing = overflowing_;
-  sqlite::Transaction tx(db_.get());
-  SF_RETURN_IF_ERROR(tx.Begin());
-  auto room = MakeRoomLocked(incoming);
-  Status st = room.status();
-  const int64_t dropped = room.ok() ? *room : 0;
-  for (size_t i = 0; st.ok() && i < results.size(); ++i) {
-    auto seq = InsertLocked(results[i], now_ms);
-    if (!seq.ok()) {
-      st = seq.status();
-    } else {
-      seqs.push_back(*seq);
-    }
-  }
-  if (st.ok()) st = tx.Commit();
-  if (!st.ok()) {
-    overflowing_ = was_overflowing;
-    return st.WithContext("spool append");
-  }
-  count_ = before - dropped + incoming;
-  dropped_total_ += static_cast<uint64_t>(dropped);
+  auto seqs = AppendRowsLocked(std::move(rows), SpoolDrops{});
+  if (!seqs.ok()) return seqs.status().WithContext("spool append");
   return seqs;
+}
+
+StatusOr<uint64_t> Spool::AppendDropReport(const protocol::CheckResult& report,
+                                           const SpoolDrops& covered) {
+  std::vector<Row> rows(1);
+  rows[0].text = protocol::EncodeCheckResult(report);
+  rows[0].key = {report.check, report.target};
+  rows[0].status = static_cast<int>(report.status);
+  rows[0].keep = true;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto seqs = AppendRowsLocked(std::move(rows), covered);
+  if (!seqs.ok()) return seqs.status().WithContext("spool append drop report");
+  return seqs->front();
 }
 
 StatusOr<std::vector<protocol::ReportEntry>> Spool::PeekBatch(size_t max) {
@@ -155,13 +362,14 @@ StatusOr<std::vector<protocol::ReportEntry>> Spool::PeekBatch(size_t max) {
 StatusOr<int64_t> Spool::Ack(uint64_t through_seq) {
   std::lock_guard<std::mutex> lock(mu_);
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement del,
-                      db_->Prepare("DELETE FROM spool WHERE seq <= ?"));
+                      db_->Prepare("DELETE FROM spool WHERE seq <= ? RETURNING bytes"));
   del.Bind(1, static_cast<int64_t>(through_seq));
-  SF_RETURN_IF_ERROR(del.Run().WithContext("spool ack"));
-  const int64_t deleted = db_->Changes();
-  count_ -= deleted;
-  if (count_ < options_.max_rows) overflowing_ = false;
-  return deleted;
+  auto freed = DeleteReturningLocked(del);
+  if (!freed.ok()) return freed.status().WithContext("spool ack");
+  count_ -= freed->rows;
+  bytes_ -= freed->bytes;
+  if (count_ < options_.max_rows && bytes_ < options_.max_bytes) overflowing_ = false;
+  return freed->rows;
 }
 
 Status Spool::MoveToRejected(const std::vector<uint64_t>& seqs, const std::string& reason) {
@@ -178,16 +386,18 @@ Status Spool::MoveToRejectedLocked(const std::vector<uint64_t>& seqs, const std:
                       db_->Prepare("INSERT OR REPLACE INTO rejected(seq, created_ms, rejected_ms, "
                                    "reason, result) SELECT seq, created_ms, ?, ?, result FROM "
                                    "spool WHERE seq = ?"));
-  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement del, db_->Prepare("DELETE FROM spool WHERE seq = ?"));
-  int64_t moved = 0;
+  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement del,
+                      db_->Prepare("DELETE FROM spool WHERE seq = ? RETURNING bytes"));
+  Freed moved;
   for (uint64_t seq : seqs) {
     copy.Reset();
     copy.Bind(1, now_ms).Bind(2, std::string_view(reason)).Bind(3, static_cast<int64_t>(seq));
     SF_RETURN_IF_ERROR(copy.Run());
     del.Reset();
     del.Bind(1, static_cast<int64_t>(seq));
-    SF_RETURN_IF_ERROR(del.Run());
-    moved += db_->Changes();
+    SF_ASSIGN_OR_RETURN(Freed one, DeleteReturningLocked(del));
+    moved.rows += one.rows;
+    moved.bytes += one.bytes;
   }
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement trim,
                       db_->Prepare("DELETE FROM rejected WHERE seq NOT IN "
@@ -195,7 +405,8 @@ Status Spool::MoveToRejectedLocked(const std::vector<uint64_t>& seqs, const std:
   trim.Bind(1, options_.max_rejected_rows);
   SF_RETURN_IF_ERROR(trim.Run());
   SF_RETURN_IF_ERROR(tx.Commit());
-  count_ -= moved;
+  count_ -= moved.rows;
+  bytes_ -= moved.bytes;
   SF_ASSIGN_OR_RETURN(rejected_count_, QueryInt(*db_, "SELECT count(*) FROM rejected"));
   return OkStatus();
 }
@@ -205,9 +416,29 @@ int64_t Spool::Count() const {
   return count_;
 }
 
+int64_t Spool::Bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_;
+}
+
 int64_t Spool::RejectedCount() const {
   std::lock_guard<std::mutex> lock(mu_);
   return rejected_count_;
+}
+
+uint64_t Spool::DroppedTotal() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return since_open_.total();
+}
+
+SpoolDrops Spool::DroppedSinceOpen() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return since_open_;
+}
+
+SpoolDrops Spool::UnreportedDrops() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return unreported_;
 }
 
 Millis Spool::OldestAge() const {

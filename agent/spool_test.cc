@@ -116,17 +116,27 @@ TEST_F(SpoolTest, FullSpoolDropsTheOldestAndCountsThem) {
   SpoolOptions o;
   o.max_rows = 3;
   auto spool = OpenSpool(o);
-  for (const char* t : {"/1", "/2", "/3", "/4", "/5"}) ASSERT_TRUE(spool->Append(Result(t)).ok());
+  // One check+target, one status: the first result is its status change and stays; the
+  // others are metrics-only samples, dropped oldest first (spool_bounds_test.cc has the rest).
+  auto sample = [](const char* name) {
+    CheckResult r = Result("/");
+    r.summary = name;
+    return r;
+  };
+  for (const char* t : {"1", "2", "3", "4", "5"}) ASSERT_TRUE(spool->Append(sample(t)).ok());
   EXPECT_EQ(spool->Count(), 3);
   EXPECT_EQ(spool->DroppedTotal(), 2u);
   auto batch = spool->PeekBatch(10);
   ASSERT_EQ(batch->size(), 3u);
-  EXPECT_EQ((*batch)[0].result.target, "/3");
-  EXPECT_EQ((*batch)[2].result.target, "/5");
+  EXPECT_EQ((*batch)[0].result.summary, "1");
+  EXPECT_EQ((*batch)[1].result.summary, "4");
+  EXPECT_EQ((*batch)[2].result.summary, "5");
   // A batch bigger than the room left drops enough old rows for all of it.
-  ASSERT_TRUE(spool->AppendAll({Result("/6"), Result("/7")}).ok());
+  ASSERT_TRUE(spool->AppendAll({sample("6"), sample("7")}).ok());
   EXPECT_EQ(spool->Count(), 3);
   EXPECT_EQ(spool->DroppedTotal(), 4u);
+  batch = spool->PeekBatch(10);
+  EXPECT_EQ((*batch)[1].result.summary, "6");
   EXPECT_EQ(RowsSeenByAnotherConnection("spool"), 3);
 }
 

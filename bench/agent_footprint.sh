@@ -30,62 +30,18 @@ port=${SF_FP_PORT:-18480}
 ne_port=$((port + 1))
 metrics_port=$((port + 2))
 
-collector_bin=$bin/collector/steadfast-collector
-agent_bin=$bin/agent/steadfast-agent
-for b in "$collector_bin" "$agent_bin"; do
-  [ -x "$b" ] || { echo "agent_footprint: $b not found; build the release preset first:" \
-                       "ninja -C build/release steadfast-agent steadfast-collector" >&2; exit 2; }
-done
-command -v prometheus-node-exporter >/dev/null 2>&1 || bash "$root/deploy/install-deps.sh" --bench
-for p in "$port" "$ne_port" "$metrics_port"; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-    echo "agent_footprint: port $p is in use; set SF_FP_PORT" >&2
-    exit 2
-  fi
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/sf-footprint.XXXXXX")
-pids=()
-cleanup() {
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ "${KEEP:-0}" = 1 ]; then echo "agent_footprint: kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-mkdir -p "$work/collector" "$work/agent" "$work/agent-scraped" "$work/textfile"
-(umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/enrollment.token")
-source "$root/deploy/lib/quickstart-config.sh"
-quickstart_collector_config "$port" "$work/collector" "$root/dashboards/web" "$work/enrollment.token" \
-    > "$work/collector.yaml"
+source "$root/bench/lib.sh"
+bench_setup agent_footprint "$bin"
+bench_port_free agent_footprint "$port" "$ne_port" "$metrics_port"
+mkdir -p "$work/agent" "$work/agent-scraped"
 quickstart_agent_config "$port" "$work/enrollment.token" "$work/agent" > "$work/agent.yaml"
 quickstart_agent_config "$port" "$work/enrollment.token" "$work/agent-scraped" "127.0.0.1:$metrics_port" \
     > "$work/agent-scraped.yaml"
 
-wait_for() {  # description pid command...
-  local what=$1 pid=$2
-  shift 2
-  for _ in $(seq 1 300); do
-    "$@" >/dev/null 2>&1 && return 0
-    kill -0 "$pid" 2>/dev/null || { echo "agent_footprint: $what exited; see $work" >&2; KEEP=1; exit 1; }
-    sleep 0.1
-  done
-  echo "agent_footprint: $what not ready after 30 s; see $work" >&2
-  KEEP=1
-  exit 1
-}
+wait_for() { bench_wait_for agent_footprint "$@"; }
 
-"$collector_bin" --config "$work/collector.yaml" > "$work/collector.log" 2>&1 &
-collector_pid=$!
-pids+=("$collector_pid")
-wait_for collector "$collector_pid" curl -fs "http://127.0.0.1:$port/readyz"
-
-prometheus-node-exporter --web.listen-address="127.0.0.1:$ne_port" \
-  --collector.textfile.directory="$work/textfile" > "$work/node_exporter.log" 2>&1 &
-ne_pid=$!
-pids+=("$ne_pid")
-wait_for node_exporter "$ne_pid" curl -fs -o /dev/null "http://127.0.0.1:$ne_port/metrics"
+bench_start_collector "$port"
+bench_start_node_exporter "$ne_port"
 
 "$agent_bin" --config "$work/agent.yaml" > "$work/agent.log" 2>&1 &
 agent_pid=$!
@@ -96,10 +52,8 @@ pids+=("$scraped_pid")
 wait_for agent "$agent_pid" test -s "$work/agent/agent.token"
 wait_for "scraped agent" "$scraped_pid" test -s "$work/agent-scraped/agent.token"
 
-status_kb() {  # pid field
-  awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
-}
-mb() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
+status_kb() { bench_status_kb "$@"; }
+mb() { bench_mb "$@"; }
 
 scrapes_ok=0
 scrapes_failed=0

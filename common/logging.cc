@@ -1,8 +1,10 @@
 #include "common/logging.h"
 
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
@@ -10,29 +12,46 @@
 namespace steadfast {
 namespace {
 
-// One JSON object per line: {"ts":"...Z","level":"info","component":"...","msg":"..."}.
-class JsonFormatter final : public spdlog::formatter {
- public:
-  explicit JsonFormatter(std::string component) : component_(std::move(component)) {}
-  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count();
-    nlohmann::json j;
-    j["ts"] = FormatRfc3339Millis(ms);
-    auto level = spdlog::level::to_string_view(msg.level);
-    j["level"] = std::string(level.data(), level.size());
-    j["component"] = component_;
-    j["msg"] = std::string(msg.payload.data(), msg.payload.size());
-    std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    line.push_back('\n');
-    dest.append(line.data(), line.data() + line.size());
-  }
-  std::unique_ptr<spdlog::formatter> clone() const override {
-    return std::make_unique<JsonFormatter>(component_);
-  }
-
- private:
-  std::string component_;
+struct LoggerState {
+  std::mutex mu;
+  LogFormat format = LogFormat::kText;  // guarded by mu
+  std::string component = "steadfast";  // guarded by mu
 };
+
+std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
+
+LoggerState& State() {
+  static LoggerState* state = new LoggerState();  // never destroyed: logging works at exit
+  return *state;
+}
+
+// The names spdlog used, which log readers and tests already match.
+std::string_view LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kTrace:
+      return "trace";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warning";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kOff:
+      break;
+  }
+  return "off";
+}
+
+void WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere left to report a failing stderr
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
 
 }  // namespace
 
@@ -43,24 +62,64 @@ StatusOr<LogFormat> ParseLogFormat(const std::string& name) {
 }
 
 Status InitLogging(const LogOptions& options) {
-  auto level = spdlog::level::from_str(options.level);
-  if (level == spdlog::level::off && options.level != "off") {
+  static const std::pair<const char*, LogLevel> kLevels[] = {
+      {"trace", LogLevel::kTrace}, {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo},
+      {"warn", LogLevel::kWarn},   {"warning", LogLevel::kWarn}, {"error", LogLevel::kError},
+      {"off", LogLevel::kOff}};
+  const LogLevel* level = nullptr;
+  for (const auto& [name, l] : kLevels) {
+    if (options.level == name) level = &l;
+  }
+  if (level == nullptr) {
     return InvalidArgumentError("unknown log level '" + options.level +
                                 "' (use trace, debug, info, warn, error, off)");
   }
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  auto logger = std::make_shared<spdlog::logger>(options.component, sink);
-  if (options.format == LogFormat::kJson) {
-    logger->set_formatter(std::make_unique<JsonFormatter>(options.component));
-  } else {
-    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "%Y-%m-%dT%H:%M:%S.%eZ %^%-5l%$ %n: %v", spdlog::pattern_time_type::utc));
+  LoggerState& s = State();
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.format = options.format;
+    s.component = options.component;
   }
-  logger->set_level(level);
-  logger->flush_on(spdlog::level::info);
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(level);
+  g_level.store(static_cast<int>(*level), std::memory_order_relaxed);
   return OkStatus();
 }
 
+namespace logging_internal {
+
+bool Enabled(LogLevel level) {
+  return level != LogLevel::kOff &&
+         static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
+
+void Write(LogLevel level, std::string_view message) {
+  const std::string ts = FormatRfc3339Millis(RealClock().NowMillis());
+  LoggerState& s = State();
+  std::lock_guard<std::mutex> lock(s.mu);
+  std::string line;
+  if (s.format == LogFormat::kJson) {
+    nlohmann::json j;
+    j["ts"] = ts;
+    j["level"] = LevelName(level);
+    j["component"] = s.component;
+    j["msg"] = message;
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else {
+    line = fmt::format("{} {:<5} {}: ", ts, LevelName(level), s.component);
+    // One event, one line: a line break inside a message (program output, a device's string)
+    // must not be able to forge another log line.
+    for (char c : message) {
+      if (c == '\n') {
+        line += "\\n";
+      } else if (c == '\r') {
+        line += "\\r";
+      } else {
+        line.push_back(c);
+      }
+    }
+  }
+  line.push_back('\n');
+  WriteAll(STDERR_FILENO, line);
+}
+
+}  // namespace logging_internal
 }  // namespace steadfast

@@ -11,12 +11,24 @@ PACKAGES=(
   g++ cmake ninja-build ccache pkg-config git
   # libraries
   libboost-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev libzstd-dev
-  nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev prometheus-cpp-dev
+  nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libcli11-dev prometheus-cpp-dev
   libargon2-dev libldap-dev
+  libsnmp-dev               # the agent's snmp check (net-snmp)
+  libhowardhinnant-date-dev # dataentry check: IANA time zones (libdate-tz; GCC 12 lacks chrono tz)
+  libpq-dev                 # dataentry check: libpq's header (libpq5 is dlopen()ed at run time)
   # tests, and the real peers they start on loopback
   libgtest-dev libgmock-dev
   slapd ldap-utils          # LDAP login against a real slapd
   chromium                  # console browser tests (driven by npm playwright-core)
+  nut-server nut-client     # ups check tests: upsd + the dummy-ups driver (see below: services)
+  clamav-daemon             # antivirus check tests: clamd with a signature database made offline
+  snmpd                     # snmp check tests: snmpd with a v2c community, a v3 user, UPS-MIB pass
+  postgresql                # dataentry check tests: a PostgreSQL cluster made by initdb on loopback
+  monitoring-plugins-basic  # nagios_plugin check tests run check_dummy, check_load, check_disk
+  dnsmasq-base              # dns check tests: a real DNS server on a loopback port (no service)
+  sudo                      # visudo checks deploy/sudoers.d/steadfast-agent-smartctl
+  python3-prometheus-client # an independent parse of the agent's /metrics
+  smartmontools             # disk_health check: smartctl (the agent needs it at run time too)
   # tools the quickstart and tests call
   curl openssl sqlite3 zstd ca-certificates procps jq
 )
@@ -43,4 +55,24 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Some test peers' packages start a system service when installed on a machine with an init
+# system: snmpd (udp 127.0.0.1:161), clamav-daemon (clamd on /run/clamav/clamd.ctl, and
+# freshclam, which downloads signatures) and NUT (upsd/upsmon, inactive while /etc/nut/nut.conf
+# says MODE=none), postgresql (a cluster on :5432). The tests start their own on free loopback ports, so the services this run
+# just installed are stopped and disabled; ones installed before are left alone.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  units=()
+  for p in "${missing[@]}"; do
+    case "$p" in
+      snmpd) units+=(snmpd.service) ;;
+      clamav-daemon) units+=(clamav-daemon.service clamav-daemon.socket clamav-freshclam.service) ;;
+      nut-server) units+=(nut-server.service nut-driver.target) ;;
+      nut-client) units+=(nut-monitor.service) ;;
+      postgresql) units+=(postgresql.service) ;;
+    esac
+  done
+  if [ ${#units[@]} -gt 0 ]; then
+    $SUDO systemctl disable --now "${units[@]}" >/dev/null 2>&1 || true
+  fi
+fi
 echo "install-deps: done" >&2

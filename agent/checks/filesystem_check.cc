@@ -21,13 +21,9 @@ constexpr size_t kMaxMountsBytes = 4 << 20;
 
 // node_exporter's labels for filesystem metrics, so exported series look the same.
 Metric M(std::string name, double value, std::string unit, const MountEntry& mount) {
-  Metric m;
-  m.name = std::move(name);
-  m.labels = {
-      {"mountpoint", mount.mount_point}, {"device", mount.device}, {"fstype", mount.fs_type}};
-  m.value = value;
-  m.unit = std::move(unit);
-  return m;
+  return MakeMetric(
+      std::move(name), value, std::move(unit),
+      {{"mountpoint", mount.mount_point}, {"device", mount.device}, {"fstype", mount.fs_type}});
 }
 
 // fstab escapes space, tab, newline and backslash as \ooo octal.
@@ -63,7 +59,35 @@ bool IsPattern(const std::string& p) {
 
 double Ratio(double part, double whole) { return whole > 0 ? part / whole : 0.0; }
 
+// "5.2 hours", "9.6 days".
+std::string FormatDays(double days) {
+  if (days < 1.0) return fmt::format("{:.1f} hours", days * 24.0);
+  return fmt::format("{:.1f} days", days);
+}
+
 }  // namespace
+
+std::optional<double> AvailSlope(const std::deque<SpaceSample>& samples) {
+  if (samples.size() < 2) return std::nullopt;
+  // x in seconds from the first sample keeps the sums small enough for doubles.
+  const int64_t t0 = samples.front().at_ms;
+  double mean_x = 0, mean_y = 0;
+  for (const SpaceSample& p : samples) {
+    mean_x += static_cast<double>(p.at_ms - t0) / 1000.0;
+    mean_y += p.avail_bytes;
+  }
+  const double n = static_cast<double>(samples.size());
+  mean_x /= n;
+  mean_y /= n;
+  double sxy = 0, sxx = 0;
+  for (const SpaceSample& p : samples) {
+    const double dx = static_cast<double>(p.at_ms - t0) / 1000.0 - mean_x;
+    sxy += dx * (p.avail_bytes - mean_y);
+    sxx += dx * dx;
+  }
+  if (sxx <= 0) return std::nullopt;
+  return sxy / sxx;
+}
 
 std::vector<MountEntry> ParseMounts(const std::string& text) {
   std::vector<MountEntry> out;
@@ -251,6 +275,18 @@ CheckResult FilesystemCheck::MountResult(const CheckContext& ctx, const MountEnt
     status = protocol::WorseStatus(status, options_.inodes_percent.Grade(files_used_ratio * 100.0));
     summary += fmt::format(", inodes {:.1f}% used", files_used_ratio * 100.0);
   }
+  if (auto days = DaysUntilFull(ctx, mount, *usage)) {
+    r.metrics.push_back(M("filesystem_days_until_full", *days, "days", mount));
+    if (options_.days_until_full_critical && *days <= *options_.days_until_full_critical) {
+      status = CheckStatus::kCritical;
+    } else if (options_.days_until_full_warning && *days <= *options_.days_until_full_warning) {
+      status = protocol::WorseStatus(status, CheckStatus::kWarning);
+    }
+    // Beyond a year the estimate says nothing a person needs to read; the metric keeps it.
+    if (*days <= 365) {
+      summary += ", full in " + FormatDays(*days) + " at the current rate";
+    }
+  }
   if (!ro_problem.empty()) {
     status = CheckStatus::kCritical;
     summary = ro_problem + "; " + summary;
@@ -262,12 +298,43 @@ CheckResult FilesystemCheck::MountResult(const CheckContext& ctx, const MountEnt
   return r;
 }
 
+std::optional<double> FilesystemCheck::DaysUntilFull(const CheckContext& ctx,
+                                                     const MountEntry& mount,
+                                                     const FsUsage& usage) {
+  History& h = history_[mount.mount_point];
+  const int64_t now = ctx.clock.NowMillis();
+  // A resized or replaced filesystem, or a clock that went back, starts a new history.
+  if (h.device != mount.device || h.size_bytes != usage.size_bytes ||
+      (!h.samples.empty() && now < h.samples.back().at_ms)) {
+    h = History{mount.device, usage.size_bytes, {}};
+  }
+  const int64_t window = options_.growth_window.count();
+  const int64_t spacing = window / static_cast<int64_t>(kMaxGrowthSamples);
+  const SpaceSample sample{now, static_cast<double>(usage.avail_bytes)};
+  // Thinning: runs closer together than the spacing replace the newest sample.
+  if (h.samples.size() >= 2 && now - h.samples[h.samples.size() - 2].at_ms < spacing) {
+    h.samples.back() = sample;
+  } else {
+    h.samples.push_back(sample);
+  }
+  while (!h.samples.empty() && h.samples.front().at_ms < now - window) h.samples.pop_front();
+  while (h.samples.size() > kMaxGrowthSamples + 1) h.samples.pop_front();
+
+  if (h.samples.size() < 3 || h.samples.back().at_ms - h.samples.front().at_ms < window / 4) {
+    return std::nullopt;
+  }
+  auto slope = AvailSlope(h.samples);
+  if (!slope || *slope >= 0) return std::nullopt;  // not filling up
+  return static_cast<double>(usage.avail_bytes) / -*slope / 86400.0;
+}
+
 StatusOr<std::unique_ptr<Check>> NewFilesystemCheck(const CheckSpec& spec) {
   std::vector<std::string> known = CommonCheckKeys();
   known.insert(known.end(),
                {"include_types", "exclude_types", "include_mount_points", "exclude_mount_points",
                 "expect_rw", "space_warning_percent", "space_critical_percent",
-                "inodes_warning_percent", "inodes_critical_percent"});
+                "inodes_warning_percent", "inodes_critical_percent", "days_until_full_warning",
+                "days_until_full_critical", "growth_window"});
   const config::ConfigNode& n = spec.node;
   SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys(known));
   FilesystemCheckOptions o;
@@ -300,6 +367,27 @@ StatusOr<std::unique_ptr<Check>> NewFilesystemCheck(const CheckSpec& spec) {
   SF_ASSIGN_OR_RETURN(
       o.inodes_percent,
       ReadThresholds(n, "inodes_warning_percent", "inodes_critical_percent", 80.0, 90.0, 0, 100));
+  // Lower is worse here: warning must not be below critical. 0 turns a threshold off.
+  for (const char* key : {"days_until_full_warning", "days_until_full_critical"}) {
+    if (!n[key].present()) continue;
+    SF_ASSIGN_OR_RETURN(double v, n[key].Double(0, 0, 36500));
+    (std::string(key) == "days_until_full_warning" ? o.days_until_full_warning
+                                                   : o.days_until_full_critical) =
+        v == 0 ? std::nullopt : std::optional<double>(v);
+  }
+  if (o.days_until_full_warning && o.days_until_full_critical &&
+      *o.days_until_full_critical > *o.days_until_full_warning) {
+    const config::ConfigNode& k = n["days_until_full_critical"].present()
+                                      ? n["days_until_full_critical"]
+                                      : n["days_until_full_warning"];
+    return k.Error(
+        fmt::format("days_until_full_critical {} is above days_until_full_warning {} "
+                    "(fewer days left is worse)",
+                    *o.days_until_full_critical, *o.days_until_full_warning));
+  }
+  SF_ASSIGN_OR_RETURN(int64_t window, n["growth_window"].DurationMillis(
+                                          o.growth_window.count(), 10 * 60'000, 30LL * 86'400'000));
+  o.growth_window = std::chrono::milliseconds(window);
   return std::unique_ptr<Check>(std::make_unique<FilesystemCheck>(spec.name, std::move(o)));
 }
 

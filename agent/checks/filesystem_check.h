@@ -11,6 +11,8 @@
 //   expect_rw:            mount points that must be read-write (default ["/"])
 //   space_warning_percent / space_critical_percent    80 / 90 (used / (used + available))
 //   inodes_warning_percent / inodes_critical_percent  80 / 90
+//   days_until_full_warning / days_until_full_critical 14 / 3 (0 turns one off)
+//   growth_window:        how much history the days-until-full trend uses; 6h
 // A mount point pattern is either exact ("/var") or a subtree ("/var/lib/docker/*" matches
 // everything below /var/lib/docker, not the directory itself).
 //
@@ -18,13 +20,25 @@
 // after this check saw it read-write at an earlier run (the kernel's errors=remount-ro after an
 // I/O error) is critical "remounted read-only". The second rule lasts until the agent restarts.
 //
+// Days until full: every run keeps (time, available bytes) per mount in memory; a least-squares
+// line through the samples of the last `growth_window` gives the rate the space shrinks at, and
+// available / rate the days left. No estimate (and no filesystem_days_until_full metric) while
+// the space is not shrinking, or before there are 3 samples spanning a quarter of the window —
+// a burst of writes in the first minutes must not look like a trend. A resize (a new size) or a
+// different device restarts the history. At most kMaxGrowthSamples samples are kept per mount
+// (older ones are thinned to that spacing), so a long window costs a few KiB per mount.
+//
 // statvfs is called through an injectable function so unit tests use fixtures. A hung network
 // filesystem blocks statvfs (and so this check) until the kernel gives up.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -62,6 +76,16 @@ StatusOr<FsUsage> PosixStatFs(const std::string& mount_point);
 // True if `mount_point` matches `pattern` (exact, or "dir/*" for anything below dir).
 bool MountPointMatches(const std::string& pattern, const std::string& mount_point);
 
+// One observation of a filesystem's available space.
+struct SpaceSample {
+  int64_t at_ms = 0;  // unix ms
+  double avail_bytes = 0;
+};
+
+// The least-squares slope of avail_bytes over time, in bytes per second; nullopt for fewer than
+// two samples or samples all taken at the same time.
+std::optional<double> AvailSlope(const std::deque<SpaceSample>& samples);
+
 struct FilesystemCheckOptions {
   std::vector<std::string> include_types;
   std::vector<std::string> exclude_types = DefaultExcludedTypes();
@@ -70,6 +94,10 @@ struct FilesystemCheckOptions {
   std::vector<std::string> expect_rw = {"/"};
   Thresholds space_percent{80.0, 90.0};
   Thresholds inodes_percent{80.0, 90.0};
+  // Lower is worse: critical at or below `critical` days.
+  std::optional<double> days_until_full_warning = 14.0;
+  std::optional<double> days_until_full_critical = 3.0;
+  std::chrono::milliseconds growth_window{6 * 3600 * 1000};
 
   static std::vector<std::string> DefaultExcludedTypes();
   static std::vector<std::string> DefaultExcludedMountPoints();
@@ -86,12 +114,24 @@ class FilesystemCheck final : public Check {
 
  private:
   protocol::CheckResult MountResult(const CheckContext& ctx, const MountEntry& mount);
+  // Records this run's sample and returns the estimate, if there is one.
+  std::optional<double> DaysUntilFull(const CheckContext& ctx, const MountEntry& mount,
+                                      const FsUsage& usage);
 
   FilesystemCheckOptions options_;
   StatFsFunction statfs_;
   std::set<std::string> expect_rw_;
   std::set<std::string> seen_rw_;  // mount points seen read-write at an earlier run
+  struct History {
+    std::string device;
+    uint64_t size_bytes = 0;
+    std::deque<SpaceSample> samples;  // oldest first, within growth_window
+  };
+  std::map<std::string, History> history_;  // by mount point
 };
+
+// Samples kept per mount for the days-until-full trend.
+inline constexpr size_t kMaxGrowthSamples = 720;
 
 // Factory for type "filesystem".
 StatusOr<std::unique_ptr<Check>> NewFilesystemCheck(const CheckSpec& spec);

@@ -232,6 +232,108 @@ TEST_F(FilesystemCheckTest, MissingMountTableOrNoMatchIsUnknown) {
   EXPECT_EQ(statfs_calls_, 0);
 }
 
+class FilesystemTrendTest : public FilesystemCheckTest {
+ protected:
+  // One run with `avail_gib` GiB available (of 100 GiB), `minutes` after the previous one.
+  std::vector<CheckResult> RunAt(FilesystemCheck& check, int minutes, double avail_gib,
+                                 uint64_t size = 100 * kGiB) {
+    clock_.Advance(std::chrono::minutes(minutes));
+    FsUsage u;
+    u.size_bytes = size;
+    u.avail_bytes = static_cast<uint64_t>(avail_gib * static_cast<double>(kGiB));
+    u.free_bytes = u.avail_bytes;
+    usage_["/"] = u;
+    return Run(check);
+  }
+  void SetUp() override {
+    FilesystemCheckTest::SetUp();
+    SetMounts("/dev/sda1 / ext4 rw 0 0\n");
+  }
+};
+
+TEST_F(FilesystemTrendTest, DaysUntilFullFromTheRecentRate) {
+  FilesystemCheck check("disks", {}, FakeStatFs());
+  // 50 GiB free, shrinking by 1 GiB an hour: 48.5 GiB left after 90 minutes, about 2 days.
+  std::vector<CheckResult> results;
+  for (int m = 0; m <= 80; m += 10) {
+    results = RunAt(check, m == 0 ? 0 : 10, 50.0 - m / 60.0);
+    // Fewer than 90 minutes (a quarter of the 6h window) of history: no estimate yet.
+    EXPECT_FALSE(MetricValue(results[0], "filesystem_days_until_full").has_value()) << m;
+    EXPECT_EQ(results[0].status, CheckStatus::kOk);
+  }
+  results = RunAt(check, 10, 48.5);
+  auto days = MetricValue(results[0], "filesystem_days_until_full");
+  ASSERT_TRUE(days.has_value());
+  EXPECT_NEAR(*days, 48.5 / 24.0, 1e-6);
+  EXPECT_EQ(results[0].status, CheckStatus::kCritical);  // <= 3 days
+  EXPECT_NE(results[0].summary.find(", full in 2.0 days at the current rate"), std::string::npos)
+      << results[0].summary;
+}
+
+TEST_F(FilesystemTrendTest, SlowerFillIsWarningAndSlowestIsFine) {
+  FilesystemCheck warn("disks", {}, FakeStatFs());
+  FilesystemCheck fine("disks", {}, FakeStatFs());
+  std::vector<CheckResult> w, f;
+  for (int m = 0; m <= 120; m += 10) {
+    clock_.Advance(std::chrono::minutes(m == 0 ? 0 : 10));
+    FsUsage u = Usage(50);
+    u.avail_bytes = static_cast<uint64_t>((50.0 - 0.2 * m / 60.0) * kGiB);  // 0.2 GiB/h
+    u.free_bytes = u.avail_bytes;
+    usage_["/"] = u;
+    w = Run(warn);
+    u.avail_bytes = static_cast<uint64_t>((50.0 - 0.01 * m / 60.0) * kGiB);  // 0.01 GiB/h
+    u.free_bytes = u.avail_bytes;
+    usage_["/"] = u;
+    f = Run(fine);
+  }
+  EXPECT_NEAR(*MetricValue(w[0], "filesystem_days_until_full"), 49.6 / 0.2 / 24.0, 1e-3);
+  EXPECT_EQ(w[0].status, CheckStatus::kWarning);  // about 10 days
+  EXPECT_EQ(f[0].status, CheckStatus::kOk);       // about 200 days
+  EXPECT_TRUE(MetricValue(f[0], "filesystem_days_until_full").has_value());
+}
+
+TEST_F(FilesystemTrendTest, NoEstimateWhileSpaceGrowsOrStaysFlat) {
+  FilesystemCheck check("disks", {}, FakeStatFs());
+  std::vector<CheckResult> results;
+  for (int m = 0; m <= 120; m += 10) results = RunAt(check, m == 0 ? 0 : 10, 40.0 + m / 60.0);
+  EXPECT_FALSE(MetricValue(results[0], "filesystem_days_until_full").has_value());
+  FilesystemCheck flat("disks", {}, FakeStatFs());
+  for (int m = 0; m <= 120; m += 10) results = RunAt(flat, 10, 40.0);
+  EXPECT_FALSE(MetricValue(results[0], "filesystem_days_until_full").has_value());
+  EXPECT_EQ(results[0].status, CheckStatus::kOk);
+}
+
+TEST_F(FilesystemTrendTest, ResizeRestartsTheHistory) {
+  FilesystemCheck check("disks", {}, FakeStatFs());
+  std::vector<CheckResult> results;
+  for (int m = 0; m <= 120; m += 10) results = RunAt(check, m == 0 ? 0 : 10, 50.0 - m / 60.0);
+  ASSERT_TRUE(MetricValue(results[0], "filesystem_days_until_full").has_value());
+  results = RunAt(check, 10, 148.0, 200 * kGiB);  // grown to 200 GiB
+  EXPECT_FALSE(MetricValue(results[0], "filesystem_days_until_full").has_value());
+  EXPECT_EQ(results[0].status, CheckStatus::kOk);
+}
+
+TEST_F(FilesystemTrendTest, OnlyTheWindowCounts) {
+  FilesystemCheckOptions o;
+  o.growth_window = std::chrono::hours(1);
+  FilesystemCheck check("disks", o, FakeStatFs());
+  std::vector<CheckResult> results;
+  // A burst two hours ago, then flat for the last hour and a half.
+  for (int m = 0; m <= 30; m += 10) results = RunAt(check, m == 0 ? 0 : 10, 50.0 - m);
+  ASSERT_TRUE(MetricValue(results[0], "filesystem_days_until_full").has_value());
+  for (int m = 0; m < 9; ++m) results = RunAt(check, 10, 20.0);
+  EXPECT_FALSE(MetricValue(results[0], "filesystem_days_until_full").has_value());
+}
+
+TEST(FilesystemSlopeTest, LeastSquares) {
+  std::deque<SpaceSample> s = {{0, 100}, {1000, 90}, {2000, 80}};
+  EXPECT_DOUBLE_EQ(*AvailSlope(s), -10.0);
+  s = {{0, 100}, {1000, 95}, {2000, 80}, {3000, 85}};
+  EXPECT_NEAR(*AvailSlope(s), -6.0, 1e-9);
+  EXPECT_FALSE(AvailSlope({{0, 1}}).has_value());
+  EXPECT_FALSE(AvailSlope({{5, 1}, {5, 2}}).has_value());
+}
+
 TEST(FilesystemParseTest, ParsesMountsWithEscapes) {
   auto mounts = ParseMounts(
       "/dev/sdb1 /srv/backup\\040disk ext4 ro,relatime 0 0\n"
@@ -285,6 +387,26 @@ TEST(FilesystemFactoryTest, ValidatesItsKeys) {
       NewFilesystemCheck(SpecFromYaml("{name: d, type: filesystem, inodes_warning_percent: 95, "
                                       "inodes_critical_percent: 90}"))
           .ok());
+}
+
+TEST(FilesystemFactoryTest, DaysUntilFullKeys) {
+  auto ok = NewFilesystemCheck(SpecFromYaml(
+      "{name: d, type: filesystem, days_until_full_warning: 30, days_until_full_critical: 7, "
+      "growth_window: 24h}"));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(
+      NewFilesystemCheck(SpecFromYaml("{name: d, type: filesystem, days_until_full_warning: 0, "
+                                      "days_until_full_critical: 0}"))
+          .ok());
+  // Fewer days left is worse, so critical above warning is a mistake.
+  auto inverted = NewFilesystemCheck(SpecFromYaml(
+      "name: d\ntype: filesystem\ndays_until_full_warning: 3\ndays_until_full_critical: 14\n"));
+  ASSERT_FALSE(inverted.ok());
+  EXPECT_NE(inverted.status().message().find("agent.yaml:4: days_until_full_critical"),
+            std::string::npos)
+      << inverted.status().message();
+  EXPECT_FALSE(
+      NewFilesystemCheck(SpecFromYaml("{name: d, type: filesystem, growth_window: 1m}")).ok());
 }
 
 }  // namespace

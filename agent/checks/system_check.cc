@@ -18,14 +18,6 @@ using protocol::Metric;
 // procfs files are small; this cap only guards against a fixture pointing somewhere odd.
 constexpr size_t kMaxProcFileBytes = 1 << 20;
 
-Metric M(std::string name, double value, std::string unit) {
-  Metric m;
-  m.name = std::move(name);
-  m.value = value;
-  m.unit = std::move(unit);
-  return m;
-}
-
 void SetUnknown(CheckResult& r, const std::string& summary) {
   r.status = CheckStatus::kUnknown;
   r.summary = summary;
@@ -149,10 +141,10 @@ CheckResult SystemCheck::CpuResult(const CheckContext& ctx, const StatusOr<CpuTi
   double usage = std::clamp(1.0 - delta(cpu->Idle(), base.Idle()) / total, 0.0, 1.0);
   double iowait = std::clamp(delta(cpu->iowait, base.iowait) / total, 0.0, 1.0);
   double steal = std::clamp(delta(cpu->steal, base.steal) / total, 0.0, 1.0);
-  r.metrics.push_back(M("cpu_usage_ratio", usage, "ratio"));
-  r.metrics.push_back(M("cpu_iowait_ratio", iowait, "ratio"));
-  r.metrics.push_back(M("cpu_steal_ratio", steal, "ratio"));
-  r.metrics.push_back(M("cpus", cpu->cpus, ""));
+  r.metrics.push_back(MakeMetric("cpu_usage_ratio", usage, "ratio"));
+  r.metrics.push_back(MakeMetric("cpu_iowait_ratio", iowait, "ratio"));
+  r.metrics.push_back(MakeMetric("cpu_steal_ratio", steal, "ratio"));
+  r.metrics.push_back(MakeMetric("cpus", cpu->cpus, ""));
   r.status = options_.cpu_percent.Grade(usage * 100.0);
   r.summary = fmt::format("CPU {} used{} ({} CPUs, iowait {})", Percent(usage),
                           since_boot ? " since boot" : "", cpu->cpus, Percent(iowait));
@@ -172,9 +164,9 @@ CheckResult SystemCheck::LoadResult(const CheckContext& ctx, const StatusOr<CpuT
     SetUnknown(r, "cannot read load averages: " + load.status().message());
     return r;
   }
-  r.metrics.push_back(M("load1", load->load1, ""));
-  r.metrics.push_back(M("load5", load->load5, ""));
-  r.metrics.push_back(M("load15", load->load15, ""));
+  r.metrics.push_back(MakeMetric("load1", load->load1, ""));
+  r.metrics.push_back(MakeMetric("load5", load->load5, ""));
+  r.metrics.push_back(MakeMetric("load15", load->load15, ""));
   std::string averages =
       fmt::format("load {:.2f} {:.2f} {:.2f}", load->load1, load->load5, load->load15);
   if (!cpu.ok()) {
@@ -182,7 +174,7 @@ CheckResult SystemCheck::LoadResult(const CheckContext& ctx, const StatusOr<CpuT
     return r;
   }
   double per_core = load->load5 / cpu->cpus;
-  r.metrics.push_back(M("load5_per_cpu", per_core, ""));
+  r.metrics.push_back(MakeMetric("load5_per_cpu", per_core, ""));
   r.status = options_.load_per_core.Grade(per_core);
   r.summary = fmt::format("{} ({:.2f} per CPU over 5m, {} CPUs)", averages, per_core, cpu->cpus);
   return r;
@@ -204,9 +196,9 @@ CheckResult SystemCheck::MemoryResult(const CheckContext& ctx,
   }
   double avail = static_cast<double>(avail_it->second);
   double used = std::clamp(1.0 - avail / total, 0.0, 1.0);
-  r.metrics.push_back(M("memory_MemTotal_bytes", total, "bytes"));
-  r.metrics.push_back(M("memory_MemAvailable_bytes", avail, "bytes"));
-  r.metrics.push_back(M("memory_used_ratio", used, "ratio"));
+  r.metrics.push_back(MakeMetric("memory_MemTotal_bytes", total, "bytes"));
+  r.metrics.push_back(MakeMetric("memory_MemAvailable_bytes", avail, "bytes"));
+  r.metrics.push_back(MakeMetric("memory_used_ratio", used, "ratio"));
   r.status = options_.memory_percent.Grade(used * 100.0);
   r.summary = fmt::format("memory {} used ({} available of {})", Percent(used), HumanBytes(avail),
                           HumanBytes(total));
@@ -228,15 +220,15 @@ CheckResult SystemCheck::SwapResult(const CheckContext& ctx,
   }
   double total = static_cast<double>(total_it->second);
   double free = static_cast<double>(free_it->second);
-  r.metrics.push_back(M("memory_SwapTotal_bytes", total, "bytes"));
-  r.metrics.push_back(M("memory_SwapFree_bytes", free, "bytes"));
+  r.metrics.push_back(MakeMetric("memory_SwapTotal_bytes", total, "bytes"));
+  r.metrics.push_back(MakeMetric("memory_SwapFree_bytes", free, "bytes"));
   if (total <= 0) {
     r.status = CheckStatus::kOk;
     r.summary = "no swap configured";
     return r;
   }
   double used = std::clamp(1.0 - free / total, 0.0, 1.0);
-  r.metrics.push_back(M("swap_used_ratio", used, "ratio"));
+  r.metrics.push_back(MakeMetric("swap_used_ratio", used, "ratio"));
   r.status = options_.swap_percent.Grade(used * 100.0);
   r.summary = fmt::format("swap {} used ({} of {})", Percent(used), HumanBytes(total - free),
                           HumanBytes(total));
@@ -252,8 +244,8 @@ CheckResult SystemCheck::UptimeResult(const CheckContext& ctx) {
     return r;
   }
   double boot_time = static_cast<double>(r.observed_at_ms) / 1000.0 - *up;
-  r.metrics.push_back(M("uptime_seconds", *up, "seconds"));
-  r.metrics.push_back(M("boot_time_seconds", std::floor(boot_time), "seconds"));
+  r.metrics.push_back(MakeMetric("uptime_seconds", *up, "seconds"));
+  r.metrics.push_back(MakeMetric("boot_time_seconds", std::floor(boot_time), "seconds"));
   r.status = CheckStatus::kOk;
   r.summary = "up " + HumanDuration(static_cast<int64_t>(*up));
   return r;

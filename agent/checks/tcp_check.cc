@@ -84,21 +84,6 @@ AttemptResult ConnectOnce(const addrinfo* ai, Millis budget, const Clock& clock)
   return out;
 }
 
-std::string ErrorText(int err) {
-  switch (err) {
-    case ECONNREFUSED:
-      return "connection refused";
-    case EHOSTUNREACH:
-      return "no route to host";
-    case ENETUNREACH:
-      return "network unreachable";
-    case ETIMEDOUT:
-      return "connection timed out";
-    default:
-      return std::strerror(err);
-  }
-}
-
 }  // namespace
 
 std::string TcpCheck::Target() const {
@@ -111,6 +96,8 @@ std::string TcpCheck::Target() const {
 std::vector<CheckResult> TcpCheck::Run(const CheckContext& ctx) {
   CheckResult r = NewResult(ctx, Target());
   const auto start = ctx.clock.Monotonic();
+  // The connect timeout, cut to what is left of the run's deadline.
+  const Millis limit = TimeLeft(ctx, options_.timeout);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -128,7 +115,7 @@ std::vector<CheckResult> TcpCheck::Run(const CheckContext& ctx) {
   int tried = 0;
   for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
     auto spent = std::chrono::duration_cast<Millis>(ctx.clock.Monotonic() - start);
-    Millis budget = options_.timeout - spent;
+    Millis budget = limit - spent;
     if (budget.count() <= 0) {
       last.timed_out = true;
       break;
@@ -152,10 +139,10 @@ std::vector<CheckResult> TcpCheck::Run(const CheckContext& ctx) {
   r.metrics.push_back({"tcp_up", {}, 0, ""});
   r.status = CheckStatus::kCritical;
   if (last.timed_out) {
-    r.summary = fmt::format("connection timed out after {} ms{}", options_.timeout.count(),
+    r.summary = fmt::format("connection timed out after {} ms{}", limit.count(),
                             last.address.empty() ? "" : " (" + last.address + ")");
   } else {
-    r.summary = fmt::format("{} ({})", ErrorText(last.error), last.address);
+    r.summary = fmt::format("{} ({})", SocketErrorText(last.error), last.address);
   }
   return {r};
 }

@@ -5,7 +5,8 @@
 //
 // Config keys (besides name/type/interval):
 //   target: "host:port" ("[v6-address]:port"), or host and port (1-65535) as two keys;
-//   timeout (duration, default 5s),
+//   timeout (duration, default 5s; also the run's deadline, as for every check: the connect
+//   timeout is cut to what is left of ctx.deadline),
 //   warning_ms / critical_ms: connect-time thresholds in milliseconds (default 500 / 2000).
 // Refused, unreachable, timed out or unresolvable -> critical, with the reason in the summary.
 //

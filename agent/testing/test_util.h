@@ -5,7 +5,9 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "agent/check_registry.h"
@@ -26,9 +28,39 @@ inline CheckSpec SpecFromYaml(const std::string& yaml) {
   return spec;
 }
 
+#ifdef SF_AGENT_TESTDATA_DIR
+// The bytes of agent/checks/testdata/<relative> (a failed test, and "", when it is missing).
+inline std::string Testdata(const std::string& relative) {
+  std::ifstream in(std::string(SF_AGENT_TESTDATA_DIR) + "/" + relative, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "testdata/" << relative;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Copies the tree agent/checks/testdata/<relative> (symlinks kept as links) to `dest`, for a
+// test that changes files of a /sys or /proc fixture.
+inline void CopyTestdataTree(const std::string& relative, const std::string& dest) {
+  std::filesystem::copy(
+      std::string(SF_AGENT_TESTDATA_DIR) + "/" + relative, dest,
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
+}
+#endif
+
 inline std::optional<double> MetricValue(const protocol::CheckResult& r, const std::string& name) {
   for (const auto& m : r.metrics) {
     if (m.name == name) return m.value;
+  }
+  return std::nullopt;
+}
+
+// The value of the metric `name` whose label `label` is `value`.
+inline std::optional<double> LabelledMetricValue(const protocol::CheckResult& r,
+                                                 const std::string& name, const std::string& label,
+                                                 const std::string& value) {
+  for (const auto& m : r.metrics) {
+    auto it = m.labels.find(label);
+    if (m.name == name && it != m.labels.end() && it->second == value) return m.value;
   }
   return std::nullopt;
 }

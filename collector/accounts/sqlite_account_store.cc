@@ -7,6 +7,7 @@
 #include <utility>
 #include <variant>
 
+#include "collector/accounts/audit_summary.h"
 #include "common/sqlite/store_sql.h"
 #include "common/utf8.h"
 
@@ -509,28 +510,7 @@ Json TokenJson(const ApiToken& t) {
           {"expires_at_ms", t.expires_at_ms}};
 }
 
-// {"before": {...}, "after": {...}} holding only the keys whose values differ.
-Json Diff(const Json& before, const Json& after) {
-  Json b = Json::object();
-  Json a = Json::object();
-  for (const auto& [key, value] : after.items()) {
-    auto old = before.find(key);
-    if (old != before.end() && *old == value) continue;
-    a[key] = value;
-    b[key] = old != before.end() ? *old : Json(nullptr);
-  }
-  return {{"before", std::move(b)}, {"after", std::move(a)}};
-}
-
 Json Created(Json after) { return {{"after", std::move(after)}}; }
-
-audit::AuditEvent Event(const Actor& actor, std::string action, std::string object_type, std::string object_id,
-                        const Json& summary) {
-  audit::AuditEvent e = AuditEventFor(actor, std::move(action), std::move(object_type), std::move(object_id));
-  // Names are validated UTF-8, but a user agent may not be: replace rather than throw.
-  e.summary_json = summary.dump(-1, ' ', false, Json::error_handler_t::replace);
-  return e;
-}
 
 }  // namespace
 
@@ -561,7 +541,7 @@ StatusOr<Unit> SqliteAccountStore::CreateUnit(const Actor& actor, const Unit& un
                             "VALUES (?1, ?2, ?3, ?4, ?5)",
                             unit.parent_id, unit.name, unit.code, UnitKindName(unit.kind), created.created_at_ms));
     created.id = db.LastInsertRowId();
-    return append_audit_(db, Event(actor, "units.create", "unit", std::to_string(created.id), Created(UnitJson(created))));
+    return append_audit_(db, AuditEventWithSummary(actor, "units.create", "unit", std::to_string(created.id), Created(UnitJson(created))));
   }));
   return created;
 }
@@ -641,7 +621,7 @@ StatusOr<Unit> SqliteAccountStore::UpdateUnit(const Actor& actor, int64_t id, st
     SF_RETURN_IF_ERROR(
         kSql.Exec(db, "UPDATE units SET name = ?1, parent_id = ?2 WHERE id = ?3", after.name, after.parent_id, id));
     return append_audit_(db,
-                         Event(actor, "units.update", "unit", std::to_string(id), Diff(UnitJson(before), UnitJson(after))));
+                         AuditEventWithSummary(actor, "units.update", "unit", std::to_string(id), AuditDiff(UnitJson(before), UnitJson(after))));
   }));
   return after;
 }
@@ -690,7 +670,7 @@ StatusOr<User> SqliteAccountStore::CreateUser(const Actor& actor, const NewUser&
       SF_RETURN_IF_ERROR(kSql.Exec(db, "INSERT INTO user_roles (user_id, role) VALUES (?1, ?2)", id, RoleName(r)));
     }
     SF_ASSIGN_OR_RETURN(created, LoadUser(db, id));
-    return append_audit_(db, Event(actor, "users.create", "user", std::to_string(id), Created(UserJson(created))));
+    return append_audit_(db, AuditEventWithSummary(actor, "users.create", "user", std::to_string(id), Created(UserJson(created))));
   }));
   return created;
 }
@@ -810,7 +790,7 @@ StatusOr<User> SqliteAccountStore::UpdateUser(const Actor& actor, int64_t id, co
         SF_RETURN_IF_ERROR(kSql.Exec(db, "INSERT INTO user_roles (user_id, role) VALUES (?1, ?2)", id, RoleName(r)));
       }
     }
-    Json summary = Diff(UserJson(before), UserJson(after));
+    Json summary = AuditDiff(UserJson(before), UserJson(after));
     const bool disabling = before.active && !after.active;
     if (disabling) {
       // A disabled user keeps no way in: every session and every API token they made ends now.
@@ -823,7 +803,7 @@ StatusOr<User> SqliteAccountStore::UpdateUser(const Actor& actor, int64_t id, co
       summary["after"]["tokens_revoked"] = static_cast<int64_t>(db.Changes());
     }
     SF_ASSIGN_OR_RETURN(result, LoadUser(db, id));
-    return append_audit_(db, Event(actor, disabling ? "users.disable" : "users.update", "user", std::to_string(id),
+    return append_audit_(db, AuditEventWithSummary(actor, disabling ? "users.disable" : "users.update", "user", std::to_string(id),
                                    summary));
   }));
   return result;
@@ -890,7 +870,7 @@ Status SqliteAccountStore::SetPassword(const Actor& actor, int64_t user_id, cons
                      {{"must_change_password", must_change_password},
                       {"password_changed_at_ms", now},
                       {"sessions_revoked", revoked}}}};
-    return append_audit_(db, Event(actor, action, "user", std::to_string(user_id), summary));
+    return append_audit_(db, AuditEventWithSummary(actor, action, "user", std::to_string(user_id), summary));
   });
 }
 
@@ -948,7 +928,7 @@ Status SqliteAccountStore::SetTotp(const Actor& actor, int64_t user_id, const st
                      {{"totp_enabled", enabled},
                       {"totp_secret_set", !secret_base32.empty()},
                       {"totp_secret_changed", changed}}}};
-    return append_audit_(db, Event(actor, "users.totp", "user", std::to_string(user_id), summary));
+    return append_audit_(db, AuditEventWithSummary(actor, "users.totp", "user", std::to_string(user_id), summary));
   });
 }
 
@@ -993,7 +973,7 @@ Status SqliteAccountStore::CreateSession(const Actor& actor, const Session& sess
                   {"username", user.username},
                   {"source_address", stored.source_address},
                   {"user_agent", stored.user_agent}};
-    return append_audit_(db, Event(actor, "auth.login", "session", stored.public_id, Created(std::move(after))));
+    return append_audit_(db, AuditEventWithSummary(actor, "auth.login", "session", stored.public_id, Created(std::move(after))));
   });
 }
 
@@ -1071,7 +1051,7 @@ Status SqliteAccountStore::RevokeSession(const Actor& actor, const std::string& 
         kSql.Exec(db, "UPDATE sessions SET revoked_at_ms = ?1 WHERE public_id = ?2", actor.time_ms, public_id));
     Json summary = {{"before", {{"user_id", user_id}, {"revoked_at_ms", nullptr}}},
                     {"after", {{"user_id", user_id}, {"revoked_at_ms", actor.time_ms}}}};
-    return append_audit_(db, Event(actor, action, "session", public_id, summary));
+    return append_audit_(db, AuditEventWithSummary(actor, action, "session", public_id, summary));
   });
 }
 
@@ -1105,7 +1085,7 @@ StatusOr<ApiToken> SqliteAccountStore::CreateApiToken(const Actor& actor, const 
                             created.name, created.token_sha256, RoleName(created.role), created.unit_id,
                             created.created_by_user_id, created.created_at_ms, created.expires_at_ms));
     created.id = db.LastInsertRowId();
-    return append_audit_(db, Event(actor, "tokens.create", "token", std::to_string(created.id),
+    return append_audit_(db, AuditEventWithSummary(actor, "tokens.create", "token", std::to_string(created.id),
                                    Created(TokenJson(created))));
   }));
   return created;
@@ -1164,7 +1144,7 @@ Status SqliteAccountStore::RevokeApiToken(const Actor& actor, int64_t id) {
     SF_RETURN_IF_ERROR(kSql.Exec(db, "UPDATE api_tokens SET revoked_at_ms = ?1 WHERE id = ?2", actor.time_ms, id));
     Json summary = {{"before", {{"name", token.name}, {"revoked_at_ms", nullptr}}},
                     {"after", {{"name", token.name}, {"revoked_at_ms", actor.time_ms}}}};
-    return append_audit_(db, Event(actor, "tokens.revoke", "token", std::to_string(id), summary));
+    return append_audit_(db, AuditEventWithSummary(actor, "tokens.revoke", "token", std::to_string(id), summary));
   });
 }
 
@@ -1213,7 +1193,7 @@ Status SqliteAccountStore::AssignHost(const Actor& actor, const std::string& age
                             "assigned_at_ms = excluded.assigned_at_ms",
                             agent_id, unit_id, actor.time_ms));
     Json summary = {{"before", {{"unit_id", before}}}, {"after", {{"unit_id", unit_id}}}};
-    return append_audit_(db, Event(actor, "hosts.assign", "host", agent_id, summary));
+    return append_audit_(db, AuditEventWithSummary(actor, "hosts.assign", "host", agent_id, summary));
   });
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 #include <variant>
 
+#include "collector/accounts/audit_summary.h"
 #include "common/sqlite/store_sql.h"
 #include "common/utf8.h"
 
@@ -307,23 +308,8 @@ Json EquipmentJson(const Equipment& e) {
           {"notes", e.notes}};
 }
 
-// {"before": {...}, "after": {...}} holding only the keys whose values differ.
-Json Diff(const Json& before, const Json& after) {
-  Json b = Json::object();
-  Json a = Json::object();
-  for (const auto& [key, value] : after.items()) {
-    auto old = before.find(key);
-    if (old != before.end() && *old == value) continue;
-    a[key] = value;
-    b[key] = old != before.end() ? *old : Json(nullptr);
-  }
-  return {{"before", std::move(b)}, {"after", std::move(a)}};
-}
-
 audit::AuditEvent Event(const Actor& actor, std::string action, int64_t equipment_id, const Json& summary) {
-  audit::AuditEvent e = accounts::AuditEventFor(actor, std::move(action), "equipment", std::to_string(equipment_id));
-  e.summary_json = summary.dump(-1, ' ', false, Json::error_handler_t::replace);
-  return e;
+  return accounts::AuditEventWithSummary(actor, std::move(action), "equipment", std::to_string(equipment_id), summary);
 }
 
 // ---- host inventory rows
@@ -548,26 +534,20 @@ StatusOr<InventoryHistoryPage> SqliteInventoryStore::HostInventoryHistory(const 
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
     SF_ASSIGN_OR_RETURN(bool known, kSql.Exists(db, "SELECT 1 FROM host_inventory WHERE agent_id = ?1", agent_id));
     if (!known) return NotFoundError("no inventory for host " + agent_id);
-    SF_ASSIGN_OR_RETURN(SqliteStatement count,
-                        kSql.Bound(db, "SELECT COUNT(*) FROM host_inventory_history WHERE agent_id = ?1", agent_id));
-    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(count));
-    page.total = row ? count.ColumnInt(0) : 0;
-    SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.Bound(db,
-                                                 "SELECT id, reported_at_ms, first, changes_json "
-                                                 "FROM host_inventory_history WHERE agent_id = ?1 "
-                                                 "ORDER BY id DESC LIMIT ?2 OFFSET ?3",
-                                                 agent_id, limit, offset));
-    while (true) {
-      SF_ASSIGN_OR_RETURN(bool more, kSql.Step(s));
-      if (!more) return OkStatus();
-      InventoryHistoryEntry e;
-      e.id = s.ColumnInt(0);
-      e.agent_id = agent_id;
-      e.reported_at_ms = s.ColumnInt(1);
-      e.first = s.ColumnInt(2) != 0;
-      e.changes = ChangesFromJson(s.ColumnText(3));
-      page.items.push_back(std::move(e));
-    }
+    SF_ASSIGN_OR_RETURN(page.total,
+                        kSql.Int(db, "SELECT COUNT(*) FROM host_inventory_history WHERE agent_id = ?1", agent_id));
+    return kSql.ForEachRow(
+        db,
+        "SELECT id, reported_at_ms, first, changes_json FROM host_inventory_history WHERE agent_id = ?1 "
+        "ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+        [&](SqliteStatement& s) {
+          page.items.push_back({.id = s.ColumnInt(0),
+                                .agent_id = agent_id,
+                                .reported_at_ms = s.ColumnInt(1),
+                                .first = s.ColumnInt(2) != 0,
+                                .changes = ChangesFromJson(s.ColumnText(3))});
+        },
+        agent_id, limit, offset);
   }));
   return page;
 }
@@ -682,7 +662,7 @@ StatusOr<Equipment> SqliteInventoryStore::UpdateEquipment(const Actor& actor, in
                             l.rack, l.u_position, l.u_height, EquipmentStatusName(after.status), after.notes,
                             after.updated_at_ms, id));
     result = after;
-    return append_audit_(db, Event(actor, "equipment.update", id, Diff(EquipmentJson(before), EquipmentJson(after))));
+    return append_audit_(db, Event(actor, "equipment.update", id, accounts::AuditDiff(EquipmentJson(before), EquipmentJson(after))));
   }));
   return result;
 }
@@ -719,30 +699,26 @@ StatusOr<AllocationPage> SqliteInventoryStore::ListAllocations(int64_t equipment
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
     SF_ASSIGN_OR_RETURN(bool known, kSql.Exists(db, "SELECT 1 FROM equipment WHERE id = ?1", equipment_id));
     if (!known) return NotFoundError("no equipment " + std::to_string(equipment_id));
-    SF_ASSIGN_OR_RETURN(SqliteStatement count,
-                        kSql.Bound(db, "SELECT COUNT(*) FROM equipment_allocations WHERE equipment_id = ?1", equipment_id));
-    SF_ASSIGN_OR_RETURN(bool row, kSql.Step(count));
-    page.total = row ? count.ColumnInt(0) : 0;
-    SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.Bound(db,
-                                                 "SELECT id, from_unit_id, to_unit_id, actor_type, actor_id, "
-                                                 "actor_name, reason, at_ms FROM equipment_allocations "
-                                                 "WHERE equipment_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
-                                                 equipment_id, limit, offset));
-    while (true) {
-      SF_ASSIGN_OR_RETURN(bool more, kSql.Step(s));
-      if (!more) return OkStatus();
-      Allocation a;
-      a.id = s.ColumnInt(0);
-      a.equipment_id = equipment_id;
-      if (!s.IsNull(1)) a.from_unit_id = s.ColumnInt(1);
-      a.to_unit_id = s.ColumnInt(2);
-      a.actor_type = s.ColumnText(3);
-      a.actor_id = s.ColumnText(4);
-      a.actor_name = s.ColumnText(5);
-      a.reason = s.ColumnText(6);
-      a.at_ms = s.ColumnInt(7);
-      page.items.push_back(std::move(a));
-    }
+    SF_ASSIGN_OR_RETURN(page.total, kSql.Int(db, "SELECT COUNT(*) FROM equipment_allocations WHERE equipment_id = ?1",
+                                             equipment_id));
+    return kSql.ForEachRow(
+        db,
+        "SELECT id, from_unit_id, to_unit_id, actor_type, actor_id, actor_name, reason, at_ms "
+        "FROM equipment_allocations WHERE equipment_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+        [&](SqliteStatement& s) {
+          Allocation a;
+          a.id = s.ColumnInt(0);
+          a.equipment_id = equipment_id;
+          if (!s.IsNull(1)) a.from_unit_id = s.ColumnInt(1);
+          a.to_unit_id = s.ColumnInt(2);
+          a.actor_type = s.ColumnText(3);
+          a.actor_id = s.ColumnText(4);
+          a.actor_name = s.ColumnText(5);
+          a.reason = s.ColumnText(6);
+          a.at_ms = s.ColumnInt(7);
+          page.items.push_back(std::move(a));
+        },
+        equipment_id, limit, offset);
   }));
   return page;
 }

@@ -38,6 +38,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <ctime>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -259,6 +260,11 @@ class Connection {
   }
   bool HasBufferedBytes() const { return buffer_.size() != 0; }
   SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
+  // The server certificate, read once after the handshake (kept for reused connections).
+  const std::optional<PeerCertificate>& peer_certificate() const { return peer_certificate_; }
+  void set_peer_certificate(std::optional<PeerCertificate> cert) {
+    peer_certificate_ = std::move(cert);
+  }
 
   beast::tcp_stream& Tcp() { return tls_ ? tls_->next_layer() : *plain_; }
 
@@ -385,9 +391,45 @@ class Connection {
   size_t transferred_ = 0;
   bool reused_ = false;
   SteadyClock::time_point idle_since_;
+  std::optional<PeerCertificate> peer_certificate_;
 };
 
 bool IsTimeout(const error_code& ec) { return ec == beast::error::timeout; }
+
+std::string NameText(const X509_NAME* name) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) return "";
+  X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string text(data != nullptr && n > 0 ? std::string(data, static_cast<size_t>(n)) : "");
+  BIO_free(bio);
+  return text;
+}
+
+std::optional<int64_t> UnixTime(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+// The peer's leaf certificate of a finished handshake, if it sent one.
+std::optional<PeerCertificate> ReadPeerCertificate(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return std::nullopt;
+  std::optional<PeerCertificate> out;
+  auto not_before = UnixTime(X509_get0_notBefore(cert));
+  auto not_after = UnixTime(X509_get0_notAfter(cert));
+  if (not_before && not_after) {
+    out.emplace();
+    out->not_before_unix = *not_before;
+    out->not_after_unix = *not_after;
+    out->subject = NameText(X509_get_subject_name(cert));
+    out->issuer = NameText(X509_get_issuer_name(cert));
+  }
+  X509_free(cert);
+  return out;
+}
 
 class BeastHttpClient final : public HttpClient {
  public:
@@ -560,7 +602,10 @@ class BeastHttpClient final : public HttpClient {
       if (ok != 1) return InternalError("TLS: cannot set the name to verify");
     }
     error_code ec = conn.Handshake();
-    if (!ec) return OkStatus();
+    if (!ec) {
+      conn.set_peer_certificate(ReadPeerCertificate(ssl));
+      return OkStatus();
+    }
     long verify = SSL_get_verify_result(ssl);
     if (options_.verify_tls && verify != X509_V_OK) {
       return FailedPreconditionError(fmt::format("TLS: certificate of {} not accepted: {}",
@@ -647,6 +692,7 @@ class BeastHttpClient final : public HttpClient {
     for (const auto& field : res)
       response.headers.Add(std::string(field.name_string()), std::string(field.value()));
     response.body = std::move(res.body());
+    response.peer_certificate = conn.peer_certificate();
     *reusable =
         parser->keep_alive() && !close_asked && response.status != 101 && !conn.HasBufferedBytes();
     return response;

@@ -8,7 +8,10 @@
 #include <curl/curl.h>
 #include <strings.h>
 
+#include <ctime>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -25,6 +28,46 @@ CURLcode GlobalInit() {
   static CURLcode result = CURLE_OK;
   std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
   return result;
+}
+
+// "Nov 29 13:30:12 2026 GMT" (OpenSSL's ASN1_TIME_print, which libcurl's certinfo uses) ->
+// seconds since the epoch.
+std::optional<int64_t> ParseCertTime(const std::string& text) {
+  struct tm tm {};
+  const char* end = strptime(text.c_str(), "%b %d %H:%M:%S %Y", &tm);
+  if (end == nullptr) return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+// The leaf certificate from CURLINFO_CERTINFO ("Expire date:...", "Subject:..." entries).
+// libcurl collects it at the TLS handshake only; a transfer on a reused connection has none
+// and leaves the field unset.
+std::optional<PeerCertificate> CertInfo(CURL* h) {
+  curl_certinfo* info = nullptr;
+  if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &info) != CURLE_OK || info == nullptr ||
+      info->num_of_certs < 1) {
+    return std::nullopt;
+  }
+  PeerCertificate cert;
+  bool have_start = false, have_expire = false;
+  for (curl_slist* item = info->certinfo[0]; item != nullptr; item = item->next) {
+    std::string_view line(item->data);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string key(line.substr(0, colon));
+    std::string value(line.substr(colon + 1));
+    if (key == "Start date") {
+      if (auto t = ParseCertTime(value)) cert.not_before_unix = *t, have_start = true;
+    } else if (key == "Expire date") {
+      if (auto t = ParseCertTime(value)) cert.not_after_unix = *t, have_expire = true;
+    } else if (key == "Subject") {
+      cert.subject = value;
+    } else if (key == "Issuer") {
+      cert.issuer = value;
+    }
+  }
+  if (!have_start || !have_expire) return std::nullopt;
+  return cert;
 }
 
 struct Transfer {
@@ -200,6 +243,8 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
+    // For HttpResponse::peer_certificate (https only; costs nothing on http).
+    curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
 
     if (request.method == "HEAD") {
       curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -225,6 +270,7 @@ class CurlHttpClient final : public HttpClient {
     response.status = static_cast<int>(status);
     response.headers = std::move(transfer.headers);
     response.body = std::move(transfer.body);
+    if (strncasecmp(request.url.c_str(), "https://", 8) == 0) response.peer_certificate = CertInfo(h);
     return response;
   }
 

@@ -44,6 +44,9 @@ class HttpClient {
   // (request.timeout or the connect timeout ran out), InvalidArgument (bad URL, method, header
   // or proxy setting), FailedPrecondition (TLS verification failed, unusable CA/cert/key file),
   // ResourceExhausted (body over max_response_bytes). Thread-safe.
+  // https responses carry the server certificate in response.peer_certificate: Beast sets it
+  // on every response (a reused connection keeps its handshake's), libcurl on responses of a
+  // new connection only (CURLINFO_CERTINFO); callers that need it send "Connection: close".
   virtual StatusOr<HttpResponse> Do(const HttpClientRequest& request) = 0;
 };
 

@@ -992,6 +992,35 @@ TEST_P(HttpClientTest, TlsVerificationOffAcceptsAnyCertificate) {
   EXPECT_EQ(resp->body, "GET /any ");
 }
 
+TEST_P(HttpClientTest, TlsReportsThePeerCertificate) {
+  RequirePki();
+  StartTlsServer(Echo);  // MakePki signs the server certificate for 2 days
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  for (bool verify : {true, false}) {
+    HttpClientOptions options = TrustingOptions();
+    options.verify_tls = verify;
+    // A fresh client: libcurl reports the certificate of a new connection only.
+    auto resp = NewClient(options)->Do(RequestTo("GET", LocalhostUrl("/")));
+    ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+    ASSERT_TRUE(resp->peer_certificate.has_value()) << "verify_tls=" << verify;
+    const PeerCertificate& cert = *resp->peer_certificate;
+    EXPECT_GT(cert.not_after_unix, now + 86'400);
+    EXPECT_LE(cert.not_after_unix, now + 2 * 86'400 + 60);
+    EXPECT_LE(cert.not_before_unix, now + 60);
+    EXPECT_NE(cert.subject.find("localhost"), std::string::npos) << cert.subject;
+    EXPECT_FALSE(cert.issuer.empty());
+  }
+}
+
+TEST_P(HttpClientTest, PlainHttpHasNoPeerCertificate) {
+  StartServer(Echo);
+  auto resp = NewClient()->Do(Request("GET", "/"));
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_FALSE(resp->peer_certificate.has_value());
+}
+
 TEST_P(HttpClientTest, TlsUnreadableCaFileIsFailedPrecondition) {
   RequirePki();
   StartTlsServer(Echo);

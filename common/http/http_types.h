@@ -2,6 +2,7 @@
 // Handlers are pure functions HttpRequest -> HttpResponse so they are tested without sockets.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -38,10 +39,21 @@ struct HttpRequest {
   std::string remote_address;
 };
 
+// The server's (leaf) certificate as an https client saw it. Client side only: HttpServer
+// never reads it, and plain http leaves HttpResponse::peer_certificate unset.
+struct PeerCertificate {
+  int64_t not_before_unix = 0;  // notBefore, seconds since the epoch (UTC)
+  int64_t not_after_unix = 0;   // notAfter, seconds since the epoch (UTC)
+  std::string subject;          // for display only; the format differs between clients
+  std::string issuer;           // for display only
+};
+
 struct HttpResponse {
   int status = 200;
   Headers headers;
   std::string body;
+  // Set by the HttpClients on https responses (also with verify_tls off); see PeerCertificate.
+  std::optional<PeerCertificate> peer_certificate;
 
   static HttpResponse Text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
   static HttpResponse Json(int status, std::string json_body);

@@ -227,6 +227,16 @@ Status CheckVersion(const ObjectReader& r) {
   return OkStatus();
 }
 
+// The envelope every agent message shares: an object with a supported version and a non-empty
+// agent_id.
+Status ReadAgentEnvelope(const ObjectReader& r, std::string* agent_id) {
+  SF_RETURN_IF_ERROR(r.RequireObject());
+  SF_RETURN_IF_ERROR(CheckVersion(r));
+  SF_RETURN_IF_ERROR(r.String("agent_id", true, agent_id, 128));
+  if (agent_id->empty()) return FieldError("agent_id", "must not be empty");
+  return OkStatus();
+}
+
 // ---------------------------------------------------------------------------------------------
 // DecodeReportBatch's fast path (see protocol_internal.h).
 //
@@ -911,11 +921,8 @@ namespace internal {
 StatusOr<ReportBatch> DecodeReportBatchReference(std::string_view text) {
   SF_ASSIGN_OR_RETURN(json j, ParseJson(text));
   ObjectReader r(j, "");
-  SF_RETURN_IF_ERROR(r.RequireObject());
-  SF_RETURN_IF_ERROR(CheckVersion(r));
   ReportBatch b;
-  SF_RETURN_IF_ERROR(r.String("agent_id", true, &b.agent_id, 128));
-  if (b.agent_id.empty()) return FieldError("agent_id", "must not be empty");
+  SF_RETURN_IF_ERROR(ReadAgentEnvelope(r, &b.agent_id));
   SF_RETURN_IF_ERROR(r.Timestamp("sent_at", false, &b.sent_at_ms));
   const json* host = r.Find("host");
   if (host == nullptr) return FieldError("host", "required field is missing");
@@ -1094,11 +1101,8 @@ std::string EncodeHostInventory(const HostInventory& inv) {
 StatusOr<HostInventory> DecodeHostInventory(std::string_view text) {
   SF_ASSIGN_OR_RETURN(json j, ParseJson(text));
   ObjectReader r(j, "");
-  SF_RETURN_IF_ERROR(r.RequireObject());
-  SF_RETURN_IF_ERROR(CheckVersion(r));
   HostInventory inv;
-  SF_RETURN_IF_ERROR(r.String("agent_id", true, &inv.agent_id, 128));
-  if (inv.agent_id.empty()) return FieldError("agent_id", "must not be empty");
+  SF_RETURN_IF_ERROR(ReadAgentEnvelope(r, &inv.agent_id));
   SF_RETURN_IF_ERROR(r.Timestamp("collected_at", true, &inv.collected_at_ms));
   const json* host = r.Find("host");
   if (host == nullptr) return FieldError("host", "required field is missing");

@@ -66,6 +66,28 @@ class StoreSql {
     return Step(*stmt);
   }
   StatusOr<SqliteStatement> BoundParams(SqliteDb& db, std::string_view sql, const std::vector<SqlParam>& params) const;
+  // The integer in the first column of the first row `sql` returns (COUNT(*) and the like); 0
+  // when it returns no row.
+  template <typename... Args>
+  StatusOr<int64_t> Int(SqliteDb& db, std::string_view sql, const Args&... args) const {
+    StatusOr<SqliteStatement> stmt = Bound(db, sql, args...);
+    if (!stmt.ok()) return stmt.status();
+    StatusOr<bool> row = Step(*stmt);
+    if (!row.ok()) return row.status();
+    return *row ? stmt->ColumnInt(0) : 0;
+  }
+  // Calls `on_row(stmt)` for every row `sql` (bound to `args`) returns, in order.
+  template <typename OnRow, typename... Args>
+  Status ForEachRow(SqliteDb& db, std::string_view sql, OnRow&& on_row, const Args&... args) const {
+    StatusOr<SqliteStatement> stmt = Bound(db, sql, args...);
+    if (!stmt.ok()) return stmt.status();
+    while (true) {
+      StatusOr<bool> more = Step(*stmt);
+      if (!more.ok()) return more.status();
+      if (!*more) return OkStatus();
+      on_row(*stmt);
+    }
+  }
 
  private:
   std::string_view store_name_;

@@ -161,7 +161,7 @@ function writeFixtures(dir, port) {
     'checks:',
     '  - {name: system, type: system, interval: 1s, memory_warning_percent: 70, memory_critical_percent: 90}',
     '  - {name: disks, type: filesystem, interval: 1s, expect_rw: [' + roMount + ']}',
-    '  - {name: collector-port, type: tcp, interval: 1s, target: 127.0.0.1:' + port + ', timeout: 1s}',
+    '  - {name: collector-port, type: tcp, interval: 1s, target: 127.0.0.1:' + port + ', timeout: 500ms}',
     '',
   ].join('\n'));
   return { roMount };

@@ -232,7 +232,7 @@ class AgentCollectorIntegration : public ::testing::Test {
         ro_mount_ +
         "]}\n"
         "  - {name: collector-port, type: tcp, interval: 1s, target: 127.0.0.1:" +
-        port + ", timeout: 1s}\n";
+        port + ", timeout: 500ms}\n";
     auto config = agent::ParseAgentConfigText(yaml, "integration-agent.yaml", *registry_);
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     auto a = agent::Agent::Create(std::move(config).value(), *registry_,
