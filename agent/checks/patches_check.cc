@@ -337,9 +337,14 @@ std::vector<CheckResult> PatchesCheck::Run(const CheckContext& ctx) {
   } else if (security.empty()) {
     parts.push_back(Plural(total, "update") + " pending, none for security");
   } else {
-    parts.push_back(fmt::format("{} pending (oldest waiting {}: {}), {} in total",
-                                Plural(security.size(), "security update"),
-                                HumanDuration(oldest_ms / 1000), oldest_pkg, total));
+    // Waiting times count from when this agent first saw each update: on the first run (and
+    // in --once, which keeps no state) that is now, so say so rather than "0m 0s".
+    const std::string waiting = oldest_ms < 60'000
+                                    ? fmt::format("first seen now, e.g. {}", oldest_pkg)
+                                    : fmt::format("oldest waiting {}: {}",
+                                                  HumanDuration(oldest_ms / 1000), oldest_pkg);
+    parts.push_back(fmt::format("{} pending ({}), {} in total",
+                                Plural(security.size(), "security update"), waiting, total));
   }
   if (options_.security_warning &&
       static_cast<int64_t>(security.size()) >= *options_.security_warning) {

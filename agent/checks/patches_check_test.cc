@@ -98,7 +98,7 @@ TEST_F(PatchesCheckTest, CountsSecurityUpdatesFromRecordedBookwormOutput) {
   EXPECT_EQ(r.target, "packages");
   EXPECT_EQ(r.status, CheckStatus::kWarning);
   EXPECT_EQ(r.summary,
-            "92 security updates pending (oldest waiting 0m 0s: libgcrypt20-dev), 129 in total; "
+            "92 security updates pending (first seen now, e.g. libgcrypt20-dev), 129 in total; "
             "package lists 2h 0m old");
   EXPECT_EQ(*MetricValue(r, "patches_pending"), 129);
   EXPECT_EQ(*MetricValue(r, "patches_security_pending"), 92);
@@ -236,7 +236,7 @@ TEST_F(PatchesCheckTest, DnfWhenAptIsAbsent) {
   EXPECT_EQ(*MetricValue(r, "node_reboot_required"), 1);
   EXPECT_FALSE(MetricValue(r, "patches_package_lists_age_seconds").has_value());
   EXPECT_EQ(r.summary,
-            "4 security updates pending (oldest waiting 0m 0s: kernel.x86_64), 9 in total; "
+            "4 security updates pending (first seen now, e.g. kernel.x86_64), 9 in total; "
             "reboot required");
   EXPECT_NE(r.details_json.find("\"manager\":\"dnf\""), std::string::npos);
 }
