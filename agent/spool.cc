@@ -59,7 +59,8 @@ StatusOr<int64_t> QueryInt(sqlite::SqliteDb& db, std::string_view sql) {
 }
 
 std::string Size(int64_t bytes) {
-  if (bytes >= (int64_t{1} << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20));
+  if (bytes >= (int64_t{1} << 20))
+    return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20));
   return fmt::format("{} bytes", bytes);
 }
 
@@ -95,7 +96,8 @@ Status Spool::LoadLocked() {
       last_status_[{q.ColumnText(0), q.ColumnText(1)}] = static_cast<int>(q.ColumnInt(2));
     }
   }
-  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q, db_->Prepare("SELECT reason, unreported FROM drops"));
+  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q,
+                      db_->Prepare("SELECT reason, unreported FROM drops"));
   while (true) {
     SF_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) break;
@@ -105,6 +107,16 @@ Status Spool::LoadLocked() {
     if (reason == "expired") unreported_.expired = n;
   }
   return OkStatus();
+}
+
+StatusOr<Spool::StmtLease> Spool::StmtLocked(std::string_view sql) {
+  auto it = stmts_.find(sql);
+  if (it == stmts_.end()) {
+    SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement stmt, db_->Prepare(sql));
+    it = stmts_.emplace(std::string(sql), std::move(stmt)).first;
+  }
+  it->second.Reset();
+  return StmtLease(&it->second);
 }
 
 StatusOr<Spool::Freed> Spool::DeleteReturningLocked(sqlite::SqliteStatement& del) {
@@ -125,8 +137,9 @@ StatusOr<Spool::Freed> Spool::ExpireLocked(int64_t now_ms) {
   {
     // Rows are appended in time order, so the expired ones are a prefix by seq; a row left
     // behind by a clock step backwards goes once it reaches the front.
-    SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q,
-                        db_->Prepare("SELECT seq, created_ms FROM spool ORDER BY seq"));
+    SF_ASSIGN_OR_RETURN(StmtLease q_lease,
+                        StmtLocked("SELECT seq, created_ms FROM spool ORDER BY seq"));
+    sqlite::SqliteStatement& q = *q_lease;
     while (true) {
       SF_ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row || q.ColumnInt(1) >= cutoff) break;
@@ -134,8 +147,9 @@ StatusOr<Spool::Freed> Spool::ExpireLocked(int64_t now_ms) {
     }
   }
   if (last == 0) return Freed{};
-  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement del,
-                      db_->Prepare("DELETE FROM spool WHERE seq <= ? RETURNING bytes"));
+  SF_ASSIGN_OR_RETURN(StmtLease del_lease,
+                      StmtLocked("DELETE FROM spool WHERE seq <= ? RETURNING bytes"));
+  sqlite::SqliteStatement& del = *del_lease;
   del.Bind(1, last);
   return DeleteReturningLocked(del);
 }
@@ -148,8 +162,9 @@ StatusOr<Spool::Freed> Spool::MakeRoomLocked(int64_t count, int64_t bytes_now, i
   int64_t last = 0, got_rows = 0, got_bytes = 0;
   {
     SF_ASSIGN_OR_RETURN(
-        sqlite::SqliteStatement q,
-        db_->Prepare("SELECT seq, bytes FROM spool WHERE status_change = 0 ORDER BY seq"));
+        StmtLease q_lease,
+        StmtLocked("SELECT seq, bytes FROM spool WHERE status_change = 0 ORDER BY seq"));
+    sqlite::SqliteStatement& q = *q_lease;
     while (got_rows < need_rows || got_bytes < need_bytes) {
       SF_ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
@@ -160,20 +175,21 @@ StatusOr<Spool::Freed> Spool::MakeRoomLocked(int64_t count, int64_t bytes_now, i
   }
   if (last == 0) return Freed{};
   SF_ASSIGN_OR_RETURN(
-      sqlite::SqliteStatement del,
-      db_->Prepare("DELETE FROM spool WHERE status_change = 0 AND seq <= ? RETURNING bytes"));
+      StmtLease del_lease,
+      StmtLocked("DELETE FROM spool WHERE status_change = 0 AND seq <= ? RETURNING bytes"));
+  sqlite::SqliteStatement& del = *del_lease;
   del.Bind(1, last);
   return DeleteReturningLocked(del);
 }
 
 Status Spool::AddDropsLocked(const SpoolDrops& added, const SpoolDrops& reported) {
   if (added.total() == 0 && reported.total() == 0) return OkStatus();
-  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement up,
-                      db_->Prepare("UPDATE drops SET unreported = max(0, unreported + ? - ?), "
-                                   "total = total + ? WHERE reason = ?"));
-  for (const auto& [reason, add, sub] :
-       {std::tuple{"full", added.full, reported.full},
-        std::tuple{"expired", added.expired, reported.expired}}) {
+  SF_ASSIGN_OR_RETURN(StmtLease up_lease,
+                      StmtLocked("UPDATE drops SET unreported = max(0, unreported + ? - ?), "
+                                 "total = total + ? WHERE reason = ?"));
+  sqlite::SqliteStatement& up = *up_lease;
+  for (const auto& [reason, add, sub] : {std::tuple{"full", added.full, reported.full},
+                                         std::tuple{"expired", added.expired, reported.expired}}) {
     up.Reset();
     up.Bind(1, static_cast<int64_t>(add))
         .Bind(2, static_cast<int64_t>(sub))
@@ -231,8 +247,10 @@ StatusOr<std::vector<uint64_t>> Spool::AppendRowsLocked(std::vector<Row> rows,
   std::vector<uint64_t> seqs(rows.size(), 0);
   {
     SF_ASSIGN_OR_RETURN(
-        sqlite::SqliteStatement insert,
-        db_->Prepare("INSERT INTO spool(created_ms, result, status_change, bytes) VALUES (?, ?, ?, ?)"));
+        StmtLease insert_lease,
+        StmtLocked(
+            "INSERT INTO spool(created_ms, result, status_change, bytes) VALUES (?, ?, ?, ?)"));
+    sqlite::SqliteStatement& insert = *insert_lease;
     for (size_t i = 0; i < rows.size(); ++i) {
       if (dropped[i]) continue;
       insert.Reset();
@@ -245,10 +263,11 @@ StatusOr<std::vector<uint64_t>> Spool::AppendRowsLocked(std::vector<Row> rows,
     }
   }
   if (!changed.empty()) {
-    SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement upsert,
-                        db_->Prepare("INSERT INTO last_status(check_name, target, status) "
-                                     "VALUES (?, ?, ?) ON CONFLICT(check_name, target) "
-                                     "DO UPDATE SET status = excluded.status"));
+    SF_ASSIGN_OR_RETURN(StmtLease upsert_lease,
+                        StmtLocked("INSERT INTO last_status(check_name, target, status) "
+                                   "VALUES (?, ?, ?) ON CONFLICT(check_name, target) "
+                                   "DO UPDATE SET status = excluded.status"));
+    sqlite::SqliteStatement& upsert = *upsert_lease;
     for (const auto& [key, status] : changed) {
       upsert.Reset();
       upsert.Bind(1, std::string_view(key.first))
@@ -284,9 +303,10 @@ StatusOr<std::vector<uint64_t>> Spool::AppendRowsLocked(std::vector<Row> rows,
   }
   if (added.full > 0) overflowing_ = true;
   if (over && !over_with_changes_) {
-    SF_LOG_WARN("spool holds only status changes and is over its limits ({} results, {}); it "
-                "keeps them, up to max_age",
-                count_, Size(bytes_));
+    SF_LOG_WARN(
+        "spool holds only status changes and is over its limits ({} results, {}); it "
+        "keeps them, up to max_age",
+        count_, Size(bytes_));
   }
   over_with_changes_ = over;
   if (!over && added.full == 0) overflowing_ = false;
@@ -335,8 +355,9 @@ StatusOr<std::vector<protocol::ReportEntry>> Spool::PeekBatch(size_t max) {
   std::vector<uint64_t> bad;
   std::string bad_reason;
   {
-    SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q,
-                        db_->Prepare("SELECT seq, result FROM spool ORDER BY seq LIMIT ?"));
+    SF_ASSIGN_OR_RETURN(StmtLease q_lease,
+                        StmtLocked("SELECT seq, result FROM spool ORDER BY seq LIMIT ?"));
+    sqlite::SqliteStatement& q = *q_lease;
     q.Bind(1, static_cast<int64_t>(max));
     while (true) {
       SF_ASSIGN_OR_RETURN(bool row, q.Step());
@@ -361,8 +382,9 @@ StatusOr<std::vector<protocol::ReportEntry>> Spool::PeekBatch(size_t max) {
 
 StatusOr<int64_t> Spool::Ack(uint64_t through_seq) {
   std::lock_guard<std::mutex> lock(mu_);
-  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement del,
-                      db_->Prepare("DELETE FROM spool WHERE seq <= ? RETURNING bytes"));
+  SF_ASSIGN_OR_RETURN(StmtLease del_lease,
+                      StmtLocked("DELETE FROM spool WHERE seq <= ? RETURNING bytes"));
+  sqlite::SqliteStatement& del = *del_lease;
   del.Bind(1, static_cast<int64_t>(through_seq));
   auto freed = DeleteReturningLocked(del);
   if (!freed.ok()) return freed.status().WithContext("spool ack");
@@ -382,12 +404,14 @@ Status Spool::MoveToRejectedLocked(const std::vector<uint64_t>& seqs, const std:
   const int64_t now_ms = clock_.NowMillis();
   sqlite::Transaction tx(db_.get());
   SF_RETURN_IF_ERROR(tx.Begin());
-  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement copy,
-                      db_->Prepare("INSERT OR REPLACE INTO rejected(seq, created_ms, rejected_ms, "
-                                   "reason, result) SELECT seq, created_ms, ?, ?, result FROM "
-                                   "spool WHERE seq = ?"));
-  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement del,
-                      db_->Prepare("DELETE FROM spool WHERE seq = ? RETURNING bytes"));
+  SF_ASSIGN_OR_RETURN(StmtLease copy_lease,
+                      StmtLocked("INSERT OR REPLACE INTO rejected(seq, created_ms, rejected_ms, "
+                                 "reason, result) SELECT seq, created_ms, ?, ?, result FROM "
+                                 "spool WHERE seq = ?"));
+  sqlite::SqliteStatement& copy = *copy_lease;
+  SF_ASSIGN_OR_RETURN(StmtLease del_lease,
+                      StmtLocked("DELETE FROM spool WHERE seq = ? RETURNING bytes"));
+  sqlite::SqliteStatement& del = *del_lease;
   Freed moved;
   for (uint64_t seq : seqs) {
     copy.Reset();
@@ -399,9 +423,10 @@ Status Spool::MoveToRejectedLocked(const std::vector<uint64_t>& seqs, const std:
     moved.rows += one.rows;
     moved.bytes += one.bytes;
   }
-  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement trim,
-                      db_->Prepare("DELETE FROM rejected WHERE seq NOT IN "
-                                   "(SELECT seq FROM rejected ORDER BY seq DESC LIMIT ?)"));
+  SF_ASSIGN_OR_RETURN(StmtLease trim_lease,
+                      StmtLocked("DELETE FROM rejected WHERE seq NOT IN "
+                                 "(SELECT seq FROM rejected ORDER BY seq DESC LIMIT ?)"));
+  sqlite::SqliteStatement& trim = *trim_lease;
   trim.Bind(1, options_.max_rejected_rows);
   SF_RETURN_IF_ERROR(trim.Run());
   SF_RETURN_IF_ERROR(tx.Commit());

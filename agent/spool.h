@@ -122,9 +122,29 @@ class Spool {
 
   Spool(std::unique_ptr<sqlite::SqliteDb> db, Clock& clock, SpoolOptions options)
       : db_(std::move(db)), clock_(clock), options_(options) {}
+  // One of stmts_, reset and unbound; reset again when the lease goes, so no statement keeps a
+  // read transaction open between calls.
+  class StmtLease {
+   public:
+    explicit StmtLease(sqlite::SqliteStatement* stmt) : stmt_(stmt) {}
+    ~StmtLease() {
+      if (stmt_ != nullptr) stmt_->Reset();
+    }
+    StmtLease(StmtLease&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+    StmtLease& operator=(StmtLease&&) = delete;
+    sqlite::SqliteStatement& operator*() const { return *stmt_; }
+
+   private:
+    sqlite::SqliteStatement* stmt_;
+  };
+  // The prepared statement for `sql` (prepared on first use and kept: the append and send
+  // paths run the same few statements every few seconds, and preparing them each time was a
+  // sixth of the agent's CPU). Caller holds mu_; never two leases of one `sql` at once.
+  StatusOr<StmtLease> StmtLocked(std::string_view sql);
   Status LoadLocked();
   // The whole append of `rows`, in one transaction; seqs (0 = dropped) in order.
-  StatusOr<std::vector<uint64_t>> AppendRowsLocked(std::vector<Row> rows, const SpoolDrops& covered);
+  StatusOr<std::vector<uint64_t>> AppendRowsLocked(std::vector<Row> rows,
+                                                   const SpoolDrops& covered);
   // Drops the oldest rows appended before now - max_age (a prefix by seq).
   StatusOr<Freed> ExpireLocked(int64_t now_ms);
   // Drops the oldest metrics-only rows until `rows` more rows of `bytes` fit, or none are
@@ -137,6 +157,8 @@ class Spool {
 
   mutable std::mutex mu_;
   std::unique_ptr<sqlite::SqliteDb> db_;  // guarded by mu_
+  // Guarded by mu_; declared after db_ so they are finalised before it closes.
+  std::map<std::string, sqlite::SqliteStatement, std::less<>> stmts_;
   Clock& clock_;
   const SpoolOptions options_;
   // Guarded by mu_; mirror the file, updated after each commit.
@@ -146,7 +168,7 @@ class Spool {
   std::map<Key, int> last_status_;
   SpoolDrops unreported_;
   SpoolDrops since_open_;
-  bool overflowing_ = false;  // dropping for space since the last time there was room
+  bool overflowing_ = false;        // dropping for space since the last time there was room
   bool over_with_changes_ = false;  // over a bound with nothing but status changes left
 };
 

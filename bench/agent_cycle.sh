@@ -119,6 +119,13 @@ awk -v a="$((a1 - a0))" -v ac="$((ac1 - ac0))" -v n="$((n1 - n0))" -v c="$agent_
 }'
 echo "agent RssAnon/RssFile: $(bench_mb "$(bench_status_kb "$agent_pid" RssAnon)") / $(bench_mb "$(bench_status_kb "$agent_pid" RssFile)") MB;" \
      "node_exporter: $(bench_mb "$(bench_status_kb "$ne_pid" RssAnon)") / $(bench_mb "$(bench_status_kb "$ne_pid" RssFile)") MB"
+# For context (the targets are on VmRSS): PSS shares each mapped page among the processes
+# mapping it, USS counts only pages no other process maps. Shared libraries make the agent's
+# RSS much larger than either; a static Go binary's USS is most of its RSS.
+rollup() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/smaps_rollup"; }
+uss() { echo $(( $(rollup "$1" Private_Clean) + $(rollup "$1" Private_Dirty) )); }
+echo "PSS MB: agent $(bench_mb "$(rollup "$agent_pid" Pss)"), node_exporter $(bench_mb "$(rollup "$ne_pid" Pss)");" \
+     "USS MB: agent $(bench_mb "$(uss "$agent_pid")"), node_exporter $(bench_mb "$(uss "$ne_pid")")"
 echo "error lines in the agent's log: $(grep -c ' error ' "$work/agent.log" || true)"
 if [ "${KEEP:-0}" = 1 ]; then
   cp "/proc/$agent_pid/smaps" "$work/agent.smaps" 2>/dev/null || true
