@@ -34,7 +34,7 @@ YAML
 # Every built-in check that applies to this machine, found the way an operator would look:
 # SMART only where smartctl finds disks, RAID only with md arrays, sensors only with hwmon
 # chips, systemd units only under systemd, a UPS only when upsd answers, ClamAV only with its
-# socket, the default gateway when there is one. Intervals are each check's usual one, or
+# socket. Intervals are each check's usual one, or
 # $QUICKSTART_INTERVAL seconds for all (bench/agent_cycle.sh runs every check each cycle; the
 # slow ones then get that interval less a second as their timeout).
 quickstart_local_checks() {
@@ -54,6 +54,10 @@ quickstart_local_checks() {
     type: tcp
     target: 127.0.0.1:$port
     interval: $(iv 15s)
+  - name: collector-http
+    type: http
+    url: http://127.0.0.1:$port/readyz
+    interval: $(iv 30s)
   - name: links
     type: interface
     interval: $(iv 60s)
