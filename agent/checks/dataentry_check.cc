@@ -9,6 +9,7 @@
 #include <exception>
 #include <nlohmann/json.hpp>
 
+#include "agent/checks/http_probe.h"
 #include "common/http/beast_http_client.h"
 
 namespace steadfast::agent {
@@ -197,49 +198,31 @@ void GradeDepartment(const FreshnessRules& rules, std::optional<int64_t> last_en
 
 CheckResult ProbeLoginPage(http::HttpClient& client, const LoginProbeOptions& o,
                            const CheckContext& ctx, const std::string& check_name) {
+  // The http check's probe, so a login page is judged as any page is: status, keyword,
+  // latency, and the certificate's days left on https.
+  HttpProbeOptions p;
+  p.url = o.url;
+  for (int code : o.expect_status) p.expected_status.emplace_back(code, code);
+  if (!o.keyword.empty()) p.body_contains = {o.keyword};
+  p.latency_ms = o.latency_ms;
+  p.timeout = Millis(60'000);  // cut to the run's deadline
+  p.metric_prefix = "probe_http";
+  HttpProbeOutcome out = RunHttpProbe(client, p, ctx);
   CheckResult r = NewNamedResult(ctx, check_name, o.url);
-  http::HttpClientRequest req;
-  req.method = "GET";
-  req.url = o.url;
-  // The whole request within the run's deadline (and at most a minute without one).
-  req.timeout = TimeLeft(ctx, Millis(60'000));
-  const auto start = ctx.clock.Monotonic();
-  StatusOr<http::HttpResponse> resp = client.Do(req);
-  const auto took = std::chrono::duration_cast<Millis>(ctx.clock.Monotonic() - start);
-  r.duration_ms = took.count();
-  r.metrics.push_back({"probe_duration_seconds", {}, took.count() / 1000.0, "seconds"});
-  if (!resp.ok()) {
-    r.status = CheckStatus::kCritical;
-    r.metrics.push_back({"probe_success", {}, 0, ""});
-    r.summary = resp.status().code() == StatusCode::kDeadlineExceeded
-                    ? fmt::format("login page timed out after {}", ShortDuration(req.timeout))
-                    : fmt::format("login page unreachable: {}", resp.status().message());
-    return r;
+  r.status = out.status;
+  r.summary = "login page: " + out.summary;
+  // blackbox_exporter's names for what it measures alike; probe_success as it defines it
+  // (every validation passed; slow is still a success).
+  for (protocol::Metric& m : out.metrics) {
+    if (m.name == "probe_http_up") continue;
+    if (m.name == "probe_http_duration_seconds") m.name = "probe_duration_seconds";
+    if (m.name == "probe_http_content_length_bytes") m.name = "probe_http_content_length";
+    r.metrics.push_back(std::move(m));
   }
-  r.metrics.push_back({"probe_http_status_code", {}, static_cast<double>(resp->status), ""});
-  r.metrics.push_back(
-      {"probe_http_content_length", {}, static_cast<double>(resp->body.size()), "bytes"});
-  r.details_json = nlohmann::json{{"status_code", resp->status}}.dump();
-  const bool status_ok = o.expect_status.empty()
-                             ? (resp->status >= 200 && resp->status < 400)
-                             : std::find(o.expect_status.begin(), o.expect_status.end(),
-                                         resp->status) != o.expect_status.end();
-  if (!status_ok) {
-    r.status = CheckStatus::kCritical;
-    r.metrics.push_back({"probe_success", {}, 0, ""});
-    r.summary = fmt::format("login page answered HTTP {} in {} ms", resp->status, took.count());
-    return r;
-  }
-  if (!o.keyword.empty() && resp->body.find(o.keyword) == std::string::npos) {
-    r.status = CheckStatus::kCritical;
-    r.metrics.push_back({"probe_success", {}, 0, ""});
-    r.summary = fmt::format("login page (HTTP {}) does not contain '{}'", resp->status, o.keyword);
-    return r;
-  }
-  r.metrics.push_back({"probe_success", {}, 1, ""});
-  r.status = o.latency_ms.Grade(static_cast<double>(took.count()));
-  r.summary = fmt::format("login page HTTP {} in {} ms{}", resp->status, took.count(),
-                          o.keyword.empty() ? "" : fmt::format(", contains '{}'", o.keyword));
+  const bool success = out.status == CheckStatus::kOk || out.status == CheckStatus::kWarning;
+  r.metrics.push_back(MakeMetric("probe_success", success ? 1 : 0, ""));
+  r.details_json = std::move(out.details_json);
+  r.duration_ms = std::llround(out.total_seconds * 1000.0);
   return r;
 }
 

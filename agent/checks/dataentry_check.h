@@ -9,9 +9,11 @@
 //   login probe  target = login_url. GET without redirects (a login page that redirects to an
 //                SSO is a 3xx, which is fine). Critical: unreachable, timed out, a status outside
 //                login_expect_status (default: any 2xx or 3xx), login_keyword missing from the
-//                body. Latency login_warning_ms 1000 / login_critical_ms 3000. Metrics
+//                body; certificate days left as the http check grades them (21 / 7) on https.
+//                Latency login_warning_ms 1000 / login_critical_ms 3000. Metrics
 //                (blackbox_exporter's names): probe_success, probe_duration_seconds,
-//                probe_http_status_code, probe_http_content_length.
+//                probe_http_status_code, probe_http_content_length, probe_http_redirects,
+//                probe_http_tls_cert_days_left (https).
 //   database     target = the database without credentials ("sqlite:///srv/de.db",
 //                "postgresql://db1:5432/entry"). ok "query returned 12 departments in 35 ms";
 //                warning when rows were cut at max_rows (default 1000); unknown with the
@@ -76,8 +78,8 @@ struct LoginProbeOptions {
   Thresholds latency_ms{1'000.0, 3'000.0};
 };
 
-// The login probe: one GET through `client`, bounded by ctx.deadline. The seam for the shared
-// http probe (a later change may route this through it); one result, target = options.url.
+// The login probe: the http check's probe (RunHttpProbe) through `client`, bounded by
+// ctx.deadline; one result, target = options.url, summary "login page: ...".
 protocol::CheckResult ProbeLoginPage(http::HttpClient& client, const LoginProbeOptions& options,
                                      const CheckContext& ctx, const std::string& check_name);
 

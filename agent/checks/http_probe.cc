@@ -108,7 +108,8 @@ StatusOr<std::pair<int, int>> ParseStatusRange(const std::string& text) {
     return *v >= 100 && *v <= 599;
   };
   int lo = 0, hi = 0;
-  if (text.size() == 3 && (text[1] == 'x' || text[1] == 'X') && (text[2] == 'x' || text[2] == 'X')) {
+  if (text.size() == 3 && (text[1] == 'x' || text[1] == 'X') &&
+      (text[2] == 'x' || text[2] == 'X')) {
     if (text[0] < '1' || text[0] > '5') return bad();
     lo = (text[0] - '0') * 100;
     return std::make_pair(lo, lo + 99);
@@ -163,10 +164,14 @@ HttpProbe::HttpProbe(HttpProbeOptions options, std::unique_ptr<http::HttpClient>
 }
 
 HttpProbeOutcome HttpProbe::Probe(const CheckContext& ctx) const {
-  const HttpProbeOptions& o = options_;
+  return RunHttpProbe(*client_, options_, ctx);
+}
+
+HttpProbeOutcome RunHttpProbe(http::HttpClient& client, const HttpProbeOptions& o,
+                              const CheckContext& ctx) {
   HttpProbeOutcome out;
   out.status = CheckStatus::kOk;
-  const SteadyClock::time_point start = SteadyClock::now();
+  const SteadyClock::time_point start = ctx.clock.Monotonic();
   const int64_t now_unix = ctx.clock.NowMillis() / 1000;
 
   http::HttpClientRequest req;
@@ -180,14 +185,14 @@ HttpProbeOutcome HttpProbe::Probe(const CheckContext& ctx) const {
   std::string transport_error;
   StatusCode transport_code = StatusCode::kOk;
   while (true) {
-    req.timeout = TimeLeft(ctx, o.timeout - std::chrono::duration_cast<Millis>(
-                                                SteadyClock::now() - start));
-    const SteadyClock::time_point hop_start = SteadyClock::now();
-    StatusOr<http::HttpResponse> resp = client_->Do(req);
+    req.timeout = TimeLeft(
+        ctx, o.timeout - std::chrono::duration_cast<Millis>(ctx.clock.Monotonic() - start));
+    const SteadyClock::time_point hop_start = ctx.clock.Monotonic();
+    StatusOr<http::HttpResponse> resp = client.Do(req);
     HttpHop hop;
     hop.method = req.method;
     hop.url = req.url;
-    hop.seconds = std::chrono::duration<double>(SteadyClock::now() - hop_start).count();
+    hop.seconds = std::chrono::duration<double>(ctx.clock.Monotonic() - hop_start).count();
     if (!resp.ok()) {
       transport_error = resp.status().message();
       transport_code = resp.status().code();
@@ -219,18 +224,20 @@ HttpProbeOutcome HttpProbe::Probe(const CheckContext& ctx) const {
     }
     StatusOr<std::string> next = ResolveUrl(req.url, *location);
     if (!next.ok()) {
-      transport_error = fmt::format("redirect from {} to unusable location '{}'", req.url, *location);
+      transport_error =
+          fmt::format("redirect from {} to unusable location '{}'", req.url, *location);
       transport_code = StatusCode::kInvalidArgument;
       break;
     }
     ++out.redirects;
-    if (resp->status == 303 || ((resp->status == 301 || resp->status == 302) && req.method == "POST")) {
+    if (resp->status == 303 ||
+        ((resp->status == 301 || resp->status == 302) && req.method == "POST")) {
       req.method = "GET";
       req.body.clear();
     }
     req.url = *next;
   }
-  out.total_seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  out.total_seconds = std::chrono::duration<double>(ctx.clock.Monotonic() - start).count();
   out.final_url = req.url;
   const std::string& p = o.metric_prefix;
 
@@ -241,17 +248,16 @@ HttpProbeOutcome HttpProbe::Probe(const CheckContext& ctx) const {
     if (!h.location.empty()) j["location"] = h.location;
     hops.push_back(std::move(j));
   }
-  nlohmann::json details{{"url", o.url}, {"final_url", out.final_url}, {"redirects", out.redirects},
-                         {"hops", hops}};
+  nlohmann::json details{
+      {"url", o.url}, {"final_url", out.final_url}, {"redirects", out.redirects}, {"hops", hops}};
 
   out.metrics.push_back({p + "_up", {}, final_response ? 1.0 : 0.0, ""});
   out.metrics.push_back({p + "_duration_seconds", {}, out.total_seconds, "seconds"});
   out.metrics.push_back({p + "_redirects", {}, static_cast<double>(out.redirects), ""});
   if (out.cert_days_left) {
     out.metrics.push_back({p + "_tls_cert_days_left", {}, *out.cert_days_left, "days"});
-    details["certificate"] = {{"subject", out.cert_subject},
-                              {"url", out.cert_url},
-                              {"days_left", *out.cert_days_left}};
+    details["certificate"] = {
+        {"subject", out.cert_subject}, {"url", out.cert_url}, {"days_left", *out.cert_days_left}};
   }
 
   if (!final_response) {
@@ -278,9 +284,11 @@ HttpProbeOutcome HttpProbe::Probe(const CheckContext& ctx) const {
   std::vector<std::pair<int, int>> expected = o.expected_status;
   if (expected.empty()) expected = {{200, o.follow_redirects ? 299 : 399}};
   bool status_ok = false;
-  for (const auto& [lo, hi] : expected) status_ok = status_ok || (resp.status >= lo && resp.status <= hi);
+  for (const auto& [lo, hi] : expected)
+    status_ok = status_ok || (resp.status >= lo && resp.status <= hi);
   if (!status_ok) {
-    std::string problem = fmt::format("status {}, expected {}", resp.status, StatusRangeText(expected));
+    std::string problem =
+        fmt::format("status {}, expected {}", resp.status, StatusRangeText(expected));
     if (IsRedirect(resp.status) && !o.follow_redirects) {
       problem += fmt::format(" (redirect to {}; set follow_redirects?)",
                              resp.headers.Get("Location").value_or("?"));
@@ -314,8 +322,8 @@ HttpProbeOutcome HttpProbe::Probe(const CheckContext& ctx) const {
           std::string shown = field.is_string() ? field.get<std::string>() : field.dump();
           if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
           Add(out, CheckStatus::kCritical,
-              fmt::format("JSON {} is \"{}\", expected \"{}\"", o.json_pointer,
-                          SanitizeUtf8(shown), *o.json_equals));
+              fmt::format("JSON {} is \"{}\", expected \"{}\"", o.json_pointer, SanitizeUtf8(shown),
+                          *o.json_equals));
         }
       }
     }
@@ -324,7 +332,8 @@ HttpProbeOutcome HttpProbe::Probe(const CheckContext& ctx) const {
   const double total_ms = out.total_seconds * 1000.0;
   CheckStatus latency = o.latency_ms.Grade(total_ms);
   if (latency != CheckStatus::kOk) {
-    double limit = latency == CheckStatus::kCritical ? *o.latency_ms.critical : *o.latency_ms.warning;
+    double limit =
+        latency == CheckStatus::kCritical ? *o.latency_ms.critical : *o.latency_ms.warning;
     Add(out, latency, fmt::format("took {} (limit {} ms)", Ms(out.total_seconds), limit));
   }
   // Certificate.
@@ -358,21 +367,31 @@ HttpProbeOutcome HttpProbe::Probe(const CheckContext& ctx) const {
   if (!o.json_pointer.empty() && out.status == CheckStatus::kOk) {
     what += fmt::format(", {} ok", o.json_pointer);
   }
-  out.summary = out.problems.empty()
-                    ? what
-                    : fmt::format("{} ({})", fmt::join(out.problems, "; "), what);
+  out.summary =
+      out.problems.empty() ? what : fmt::format("{} ({})", fmt::join(out.problems, "; "), what);
   out.details_json = details.dump();
   out.response = std::move(final_response);
   return out;
 }
 
 const std::vector<std::string>& HttpProbeKeys() {
-  static const std::vector<std::string> kKeys = {
-      "url",           "method",           "headers",           "body",
-      "expected_status", "follow_redirects", "max_redirects",   "body_contains",
-      "body_not_contains", "json_pointer",  "json_equals",      "verify_tls",
-      "ca_file",       "warning_ms",       "critical_ms",       "cert_warning_days",
-      "cert_critical_days"};
+  static const std::vector<std::string> kKeys = {"url",
+                                                 "method",
+                                                 "headers",
+                                                 "body",
+                                                 "expected_status",
+                                                 "follow_redirects",
+                                                 "max_redirects",
+                                                 "body_contains",
+                                                 "body_not_contains",
+                                                 "json_pointer",
+                                                 "json_equals",
+                                                 "verify_tls",
+                                                 "ca_file",
+                                                 "warning_ms",
+                                                 "critical_ms",
+                                                 "cert_warning_days",
+                                                 "cert_critical_days"};
   return kKeys;
 }
 
@@ -393,7 +412,8 @@ StatusOr<HttpProbeOptions> ReadHttpProbeOptions(const config::ConfigNode& n, int
   o.timeout = Millis(timeout_ms);
   if (!n["url"].present()) return n["url"].Error("required key is missing");
   SF_ASSIGN_OR_RETURN(o.url, n["url"].RequiredString());
-  if (strncasecmp(o.url.c_str(), "http://", 7) != 0 && strncasecmp(o.url.c_str(), "https://", 8) != 0) {
+  if (strncasecmp(o.url.c_str(), "http://", 7) != 0 &&
+      strncasecmp(o.url.c_str(), "https://", 8) != 0) {
     return n["url"].Error("must start with http:// or https://");
   }
   if (o.url.find_first_of(" \t\r\n") != std::string::npos) {
@@ -469,15 +489,15 @@ StatusOr<HttpProbeOptions> ReadHttpProbeOptions(const config::ConfigNode& n, int
   if (!o.ca_file.empty() && ::access(o.ca_file.c_str(), R_OK) != 0) {
     return n["ca_file"].Error(fmt::format("cannot read {}", o.ca_file));
   }
-  SF_ASSIGN_OR_RETURN(o.latency_ms,
-                      ReadThresholds(n, "warning_ms", "critical_ms", 1'000.0, 5'000.0, 0, 3'600'000));
+  SF_ASSIGN_OR_RETURN(
+      o.latency_ms, ReadThresholds(n, "warning_ms", "critical_ms", 1'000.0, 5'000.0, 0, 3'600'000));
   // Days-left thresholds grade "below", so critical must not exceed warning.
   SF_ASSIGN_OR_RETURN(double warn_days, n["cert_warning_days"].Double(21, 0, 3650));
   SF_ASSIGN_OR_RETURN(double crit_days, n["cert_critical_days"].Double(7, 0, 3650));
   if (crit_days > warn_days) {
-    return n["cert_critical_days"].Error(fmt::format(
-        "{:g} days is more than cert_warning_days ({:g}): critical must come later", crit_days,
-        warn_days));
+    return n["cert_critical_days"].Error(
+        fmt::format("{:g} days is more than cert_warning_days ({:g}): critical must come later",
+                    crit_days, warn_days));
   }
   o.cert_warning_days = warn_days > 0 ? std::optional<double>(warn_days) : std::nullopt;
   o.cert_critical_days = crit_days > 0 ? std::optional<double>(crit_days) : std::nullopt;

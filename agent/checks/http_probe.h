@@ -112,6 +112,11 @@ class HttpProbe {
   std::unique_ptr<http::HttpClient> client_;
 };
 
+// One probe through `client` (what HttpProbe::Probe does with its own client): for callers that
+// keep their client elsewhere, like the dataentry check's login probe. Timed by ctx.clock.
+HttpProbeOutcome RunHttpProbe(http::HttpClient& client, const HttpProbeOptions& options,
+                              const CheckContext& ctx);
+
 // The config keys ReadHttpProbeOptions reads (for CheckNoUnknownKeys):
 //   url (required), method, headers (mapping), body, expected_status (one or a list of 200,
 //   "2xx", "200-299"), follow_redirects, max_redirects (0-20), body_contains, body_not_contains

@@ -339,18 +339,19 @@ TEST_F(HttpLoginTest, LoginPageUpWithKeywordThenMissingThenDown) {
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].target, Url("/login.html"));
   EXPECT_EQ(results[0].status, CheckStatus::kOk) << results[0].summary;
-  EXPECT_EQ(results[0].summary.rfind("login page HTTP 200 in ", 0), 0u) << results[0].summary;
+  EXPECT_EQ(results[0].summary.rfind("login page: HTTP 200 in ", 0), 0u) << results[0].summary;
   EXPECT_EQ(*MetricValue(results[0], "probe_success"), 1);
   EXPECT_GT(*MetricValue(results[0], "probe_http_content_length"), 40);
 
   auto wrong_word = MustCreate("{name: de, type: dataentry, login_url: '" + Url("/login.html") +
                                "', login_keyword: Anmelden}");
-  EXPECT_EQ(RunOnce(*wrong_word)[0].summary, "login page (HTTP 200) does not contain 'Anmelden'");
+  EXPECT_EQ(RunOnce(*wrong_word)[0].summary.rfind("login page: body does not contain \"Anmelden\"", 0),
+            0u);
 
   auto missing = MustCreate("{name: de, type: dataentry, login_url: '" + Url("/gone.html") + "'}");
   results = RunOnce(*missing);
   EXPECT_EQ(results[0].status, CheckStatus::kCritical);
-  EXPECT_EQ(results[0].summary.rfind("login page answered HTTP 404 in ", 0), 0u)
+  EXPECT_EQ(results[0].summary.rfind("login page: status 404, expected 200-399", 0), 0u)
       << results[0].summary;
 
   server_->Signal(SIGTERM);
@@ -358,7 +359,8 @@ TEST_F(HttpLoginTest, LoginPageUpWithKeywordThenMissingThenDown) {
   server_.reset();
   results = RunOnce(*check);
   EXPECT_EQ(results[0].status, CheckStatus::kCritical);
-  EXPECT_EQ(results[0].summary.rfind("login page unreachable: ", 0), 0u) << results[0].summary;
+  EXPECT_EQ(results[0].summary.rfind("login page: ", 0), 0u) << results[0].summary;
+  EXPECT_EQ(results[0].status, CheckStatus::kCritical);
   EXPECT_EQ(*MetricValue(results[0], "probe_success"), 0);
 }
 
