@@ -308,19 +308,11 @@ TEST_F(ClamavCheckTest, HostWithoutClamdIsUnknown) {
 }
 
 TEST_F(ClamavCheckTest, TcpRefusedIsUnknown) {
-  // Bind a port and do not listen: connecting is refused.
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  testing::LoopbackSocket refusing(/*listen=*/false);
   AntivirusCheckOptions o;
   o.tcp_host = "127.0.0.1";
-  o.tcp_port = ntohs(addr.sin_port);
+  o.tcp_port = refusing.port();
   CheckResult r = Run(o);
-  ::close(fd);
   EXPECT_EQ(r.status, CheckStatus::kUnknown);
   EXPECT_NE(r.summary.find("connection refused"), std::string::npos) << r.summary;
 }

@@ -451,20 +451,7 @@ TEST(DataExamplesTest, CommentedExamplesInAgentYamlAreValid) {
   ASSERT_TRUE(yaml.ok()) << yaml.status().ToString();
   CheckRegistry registry;
   RegisterBuiltinChecks(registry);
-  std::vector<std::string> blocks;
-  std::istringstream in(*yaml);
-  std::string line;
-  bool open = false;
-  while (std::getline(in, line)) {
-    if (line.rfind("  # - ", 0) == 0) {
-      blocks.push_back("  " + line.substr(4) + "\n");
-      open = true;
-    } else if (open && line.rfind("  #   ", 0) == 0) {
-      blocks.back() += "  " + line.substr(4) + "\n";
-    } else {
-      open = false;
-    }
-  }
+  const std::vector<std::string> blocks = testing::CommentedCheckExamples(*yaml);
   std::set<std::string> seen;
   for (const std::string& block : blocks) {
     for (const std::string type : {"backup", "dataentry"}) {

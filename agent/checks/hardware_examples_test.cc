@@ -7,30 +7,11 @@
 
 #include "agent/agent_config.h"
 #include "agent/check_registry.h"
+#include "agent/testing/test_util.h"
 #include "common/fs/file_system.h"
 
 namespace steadfast::agent {
 namespace {
-
-// Commented check examples: a "  # - name: ..." line and the "  #   ..." lines after it,
-// uncommented once (nested "#   # key:" lines stay comments).
-std::vector<std::string> CommentedExamples(const std::string& yaml) {
-  std::vector<std::string> blocks;
-  std::istringstream in(yaml);
-  std::string line;
-  bool open = false;
-  while (std::getline(in, line)) {
-    if (line.rfind("  # - ", 0) == 0) {
-      blocks.push_back("  " + line.substr(4) + "\n");
-      open = true;
-    } else if (open && line.rfind("  #   ", 0) == 0) {
-      blocks.back() += "  " + line.substr(4) + "\n";
-    } else {
-      open = false;
-    }
-  }
-  return blocks;
-}
 
 TEST(HardwareExamplesTest, CommentedExamplesInAgentYamlAreValid) {
   auto fs = NewPosixFileSystem();
@@ -41,7 +22,7 @@ TEST(HardwareExamplesTest, CommentedExamplesInAgentYamlAreValid) {
   const std::set<std::string> ours = {"disk_health", "raid",      "sensors", "interface",
                                       "service",     "time_sync", "patches"};
   std::set<std::string> seen;
-  for (const std::string& block : CommentedExamples(*yaml)) {
+  for (const std::string& block : testing::CommentedCheckExamples(*yaml)) {
     auto type_at = block.find("type: ");
     ASSERT_NE(type_at, std::string::npos) << block;
     std::string type = block.substr(type_at + 6, block.find('\n', type_at) - type_at - 6);

@@ -16,37 +16,9 @@ namespace {
 
 using protocol::CheckResult;
 using protocol::CheckStatus;
+using testing::LoopbackSocket;
 using testing::MetricValue;
 using testing::SpecFromYaml;
-
-// A TCP socket bound to 127.0.0.1 on a free port, listening with `backlog` (or only bound).
-class LoopbackSocket {
- public:
-  explicit LoopbackSocket(bool listen, int backlog = 16) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    socklen_t len = sizeof(addr);
-    EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    port_ = ntohs(addr.sin_port);
-    if (listen) {
-      EXPECT_EQ(::listen(fd_, backlog), 0);
-    }
-  }
-  ~LoopbackSocket() { Close(); }
-  void Close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
-};
 
 class TcpCheckTest : public ::testing::Test {
  protected:

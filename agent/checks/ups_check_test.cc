@@ -385,16 +385,9 @@ TEST_F(UpsCheckRunTest, SilentServerTimesOutAtTheDeadline) {
 }
 
 TEST_F(UpsCheckRunTest, RefusedNamesTheAddressOnlyForAHostName) {
-  // Bound, not listening: connections are refused.
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  testing::LoopbackSocket refusing(/*listen=*/false);
   UpsCheckOptions o;
-  o.port = ntohs(addr.sin_port);
+  o.port = refusing.port();
   o.ups = "ups";
   auto results = Run(o);
   ASSERT_EQ(results.size(), 1u);
@@ -402,7 +395,6 @@ TEST_F(UpsCheckRunTest, RefusedNamesTheAddressOnlyForAHostName) {
             fmt::format("cannot connect to upsd at 127.0.0.1:{}: connection refused", o.port));
   o.host = "localhost";
   results = Run(o);
-  ::close(fd);
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].status, CheckStatus::kUnknown);
   // localhost may resolve to ::1 as well; the last address tried is named.

@@ -1,14 +1,20 @@
 // Small helpers for the agent's unit tests (test targets only).
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "agent/check_registry.h"
 #include "common/config/config_node.h"
@@ -71,6 +77,56 @@ inline const protocol::CheckResult* FindTarget(const std::vector<protocol::Check
     if (r.target == target) return &r;
   }
   return nullptr;
+}
+
+// A TCP socket bound to a free loopback port: listening (connections are accepted into the
+// backlog and never answered) or not (connections are refused with RST).
+class LoopbackSocket {
+ public:
+  explicit LoopbackSocket(bool listen, int backlog = 16) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port_ = ntohs(addr.sin_port);
+    if (listen) {
+      EXPECT_EQ(::listen(fd_, backlog), 0);
+    }
+  }
+  ~LoopbackSocket() { Close(); }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+// The commented check examples of an agent.yaml: each "  # - name: ..." line and the
+// "  #   ..." lines after it, uncommented once (nested "#   # key:" lines stay comments).
+inline std::vector<std::string> CommentedCheckExamples(const std::string& yaml) {
+  std::vector<std::string> blocks;
+  std::istringstream in(yaml);
+  std::string line;
+  bool open = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("  # - ", 0) == 0) {
+      blocks.push_back("  " + line.substr(4) + "\n");
+      open = true;
+    } else if (open && line.rfind("  #   ", 0) == 0) {
+      blocks.back() += "  " + line.substr(4) + "\n";
+    } else {
+      open = false;
+    }
+  }
+  return blocks;
 }
 
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it at destruction.
