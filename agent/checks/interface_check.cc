@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 namespace steadfast::agent {
@@ -38,6 +39,25 @@ Metric M(std::string name, double value, std::string unit, const std::string& de
   return MakeMetric(std::move(name), value, std::move(unit), {{"device", device}});
 }
 
+// The statistics the check reads from /sys/class/net/<dev>/statistics and exports under
+// node_exporter's names.
+struct CounterField {
+  const char* sysfs_file;
+  uint64_t InterfaceCounters::*member;
+  const char* metric;
+  const char* unit;
+};
+constexpr CounterField kCounterFields[] = {
+    {"rx_bytes", &InterfaceCounters::rx_bytes, "node_network_receive_bytes_total", "bytes"},
+    {"tx_bytes", &InterfaceCounters::tx_bytes, "node_network_transmit_bytes_total", "bytes"},
+    {"rx_packets", &InterfaceCounters::rx_packets, "node_network_receive_packets_total", ""},
+    {"tx_packets", &InterfaceCounters::tx_packets, "node_network_transmit_packets_total", ""},
+    {"rx_errors", &InterfaceCounters::rx_errors, "node_network_receive_errs_total", ""},
+    {"tx_errors", &InterfaceCounters::tx_errors, "node_network_transmit_errs_total", ""},
+    {"rx_dropped", &InterfaceCounters::rx_dropped, "node_network_receive_drop_total", ""},
+    {"tx_dropped", &InterfaceCounters::tx_dropped, "node_network_transmit_drop_total", ""},
+};
+
 bool Matches(const std::vector<std::string>& patterns, const std::string& name) {
   return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
     return ::fnmatch(p.c_str(), name.c_str(), 0) == 0;
@@ -70,17 +90,12 @@ StatusOr<InterfaceState> ReadInterface(FileSystem& fs, const std::string& sys_ro
   if (auto d = ReadTrimmed(fs, dir + "/duplex"); d.ok()) s.duplex = *d;
   s.mtu = ReadInt(fs, dir + "/mtu");
   const std::string st = dir + "/statistics/";
-  auto rx_bytes = ReadCounter(fs, st + "rx_bytes");
-  if (rx_bytes) {
+  // No rx_bytes: the device has no statistics directory, and no counters at all.
+  if (ReadCounter(fs, st + "rx_bytes")) {
     InterfaceCounters c;
-    c.rx_bytes = *rx_bytes;
-    c.tx_bytes = ReadCounter(fs, st + "tx_bytes").value_or(0);
-    c.rx_packets = ReadCounter(fs, st + "rx_packets").value_or(0);
-    c.tx_packets = ReadCounter(fs, st + "tx_packets").value_or(0);
-    c.rx_errors = ReadCounter(fs, st + "rx_errors").value_or(0);
-    c.tx_errors = ReadCounter(fs, st + "tx_errors").value_or(0);
-    c.rx_dropped = ReadCounter(fs, st + "rx_dropped").value_or(0);
-    c.tx_dropped = ReadCounter(fs, st + "tx_dropped").value_or(0);
+    for (const CounterField& f : kCounterFields) {
+      c.*f.member = ReadCounter(fs, st + f.sysfs_file).value_or(0);
+    }
     s.counters = c;
   }
   return s;
@@ -197,31 +212,19 @@ CheckResult InterfaceCheck::InterfaceResult(const CheckContext& ctx, const Inter
 
   if (s.counters) {
     const InterfaceCounters& c = *s.counters;
-    r.metrics.push_back(
-        M("node_network_receive_bytes_total", static_cast<double>(c.rx_bytes), "bytes", dev));
-    r.metrics.push_back(
-        M("node_network_transmit_bytes_total", static_cast<double>(c.tx_bytes), "bytes", dev));
-    r.metrics.push_back(
-        M("node_network_receive_packets_total", static_cast<double>(c.rx_packets), "", dev));
-    r.metrics.push_back(
-        M("node_network_transmit_packets_total", static_cast<double>(c.tx_packets), "", dev));
-    r.metrics.push_back(
-        M("node_network_receive_errs_total", static_cast<double>(c.rx_errors), "", dev));
-    r.metrics.push_back(
-        M("node_network_transmit_errs_total", static_cast<double>(c.tx_errors), "", dev));
-    r.metrics.push_back(
-        M("node_network_receive_drop_total", static_cast<double>(c.rx_dropped), "", dev));
-    r.metrics.push_back(
-        M("node_network_transmit_drop_total", static_cast<double>(c.tx_dropped), "", dev));
+    for (const CounterField& f : kCounterFields) {
+      r.metrics.push_back(M(f.metric, static_cast<double>(c.*f.member), f.unit, dev));
+    }
 
     const auto now = ctx.clock.Monotonic();
     auto prev = previous_.find(dev);
     if (prev != previous_.end()) {
       const InterfaceCounters& p = prev->second.counters;
       const double seconds = std::chrono::duration<double>(now - prev->second.at).count();
-      const bool went_back = c.rx_bytes < p.rx_bytes || c.tx_bytes < p.tx_bytes ||
-                             c.rx_errors < p.rx_errors || c.tx_errors < p.tx_errors ||
-                             c.rx_dropped < p.rx_dropped || c.tx_dropped < p.tx_dropped;
+      // A counter that went back: the driver was reloaded or the counters reset; no rates.
+      const bool went_back =
+          std::any_of(std::begin(kCounterFields), std::end(kCounterFields),
+                      [&](const CounterField& f) { return c.*f.member < p.*f.member; });
       if (seconds > 0 && !went_back) {
         const double errors =
             (Delta(c.rx_errors, p.rx_errors) + Delta(c.tx_errors, p.tx_errors)) / seconds;

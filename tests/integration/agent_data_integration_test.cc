@@ -316,10 +316,7 @@ class HttpLoginTest : public ::testing::Test {
     FAIL() << "http.server did not start, see " << dir_.path() << "/http.log";
   }
   void TearDown() override {
-    if (server_) {
-      server_->Signal(SIGTERM);
-      if (server_->Wait(milliseconds(5'000)) == -1) server_->Signal(SIGKILL);
-    }
+    testsupport::StopProcess(server_);
   }
   std::string Url(const std::string& path) const {
     return fmt::format("http://127.0.0.1:{}{}", port_, path);

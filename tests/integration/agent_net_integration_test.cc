@@ -38,6 +38,7 @@ using protocol::CheckResult;
 using protocol::CheckStatus;
 using std::chrono::milliseconds;
 using testsupport::Process;
+using testsupport::StopProcess;
 using testsupport::WriteTextFile;
 
 bool Executable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
@@ -55,13 +56,6 @@ CheckResult RunOnce(agent::Check& check, milliseconds budget = milliseconds(3'00
 std::unique_ptr<agent::Check> Make(StatusOr<std::unique_ptr<agent::Check>> check) {
   EXPECT_TRUE(check.ok()) << check.status().ToString();
   return check.ok() ? std::move(check).value() : nullptr;
-}
-
-void StopProcess(std::unique_ptr<Process>& p) {
-  if (!p) return;
-  p->Signal(SIGTERM);
-  if (p->Wait(milliseconds(5'000)) == -1) p->Signal(SIGKILL);
-  p.reset();
 }
 
 bool TcpAccepts(int port) {

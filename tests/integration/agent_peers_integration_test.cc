@@ -45,7 +45,11 @@ using protocol::CheckStatus;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testsupport::Process;
+using testsupport::StopProcess;
 using testsupport::WriteTextFile;
+
+// clamd and upsd may take a few seconds to exit on SIGTERM.
+constexpr milliseconds kStopGrace{10'000};
 
 bool Executable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
 
@@ -86,12 +90,6 @@ std::unique_ptr<agent::Check> MustCreate(StatusOr<std::unique_ptr<agent::Check>>
   return check.ok() ? std::move(check).value() : nullptr;
 }
 
-void StopProcess(std::unique_ptr<Process>& p) {
-  if (!p) return;
-  p->Signal(SIGTERM);
-  if (p->Wait(milliseconds(10'000)) == -1) p->Signal(SIGKILL);
-  p.reset();
-}
 
 // ---------------------------------------------------------------------------------------------
 // NUT
@@ -161,8 +159,8 @@ class NutPeerTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    StopProcess(upsd_);
-    StopProcess(driver_);
+    StopProcess(upsd_, kStopGrace);
+    StopProcess(driver_, kStopGrace);
   }
 
   std::unique_ptr<agent::Check> Check(const std::string& extra) {
@@ -236,7 +234,7 @@ TEST_F(NutPeerTest, UnknownUpsAndStoppedDriverAreUnknownWithUpsdsReason) {
   EXPECT_EQ(results[0].status, CheckStatus::kUnknown);
   EXPECT_EQ(results[0].summary, "cannot read UPS: upsd does not know this UPS (ERR UNKNOWN-UPS)");
 
-  StopProcess(driver_);
+  StopProcess(driver_, kStopGrace);
   auto check = Check("ups: ups");
   CheckResult r = RunUntil(*check, *fs_,
                            [](const CheckResult& r) { return r.status == CheckStatus::kUnknown; });
@@ -246,7 +244,7 @@ TEST_F(NutPeerTest, UnknownUpsAndStoppedDriverAreUnknownWithUpsdsReason) {
 }
 
 TEST_F(NutPeerTest, StoppedUpsdIsUnknownConnectionRefused) {
-  StopProcess(upsd_);
+  StopProcess(upsd_, kStopGrace);
   auto check = Check("ups: ups");
   auto results = RunOnce(*check, *fs_);
   ASSERT_EQ(results.size(), 1u);
@@ -277,7 +275,7 @@ class ClamdPeerTest : public ::testing::Test {
                                          "/clamd.log\nLogTime yes\nTemporaryDirectory " + d +
                                          "/tmp\nMaxThreads 2\nSelfCheck 600\n");
   }
-  void TearDown() override { StopProcess(clamd_); }
+  void TearDown() override { StopProcess(clamd_, kStopGrace); }
 
   // A daily.cud with database `version` built `age` ago (tests/peers/make_clamav_cud.sh).
   void AddVersionedDatabase(int version, std::chrono::seconds age) {
@@ -389,7 +387,7 @@ TEST_F(ClamdPeerTest, OnlyLocalSignaturesIsWarningAndStoppedClamdUnknown) {
             0u)
       << results[0].summary;
 
-  StopProcess(clamd_);
+  StopProcess(clamd_, kStopGrace);
   results = RunOnce(*check, *fs_);
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].status, CheckStatus::kUnknown);
@@ -449,7 +447,7 @@ class SnmpdPeerTest : public ::testing::Test {
     ASSERT_EQ(r.status, CheckStatus::kOk) << r.summary << "\n"
                                           << testsupport::ReadTextFile(d + "/snmpd.log");
   }
-  void TearDown() override { StopProcess(snmpd_); }
+  void TearDown() override { StopProcess(snmpd_, kStopGrace); }
 
   void UseUpsState(const std::string& fixture) {
     ReplaceFile(dir_.path() + "/ups_state",

@@ -51,6 +51,13 @@ void Process::Signal(int sig) {
   if (!reaped_) ::kill(pid_, sig);
 }
 
+void StopProcess(std::unique_ptr<Process>& p, std::chrono::milliseconds grace) {
+  if (!p) return;
+  p->Signal(SIGTERM);
+  if (p->Wait(grace) == -1) p->Signal(SIGKILL);
+  p.reset();
+}
+
 int Process::Wait(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (running()) {

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ class Process {
   int status_ = 0;
   std::string log_path_;
 };
+
+// Stops `p` if set: SIGTERM, then SIGKILL when it has not exited within `grace`; resets it.
+void StopProcess(std::unique_ptr<Process>& p,
+                 std::chrono::milliseconds grace = std::chrono::milliseconds(5'000));
 
 // A directory under /tmp removed (recursively) on destruction unless SF_KEEP_TEMP is set.
 class TempDir {
