@@ -28,11 +28,12 @@ void TruncateUtf8(std::string* s, size_t max) {
 }  // namespace
 
 CheckRuntime::CheckRuntime(Clock& clock, Random& random, CheckContext base, size_t workers,
-                           std::function<void()> wake)
+                           std::function<void()> wake, Millis gather)
     : clock_(clock),
       base_(std::move(base)),
       workers_(std::max<size_t>(workers, 1)),
       wake_(std::move(wake)),
+      gather_(gather),
       scheduler_(random) {}
 
 CheckRuntime::~CheckRuntime() { Shutdown(); }
@@ -102,17 +103,21 @@ void CheckRuntime::WorkerLoop() {
     ctx.deadline = e.deadline;
     Check* check = e.check;
     const MonoTime started = e.started;
+    // The controller must watch this deadline if it planned to sleep past it.
+    bool wake = WakeByLocked(e.deadline + kDeadlineGrace);
     lock.unlock();
     event_cv_.notify_all();
-    if (wake_) wake_();  // the controller's next wake-up now includes this deadline
+    if (wake && wake_) wake_();
 
     std::vector<protocol::CheckResult> results = check->Run(ctx);
     const Millis elapsed = std::chrono::duration_cast<Millis>(clock_.Monotonic() - started);
     Finalise(index, &results, elapsed);
 
     lock.lock();
+    const MonoTime finished = clock_.Monotonic();
     Entry& done = checks_[index];
     done.state = State::kIdle;
+    wake = false;
     if (done.overtime) {
       // Already reported as timed out; these results would contradict that report.
       done.overtime = false;
@@ -125,11 +130,16 @@ void CheckRuntime::WorkerLoop() {
       for (const auto& r : results) {
         if (done.last_targets.size() < kMaxTimedOutTargets) done.last_targets.push_back(r.target);
       }
+      if (done_.empty()) first_done_at_ = finished;
       done_.push_back(CheckRun{index, std::move(results), elapsed, false});
+      // Ready now when nothing else is under way; otherwise at the end of the gathering window
+      // (the last run of the group to finish wakes the controller then).
+      const bool ready = gather_.count() == 0 || !InFlightLocked();
+      wake = WakeByLocked(ready ? finished : first_done_at_ + gather_);
     }
     lock.unlock();
     event_cv_.notify_all();
-    if (wake_) wake_();
+    if (wake && wake_) wake_();
     lock.lock();
     // A replacement took this thread's place while it overran: one of the two goes.
     if (live_threads_ - overtime_threads_ > workers_) break;
@@ -162,9 +172,20 @@ CheckRun CheckRuntime::TimedOutRun(size_t index, const Entry& e) const {
   return run;
 }
 
-void CheckRuntime::CollectLocked(MonoTime now, TickOutput* out) {
-  for (CheckRun& run : done_) out->runs.push_back(std::move(run));
-  done_.clear();
+bool CheckRuntime::InFlightLocked() const {
+  return std::any_of(checks_.begin(), checks_.end(), [](const Entry& e) {
+    return e.state == State::kQueued || (e.state == State::kRunning && !e.overtime);
+  });
+}
+
+bool CheckRuntime::WakeByLocked(MonoTime t) {
+  if (planned_wakeup_ && *planned_wakeup_ <= t) return false;
+  // Until it asks NextWakeup again the controller is awake and sees every later event.
+  planned_wakeup_ = clock_.Monotonic();
+  return true;
+}
+
+void CheckRuntime::CollectLocked(MonoTime now, TickOutput* out, bool release_all) {
   for (size_t i : late_) out->late.push_back(i);
   late_.clear();
   for (size_t i = 0; i < checks_.size(); ++i) {
@@ -174,7 +195,14 @@ void CheckRuntime::CollectLocked(MonoTime now, TickOutput* out) {
     ++overtime_threads_;
     SF_LOG_WARN("check {} is still running after its {} timeout; reporting it unknown",
                 e.check->name(), ShortDuration(e.timeout));
-    out->runs.push_back(TimedOutRun(i, e));
+    if (done_.empty()) first_done_at_ = now;
+    done_.push_back(TimedOutRun(i, e));
+  }
+  const bool release = release_all || gather_.count() == 0 || !InFlightLocked() ||
+                       (!done_.empty() && first_done_at_ + gather_ <= now);
+  if (release) {
+    for (CheckRun& run : done_) out->runs.push_back(std::move(run));
+    done_.clear();
   }
   // Runs may be waiting for the thread that just overran.
   SpawnLocked();
@@ -213,14 +241,26 @@ TickOutput CheckRuntime::Tick(MonoTime now) {
   return out;
 }
 
+std::vector<CheckRun> CheckRuntime::TakeFinished() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<CheckRun> runs;
+  runs.swap(done_);
+  return runs;
+}
+
 std::optional<MonoTime> CheckRuntime::NextWakeup() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::optional<MonoTime> next = scheduler_.NextDue();
+  auto consider = [&next](MonoTime t) {
+    if (!next || t < *next) next = t;
+  };
   for (const Entry& e : checks_) {
-    if (e.state == State::kRunning && !e.overtime && (!next || e.deadline + kDeadlineGrace < *next)) {
-      next = e.deadline + kDeadlineGrace;
-    }
+    if (e.state == State::kRunning && !e.overtime) consider(e.deadline + kDeadlineGrace);
   }
+  if (!done_.empty()) {
+    consider(gather_.count() == 0 || !InFlightLocked() ? first_done_at_ : first_done_at_ + gather_);
+  }
+  planned_wakeup_ = next;
   return next;
 }
 
@@ -237,7 +277,7 @@ std::vector<CheckRun> CheckRuntime::RunAllOnce() {
   while (true) {
     TickOutput out;
     const MonoTime now = clock_.Monotonic();
-    CollectLocked(now, &out);
+    CollectLocked(now, &out, /*release_all=*/true);
     for (CheckRun& run : out.runs) runs[run.index] = std::move(run);
     bool all = std::all_of(runs.begin(), runs.end(), [](const auto& r) { return r.has_value(); });
     if (all || stopping_) break;

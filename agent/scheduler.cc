@@ -9,7 +9,8 @@ namespace steadfast::agent {
 size_t Scheduler::Add(std::string name, Millis interval, MonoTime now) {
   // Config validation guarantees a positive interval; a zero one would make DueChecks spin.
   SF_CHECK(interval.count() > 0);
-  Millis jitter(static_cast<int64_t>(random_.Uniform(static_cast<uint64_t>(interval.count()))));
+  if (!offset_ms_) offset_ms_ = random_.Uniform(kOffsetRangeMs);
+  Millis jitter(static_cast<int64_t>(*offset_ms_ % static_cast<uint64_t>(interval.count())));
   entries_.push_back(Entry{std::move(name), interval, now + jitter});
   return entries_.size() - 1;
 }

@@ -3,11 +3,14 @@
 // condition variable until then (or until it is stopped), runs DueChecks(now) and reports each
 // run with MarkRun().
 //
-// Each check runs on a fixed grid: first at `start + jitter` where jitter is drawn once from
-// the injected Random in [0, interval), then every `interval`. The jitter spreads the first
-// runs of many checks (and of many agents restarted together) over the interval. A run that
-// finishes late does not shift the grid; slots missed while a run was overdue are skipped, not
-// run back to back.
+// Each check runs on a fixed grid: first at `start + jitter`, then every `interval`. One
+// offset is drawn from the injected Random when the first check is added, and each check's
+// jitter is that offset modulo its interval. So agents restarted together spread their checks
+// (and their reports to the collector) over the interval, while within one agent the checks of
+// one interval run together, and a check whose interval is a multiple of another's runs with
+// it: one wake-up and one spool commit per cycle instead of one per check. A run that finishes
+// late does not shift the grid; slots missed while a run was overdue are skipped, not run back
+// to back.
 //
 // Not thread-safe: owned and used by one thread.
 #pragma once
@@ -29,8 +32,8 @@ class Scheduler {
  public:
   explicit Scheduler(Random& random) : random_(random) {}
 
-  // Adds a check whose first run is due at now + jitter. Returns its index (0, 1, 2, ...), the
-  // handle for MarkRun. interval must be positive.
+  // Adds a check whose first run is due at now + jitter (the agent's offset modulo interval).
+  // Returns its index (0, 1, 2, ...), the handle for MarkRun. interval must be positive.
   size_t Add(std::string name, Millis interval, MonoTime now);
 
   size_t size() const { return entries_.size(); }
@@ -52,7 +55,11 @@ class Scheduler {
     Millis interval;
     MonoTime due;
   };
+  // Offsets are drawn below this (a day): far above any interval, so `offset % interval` is
+  // close to uniform.
+  static constexpr uint64_t kOffsetRangeMs = 86'400'000;
   Random& random_;
+  std::optional<uint64_t> offset_ms_;  // drawn at the first Add
   std::vector<Entry> entries_;
 };
 

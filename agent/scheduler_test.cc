@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "agent/testing/fake_http_client.h"
 #include "common/testing/fake_clock.h"
 
@@ -108,10 +110,41 @@ TEST_F(SchedulerTest, DueChecksAreOrderedByDueTime) {
   FixedRandom random(5'000);
   Scheduler s(random);
   size_t a = s.Add("a", seconds(60), Now());  // due +5 s
-  random.set(1'000);
-  size_t b = s.Add("b", seconds(60), Now());  // due +1 s
+  size_t b = s.Add("b", seconds(4), Now());   // due +1 s (5 s modulo 4 s)
   clock_.Advance(seconds(6));
   EXPECT_EQ(s.DueChecks(Now()), (std::vector<size_t>{b, a}));
+}
+
+TEST_F(SchedulerTest, OneOffsetPerAgentSoChecksOfOneIntervalRunTogether) {
+  SystemRandom real(11);
+  Scheduler s(real);
+  const MonoTime start = Now();
+  size_t a = s.Add("a", seconds(30), start);
+  size_t b = s.Add("b", seconds(30), start);
+  size_t slow = s.Add("slow", seconds(90), start);
+  EXPECT_EQ(s.due(a), s.due(b));
+  // 90 s is a multiple of 30 s: every run of `slow` falls on a slot of `a`.
+  const auto phase = [&](size_t i) { return (s.due(i) - start) % seconds(30); };
+  EXPECT_EQ(phase(slow), phase(a));
+  // The offset is drawn once: a random source that changes later does not move new checks.
+  FixedRandom fixed(7'000);
+  Scheduler t(fixed);
+  size_t c = t.Add("c", seconds(10), start);
+  fixed.set(2'000);
+  size_t d = t.Add("d", seconds(10), start);
+  EXPECT_EQ(t.due(c), start + Millis(7'000));
+  EXPECT_EQ(t.due(d), start + Millis(7'000));
+}
+
+TEST_F(SchedulerTest, AgentsDrawDifferentOffsets) {
+  // Many agents restarted together must not all report in the same second.
+  std::set<MonoTime> dues;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    SystemRandom r(seed);
+    Scheduler s(r);
+    dues.insert(s.due(s.Add("cpu", seconds(60), Now())));
+  }
+  EXPECT_GE(dues.size(), 15u);
 }
 
 TEST_F(SchedulerTest, MarkRunBeforeDueKeepsTheSlot) {

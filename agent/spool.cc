@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "common/logging.h"
 
@@ -109,7 +110,7 @@ Status Spool::LoadLocked() {
   return OkStatus();
 }
 
-StatusOr<Spool::StmtLease> Spool::StmtLocked(std::string_view sql) {
+StatusOr<Spool::StmtLease> Spool::StmtLocked(std::string_view sql) const {
   auto it = stmts_.find(sql);
   if (it == stmts_.end()) {
     SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement stmt, db_->Prepare(sql));
@@ -349,11 +350,10 @@ StatusOr<uint64_t> Spool::AppendDropReport(const protocol::CheckResult& report,
   return seqs->front();
 }
 
-StatusOr<std::vector<protocol::ReportEntry>> Spool::PeekBatch(size_t max) {
+StatusOr<std::vector<protocol::RawReportEntry>> Spool::PeekRawBatch(size_t max) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<protocol::ReportEntry> out;
+  std::vector<protocol::RawReportEntry> out;
   std::vector<uint64_t> bad;
-  std::string bad_reason;
   {
     SF_ASSIGN_OR_RETURN(StmtLease q_lease,
                         StmtLocked("SELECT seq, result FROM spool ORDER BY seq LIMIT ?"));
@@ -363,19 +363,38 @@ StatusOr<std::vector<protocol::ReportEntry>> Spool::PeekBatch(size_t max) {
       SF_ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
       const uint64_t seq = static_cast<uint64_t>(q.ColumnInt(0));
-      auto result = protocol::DecodeCheckResult(q.ColumnText(1));
-      if (!result.ok()) {
+      std::string text = q.ColumnText(1);
+      // A syntax check without building the document: the rows are our own encoder's output,
+      // and the collector validates every field anyway (a refused one is isolated by the
+      // uplink's batch splitting and set aside).
+      if (text.empty() || text.front() != '{' || !nlohmann::json::accept(text)) {
         bad.push_back(seq);
-        bad_reason = "stored result does not decode: " + result.status().message();
         continue;
       }
-      out.push_back(protocol::ReportEntry{seq, std::move(result).value()});
+      out.push_back(protocol::RawReportEntry{seq, std::move(text)});
     }
   }
   if (!bad.empty()) {
-    SF_LOG_ERROR("spool: {} stored results do not decode; moved to the rejected table ({})",
-                 bad.size(), bad_reason);
-    SF_RETURN_IF_ERROR(MoveToRejectedLocked(bad, bad_reason));
+    const std::string reason = "stored result is not a JSON object";
+    SF_LOG_ERROR("spool: {} stored results are damaged; moved to the rejected table ({})",
+                 bad.size(), reason);
+    SF_RETURN_IF_ERROR(MoveToRejectedLocked(bad, reason));
+  }
+  return out;
+}
+
+StatusOr<std::vector<protocol::ReportEntry>> Spool::PeekBatch(size_t max) {
+  SF_ASSIGN_OR_RETURN(std::vector<protocol::RawReportEntry> raw, PeekRawBatch(max));
+  std::vector<protocol::ReportEntry> out;
+  for (auto& e : raw) {
+    auto result = protocol::DecodeCheckResult(e.result_json);
+    if (!result.ok()) {
+      const std::string reason = "stored result does not decode: " + result.status().message();
+      SF_LOG_ERROR("spool: result seq {} moved to the rejected table ({})", e.seq, reason);
+      SF_RETURN_IF_ERROR(MoveToRejected({e.seq}, reason));
+      continue;
+    }
+    out.push_back(protocol::ReportEntry{e.seq, std::move(result).value()});
   }
   return out;
 }
@@ -386,8 +405,16 @@ StatusOr<int64_t> Spool::Ack(uint64_t through_seq) {
                       StmtLocked("DELETE FROM spool WHERE seq <= ? RETURNING bytes"));
   sqlite::SqliteStatement& del = *del_lease;
   del.Bind(1, static_cast<int64_t>(through_seq));
+  // Deleting what the collector has is committed without an fsync (synchronous=NORMAL, for this
+  // commit only). A process crash cannot undo it (the WAL is in the page cache); a power loss
+  // can undo it, and only if no later commit was synced (the next append's fsync covers it), and
+  // then the collector is sent those results again and drops them by seq (AUTOINCREMENT never
+  // reissues one). An append's commit stays synchronous=FULL. One fsync less per report sent.
+  SF_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=NORMAL").WithContext("spool ack"));
   auto freed = DeleteReturningLocked(del);
+  Status restored = db_->Exec("PRAGMA synchronous=FULL");
   if (!freed.ok()) return freed.status().WithContext("spool ack");
+  SF_RETURN_IF_ERROR(restored.WithContext("spool ack"));
   count_ -= freed->rows;
   bytes_ -= freed->bytes;
   if (count_ < options_.max_rows && bytes_ < options_.max_bytes) overflowing_ = false;
@@ -469,9 +496,13 @@ SpoolDrops Spool::UnreportedDrops() const {
 Millis Spool::OldestAge() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (count_ == 0) return Millis(0);
-  auto oldest = QueryInt(*db_, "SELECT created_ms FROM spool ORDER BY seq LIMIT 1");
-  if (!oldest.ok() || *oldest == 0) return Millis(0);
-  return Millis(std::max<int64_t>(0, clock_.NowMillis() - *oldest));
+  auto lease = StmtLocked("SELECT created_ms FROM spool ORDER BY seq LIMIT 1");
+  if (!lease.ok()) return Millis(0);
+  auto row = (**lease).Step();
+  if (!row.ok() || !*row) return Millis(0);
+  const int64_t oldest = (**lease).ColumnInt(0);
+  if (oldest == 0) return Millis(0);
+  return Millis(std::max<int64_t>(0, clock_.NowMillis() - oldest));
 }
 
 }  // namespace steadfast::agent

@@ -85,8 +85,12 @@ class Spool {
   StatusOr<uint64_t> AppendDropReport(const protocol::CheckResult& report,
                                       const SpoolDrops& covered);
 
-  // Up to `max` oldest entries, ordered by seq. Rows that no longer decode (a damaged or
-  // hand-edited spool) are moved to the rejected table instead of being returned.
+  // Up to `max` oldest entries, ordered by seq, as stored: each result one JSON object, which
+  // the uplink sends as it is (protocol::EncodeReportBatchRaw) rather than decoding and encoding
+  // it again. Rows that are not a JSON object (a damaged or hand-edited spool) are moved to the
+  // rejected table instead of being returned.
+  StatusOr<std::vector<protocol::RawReportEntry>> PeekRawBatch(size_t max);
+  // The same entries decoded. A row that does not decode is moved to the rejected table.
   StatusOr<std::vector<protocol::ReportEntry>> PeekBatch(size_t max);
   // Deletes every row with seq <= through_seq; returns how many were deleted.
   StatusOr<int64_t> Ack(uint64_t through_seq);
@@ -140,7 +144,7 @@ class Spool {
   // The prepared statement for `sql` (prepared on first use and kept: the append and send
   // paths run the same few statements every few seconds, and preparing them each time was a
   // sixth of the agent's CPU). Caller holds mu_; never two leases of one `sql` at once.
-  StatusOr<StmtLease> StmtLocked(std::string_view sql);
+  StatusOr<StmtLease> StmtLocked(std::string_view sql) const;
   Status LoadLocked();
   // The whole append of `rows`, in one transaction; seqs (0 = dropped) in order.
   StatusOr<std::vector<uint64_t>> AppendRowsLocked(std::vector<Row> rows,
@@ -158,7 +162,8 @@ class Spool {
   mutable std::mutex mu_;
   std::unique_ptr<sqlite::SqliteDb> db_;  // guarded by mu_
   // Guarded by mu_; declared after db_ so they are finalised before it closes.
-  std::map<std::string, sqlite::SqliteStatement, std::less<>> stmts_;
+  // The cache of prepared statements: filled by const readers too (OldestAge, per scrape).
+  mutable std::map<std::string, sqlite::SqliteStatement, std::less<>> stmts_;
   Clock& clock_;
   const SpoolOptions options_;
   // Guarded by mu_; mirror the file, updated after each commit.

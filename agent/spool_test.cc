@@ -186,6 +186,34 @@ TEST_F(SpoolTest, UndecodableRowsAreMovedAsideOnPeek) {
   EXPECT_EQ(RowsSeenByAnotherConnection("spool"), 2);
 }
 
+TEST_F(SpoolTest, RawPeekReturnsStoredJsonAndSetsDamagedRowsAside) {
+  auto spool = OpenSpool();
+  ASSERT_TRUE(spool->Append(Result("/a")).ok());
+  {
+    auto db = sqlite::SqliteDb::Open(path_);
+    ASSERT_TRUE((*db)->Exec("INSERT INTO spool(created_ms, result) VALUES (1, '[1,2]')").ok());
+    ASSERT_TRUE((*db)->Exec("INSERT INTO spool(created_ms, result) VALUES (1, '{\"check\":')").ok());
+    // Valid JSON, not a valid result: the raw path sends it (the collector refuses it and the
+    // uplink sets it aside); the decoding path sets it aside itself.
+    ASSERT_TRUE((*db)->Exec("INSERT INTO spool(created_ms, result) VALUES (1, '{\"x\":1}')").ok());
+  }
+  ASSERT_TRUE(spool->Append(Result("/b")).ok());
+  auto raw = spool->PeekRawBatch(10);
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  ASSERT_EQ(raw->size(), 3u);
+  auto first = protocol::DecodeCheckResult((*raw)[0].result_json);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->target, "/a");
+  EXPECT_EQ((*raw)[1].result_json, "{\"x\":1}");
+  EXPECT_EQ(spool->RejectedCount(), 2);
+  auto batch = spool->PeekBatch(10);
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch->size(), 2u);
+  EXPECT_EQ((*batch)[1].result.target, "/b");
+  EXPECT_EQ(spool->RejectedCount(), 3);
+  EXPECT_EQ(RowsSeenByAnotherConnection("spool"), 2);
+}
+
 TEST_F(SpoolTest, OldestAgeFollowsTheClock) {
   auto spool = OpenSpool();
   EXPECT_EQ(spool->OldestAge(), Millis(0));

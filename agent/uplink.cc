@@ -108,7 +108,7 @@ UplinkResult Uplink::SendOnce() {
     result.message = "backing off";
     return result;
   }
-  auto entries = spool_.PeekBatch(batch_size_);
+  auto entries = spool_.PeekRawBatch(batch_size_);
   if (!entries.ok()) {
     result.message = "cannot read the spool: " + entries.status().ToString();
     return Fail(std::move(result));
@@ -121,11 +121,10 @@ UplinkResult Uplink::SendOnce() {
   const uint64_t last_seq = entries->back().seq;
   result.entries = entries->size();
 
-  protocol::ReportBatch batch;
-  batch.agent_id = options_.agent_id;
-  batch.sent_at_ms = clock_.NowMillis();
-  batch.host = options_.host;
-  batch.results = std::move(entries).value();
+  protocol::ReportBatch envelope;
+  envelope.agent_id = options_.agent_id;
+  envelope.sent_at_ms = clock_.NowMillis();
+  envelope.host = options_.host;
 
   http::HttpClientRequest req;
   req.method = "POST";
@@ -133,9 +132,9 @@ UplinkResult Uplink::SendOnce() {
   req.timeout = options_.request_timeout;
   req.headers.Set("Authorization", "Bearer " + options_.agent_token);
   req.headers.Set("Content-Type", "application/json");
-  std::string json = protocol::EncodeReportBatch(batch);
-  batch.results.clear();
-  batch.results.shrink_to_fit();
+  std::string json = protocol::EncodeReportBatchRaw(envelope, *entries);
+  entries->clear();
+  entries->shrink_to_fit();
   if (compress_) {
     req.headers.Set("Content-Encoding", "zstd");
     req.body = ZstdCompress(json);

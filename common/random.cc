@@ -1,6 +1,5 @@
 #include "common/random.h"
 
-#include <openssl/evp.h>
 #include <sys/random.h>
 
 #include <algorithm>
@@ -36,14 +35,6 @@ std::string RandomHexToken(size_t bytes) {
     done += static_cast<size_t>(n);
   }
   return HexEncode(std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  // EVP_Digest with SHA-256 cannot fail on valid in-memory input.
-  SF_CHECK(EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) == 1);
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 }  // namespace steadfast

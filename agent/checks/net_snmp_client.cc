@@ -4,16 +4,72 @@
 // net-snmp keeps process-wide state (the session list, the USM user list, engine times, the
 // default store), and Debian's build is not reentrant, so every use of the library happens under
 // one process-wide lock: a session holds it from Open until it is destroyed.
+//
+// The library is loaded on first use (dlopen), not linked: libnetsnmp.so.40 needs
+// libcrypto.so.3, and mapping the two costs every agent about 1.9 MB resident whether or not it
+// has an snmp check (bench/agent_cycle.sh). So this file defines, with net-snmp's prototypes,
+// the library functions it calls; each finds the real one in the loaded library on its first
+// call. Open() loads the library first and reports a missing one as the check's error. The
+// protocol OIDs (data, not functions) are looked up in the loaded library by LibraryOid().
 #include <fmt/format.h>
 
 #include <mutex>
 
 #include "agent/checks/snmp_client.h"
+#include "common/dl/lazy_library.h"
 
 // clang-format off: net-snmp-config.h must come first.
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 // clang-format on
+
+namespace steadfast::agent {
+namespace {
+
+// Debian 12's libsnmp40 (net-snmp 5.9). The soname's number changes with net-snmp's ABI, as
+// the package name does.
+dl::LazyLibrary& LibNetSnmp() {
+  static dl::LazyLibrary lib("libnetsnmp.so.40", "libsnmp40");
+  return lib;
+}
+
+}  // namespace
+}  // namespace steadfast::agent
+
+#define SF_NETSNMP(ret, name, params, args) \
+  SF_FORWARD_TO_LIBRARY(steadfast::agent::LibNetSnmp(), ret, name, params, args)
+
+SF_NETSNMP(void, init_snmp, (const char* type), (type))
+SF_NETSNMP(int, netsnmp_ds_set_boolean, (int storeid, int which, int value), (storeid, which, value))
+SF_NETSNMP(int, netsnmp_ds_set_string, (int storeid, int which, const char* value),
+           (storeid, which, value))
+SF_NETSNMP(netsnmp_log_handler*, netsnmp_register_loghandler, (int type, int pri), (type, pri))
+SF_NETSNMP(void, snmp_sess_init, (netsnmp_session * session), (session))
+SF_NETSNMP(void*, snmp_sess_open, (netsnmp_session * session), (session))
+SF_NETSNMP(netsnmp_session*, snmp_sess_session, (void* sessp), (sessp))
+SF_NETSNMP(int, snmp_sess_close, (void* sessp), (sessp))
+SF_NETSNMP(int, snmp_sess_synch_response, (void* sessp, netsnmp_pdu* pdu, netsnmp_pdu** response),
+           (sessp, pdu, response))
+SF_NETSNMP(void, snmp_sess_error, (void* sessp, int* clib_errorno, int* snmp_errorno, char** text),
+           (sessp, clib_errorno, snmp_errorno, text))
+SF_NETSNMP(void, snmp_error, (netsnmp_session * sess, int* clib_errorno, int* snmp_errorno,
+                              char** text),
+           (sess, clib_errorno, snmp_errorno, text))
+SF_NETSNMP(const char*, snmp_errstring, (int snmp_errorno), (snmp_errorno))
+SF_NETSNMP(netsnmp_pdu*, snmp_pdu_create, (int type), (type))
+SF_NETSNMP(void, snmp_free_pdu, (netsnmp_pdu * pdu), (pdu))
+SF_NETSNMP(netsnmp_variable_list*, snmp_add_null_var, (netsnmp_pdu * pdu, const oid* name,
+                                                       size_t name_length),
+           (pdu, name, name_length))
+SF_NETSNMP(oid*, snmp_duplicate_objid, (const oid* objToCopy, size_t len), (objToCopy, len))
+SF_NETSNMP(int, generate_Ku, (const oid* hashtype, u_int hashtype_len, const u_char* P,
+                              size_t pplen, u_char* Ku, size_t* kulen),
+           (hashtype, hashtype_len, P, pplen, Ku, kulen))
+SF_NETSNMP(struct usmUser*, usm_get_user, (const u_char* engineID, size_t engineIDLen,
+                                           const char* name),
+           (engineID, engineIDLen, name))
+SF_NETSNMP(struct usmUser*, usm_remove_user, (struct usmUser * user), (user))
+SF_NETSNMP(struct usmUser*, usm_free_user, (struct usmUser * user), (user))
 
 namespace steadfast::agent {
 namespace {
@@ -52,40 +108,48 @@ struct ProtoOid {
   size_t len;
 };
 
+// One of the library's protocol OIDs (usmHMACSHA1AuthProtocol...), which are data in the
+// library. `len` comes from the header's array bound (sizeof, which does not reference the
+// symbol).
+ProtoOid LibraryOid(const char* name, size_t len) {
+  return {static_cast<const oid*>(LibNetSnmp().Symbol(name)), len};
+}
+#define SF_LIBRARY_OID(name) LibraryOid(#name, OID_LENGTH(name))
+
 ProtoOid AuthProto(SnmpTarget::AuthProtocol p) {
   switch (p) {
     case SnmpTarget::AuthProtocol::kMd5:
-      return {usmHMACMD5AuthProtocol, OID_LENGTH(usmHMACMD5AuthProtocol)};
+      return SF_LIBRARY_OID(usmHMACMD5AuthProtocol);
     case SnmpTarget::AuthProtocol::kSha1:
-      return {usmHMACSHA1AuthProtocol, OID_LENGTH(usmHMACSHA1AuthProtocol)};
+      return SF_LIBRARY_OID(usmHMACSHA1AuthProtocol);
     case SnmpTarget::AuthProtocol::kSha224:
-      return {usmHMAC128SHA224AuthProtocol, OID_LENGTH(usmHMAC128SHA224AuthProtocol)};
+      return SF_LIBRARY_OID(usmHMAC128SHA224AuthProtocol);
     case SnmpTarget::AuthProtocol::kSha256:
-      return {usmHMAC192SHA256AuthProtocol, OID_LENGTH(usmHMAC192SHA256AuthProtocol)};
+      return SF_LIBRARY_OID(usmHMAC192SHA256AuthProtocol);
     case SnmpTarget::AuthProtocol::kSha384:
-      return {usmHMAC256SHA384AuthProtocol, OID_LENGTH(usmHMAC256SHA384AuthProtocol)};
+      return SF_LIBRARY_OID(usmHMAC256SHA384AuthProtocol);
     case SnmpTarget::AuthProtocol::kSha512:
-      return {usmHMAC384SHA512AuthProtocol, OID_LENGTH(usmHMAC384SHA512AuthProtocol)};
+      return SF_LIBRARY_OID(usmHMAC384SHA512AuthProtocol);
   }
-  return {usmHMACSHA1AuthProtocol, OID_LENGTH(usmHMACSHA1AuthProtocol)};
+  return SF_LIBRARY_OID(usmHMACSHA1AuthProtocol);
 }
 
 ProtoOid PrivProto(SnmpTarget::PrivProtocol p) {
   switch (p) {
     case SnmpTarget::PrivProtocol::kDes:
-      return {usmDESPrivProtocol, OID_LENGTH(usmDESPrivProtocol)};
+      return SF_LIBRARY_OID(usmDESPrivProtocol);
     case SnmpTarget::PrivProtocol::kAes128:
-      return {usmAESPrivProtocol, OID_LENGTH(usmAESPrivProtocol)};
+      return SF_LIBRARY_OID(usmAESPrivProtocol);
     case SnmpTarget::PrivProtocol::kAes192:
-      return {usmAES192PrivProtocol, OID_LENGTH(usmAES192PrivProtocol)};
+      return SF_LIBRARY_OID(usmAES192PrivProtocol);
     case SnmpTarget::PrivProtocol::kAes256:
-      return {usmAES256PrivProtocol, OID_LENGTH(usmAES256PrivProtocol)};
+      return SF_LIBRARY_OID(usmAES256PrivProtocol);
     case SnmpTarget::PrivProtocol::kAes192Cisco:
-      return {usmAES192CiscoPrivProtocol, OID_LENGTH(usmAES192CiscoPrivProtocol)};
+      return SF_LIBRARY_OID(usmAES192CiscoPrivProtocol);
     case SnmpTarget::PrivProtocol::kAes256Cisco:
-      return {usmAES256CiscoPrivProtocol, OID_LENGTH(usmAES256CiscoPrivProtocol)};
+      return SF_LIBRARY_OID(usmAES256CiscoPrivProtocol);
   }
-  return {usmAESPrivProtocol, OID_LENGTH(usmAESPrivProtocol)};
+  return SF_LIBRARY_OID(usmAESPrivProtocol);
 }
 
 std::string PeerName(const SnmpTarget& t) {
@@ -323,6 +387,9 @@ class NetSnmpClient final : public SnmpClient {
     if (!lock.try_lock_until(deadline)) {
       return DeadlineExceededError(
           "another SNMP query held the SNMP library until this check's time ran out");
+    }
+    if (const Status& loaded = LibNetSnmp().Load(); !loaded.ok()) {
+      return loaded.WithContext("snmp check");
     }
     InitLibraryLocked();
     const auto start = Clock::now();

@@ -14,7 +14,6 @@
 
 #include <fmt/format.h>
 #include <netdb.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
@@ -25,6 +24,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "common/http/http_client_proxy.h"
+#include "common/tls/openssl_loader.h"
 
 namespace steadfast::http {
 namespace {
@@ -89,12 +90,11 @@ bool IsValidHeaderValue(std::string_view s) {
   return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
+// Beast's own encoder (its websocket handshake uses it), not OpenSSL's: a proxy password on a
+// plain-HTTP route must not make the agent load libssl (common/tls/openssl_loader.h).
 std::string Base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
+  std::string out(beast::detail::base64::encoded_size(in.size()), '\0');
+  out.resize(beast::detail::base64::encode(out.data(), in.data(), in.size()));
   return out;
 }
 
@@ -728,6 +728,7 @@ class BeastHttpClient final : public HttpClient {
   StatusOr<ssl::context*> TlsContext() {
     std::lock_guard<std::mutex> lock(mu_);
     if (tls_) return tls_.get();
+    SF_RETURN_IF_ERROR(tls::LoadOpenSsl());
     auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
     error_code ec;
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression, ec);

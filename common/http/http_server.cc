@@ -41,6 +41,7 @@
 #include <fmt/format.h>
 
 #include "common/logging.h"
+#include "common/tls/openssl_loader.h"
 
 namespace steadfast::http {
 namespace {
@@ -511,6 +512,9 @@ class BeastHttpServer final : public HttpServer {
     const HttpServerOptions& options = state_->options;
     if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
       return InvalidArgumentError("http server: TLS needs both a certificate file and a key file");
+    }
+    if (Status loaded = tls::LoadOpenSsl(); !loaded.ok()) {
+      return loaded.WithContext("http server");
     }
     std::unique_ptr<ssl::context> ctx;
     try {

@@ -916,6 +916,31 @@ std::string EncodeReportBatch(const ReportBatch& b) {
   return j.dump();
 }
 
+std::string EncodeReportBatchRaw(const ReportBatch& envelope,
+                                 const std::vector<RawReportEntry>& results) {
+  json j{{"version", envelope.version},
+         {"agent_id", envelope.agent_id},
+         {"sent_at", FormatRfc3339Millis(envelope.sent_at_ms)},
+         {"host", HostToJson(envelope.host)}};
+  std::string out = j.dump();
+  out.pop_back();  // the envelope's closing brace: the results follow
+  size_t bytes = out.size() + 16;
+  for (const auto& e : results) bytes += e.result_json.size() + 32;
+  out.reserve(bytes);
+  out += ",\"results\":[";
+  for (size_t i = 0; i < results.size(); ++i) {
+    const std::string& r = results[i].result_json;
+    if (i > 0) out += ',';
+    out += "{\"seq\":";
+    out += std::to_string(results[i].seq);
+    // r is "{...}": its members follow the seq (none for "{}").
+    if (r.size() > 2) out += ',';
+    out.append(r, 1, std::string::npos);
+  }
+  out += "]}";
+  return out;
+}
+
 namespace internal {
 
 StatusOr<ReportBatch> DecodeReportBatchReference(std::string_view text) {

@@ -59,6 +59,13 @@ struct ReportEntry {
   friend bool operator==(const ReportEntry&, const ReportEntry&) = default;
 };
 
+// A report entry as the agent's spool keeps it: the result already encoded (one JSON object,
+// EncodeCheckResult's output), sent as it is rather than decoded and encoded again.
+struct RawReportEntry {
+  uint64_t seq = 0;
+  std::string result_json;
+};
+
 // POST /api/v1/reports body.
 struct ReportBatch {
   int version = kProtocolVersion;
@@ -147,6 +154,10 @@ bool SameInventory(const HostInventory& a, const HostInventory& b);
 // pass without building a JSON DOM; anything else it hands to the DOM-based reference decoder,
 // so results and errors are exactly the reference decoder's (protocol_internal.h). Thread-safe.
 std::string EncodeReportBatch(const ReportBatch& batch);
+// The same document from `envelope` (its `results` are not used) and entries whose results are
+// already encoded: each must be a JSON object (EncodeCheckResult's output); its "seq" is added.
+std::string EncodeReportBatchRaw(const ReportBatch& envelope,
+                                 const std::vector<RawReportEntry>& results);
 StatusOr<ReportBatch> DecodeReportBatch(std::string_view json);
 std::string EncodeReportAck(const ReportAck& ack);
 StatusOr<ReportAck> DecodeReportAck(std::string_view json);

@@ -127,6 +127,22 @@ INSTANTIATE_TEST_SUITE_P(
                   "results"}),
     [](const auto& info) { return info.param.name; });
 
+TEST(ProtocolTest, RawBatchIsTheSameDocumentAsTheEncodedOne) {
+  ReportBatch b = SampleBatch();
+  ASSERT_GE(b.results.size(), 1u);
+  std::vector<RawReportEntry> raw;
+  for (const auto& e : b.results) raw.push_back({e.seq, EncodeCheckResult(e.result)});
+  const std::string text = EncodeReportBatchRaw(b, raw);
+  EXPECT_EQ(nlohmann::json::parse(text), nlohmann::json::parse(EncodeReportBatch(b)));
+  auto back = DecodeReportBatch(text);
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << text;
+  EXPECT_EQ(*back, b);
+  // No results, and a result object without members, still make valid JSON.
+  EXPECT_TRUE(nlohmann::json::accept(EncodeReportBatchRaw(b, {})));
+  auto odd = nlohmann::json::parse(EncodeReportBatchRaw(b, {{7, "{}"}}));
+  EXPECT_EQ(odd["results"][0], (nlohmann::json{{"seq", 7}}));
+}
+
 TEST(ProtocolTest, RejectsNonJsonAndTruncation) {
   std::string full = EncodeReportBatch(SampleBatch());
   for (size_t cut : {size_t{0}, size_t{1}, full.size() / 2, full.size() - 1}) {

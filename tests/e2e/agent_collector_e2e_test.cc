@@ -7,6 +7,7 @@
 // most once (the API would show a duplicate), and in the order the agent produced them.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -271,6 +272,70 @@ TEST_F(AgentCollectorE2E, HelpAndVersion) {
   EXPECT_NE(out.find("steadfast-collector"), std::string::npos);
   EXPECT_NE(out.find("steadfast-agent"), std::string::npos);
   EXPECT_NE(testsupport::ReadTextFile(dir_.path() + "/h.log").find("--config"), std::string::npos);
+}
+
+// The agent binary does not link OpenSSL or net-snmp (common/tls/openssl_loader.h,
+// agent/checks/net_snmp_client.cc): an agent without TLS or SNMP work never maps them, and one
+// with an https probe loads libssl on first use and gets the same answers as a linked one.
+TEST(AgentBinaryE2E, LoadsOpenSslOnlyForTlsAndItWorksThen) {
+  TempDir dir;
+  const std::string d = dir.path();
+  const int metrics_port = testsupport::FreeLoopbackPort();
+  testsupport::WriteTextFile(d + "/plain.yaml",
+                             "collector_url: http://127.0.0.1:1\nenrollment_token: e2e\nstate_dir: " +
+                                 d + "/plain\nmetrics_listen: 127.0.0.1:" +
+                                 std::to_string(metrics_port) +
+                                 "\nchecks:\n  - {name: system, type: system, interval: 1s}\n");
+  Process plain({SF_AGENT_BIN, "--config", d + "/plain.yaml"}, d + "/plain.log");
+  auto client = http::NewCurlHttpClient({});
+  bool served = false;
+  for (int i = 0; i < 250 && !served && plain.running(); ++i) {
+    http::HttpClientRequest req;
+    req.url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
+    req.timeout = milliseconds(2000);
+    auto r = client->Do(req);
+    served = r.ok() && r->status == 200 &&
+             r->body.find("steadfast_agent_checks_run_total{check=\"system\"} 1") != std::string::npos;
+    if (!served) std::this_thread::sleep_for(milliseconds(20));
+  }
+  ASSERT_TRUE(served) << testsupport::ReadTextFile(d + "/plain.log");
+  const std::string maps = testsupport::ReadTextFile("/proc/" + std::to_string(plain.pid()) + "/maps");
+  EXPECT_NE(maps.find("steadfast-agent"), std::string::npos);
+  for (const char* lib : {"libssl", "libcrypto", "libnetsnmp"}) {
+    EXPECT_EQ(maps.find(lib), std::string::npos) << lib << " is mapped:\n" << maps;
+  }
+
+  if (access("/usr/bin/openssl", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/openssl (Debian openssl)";
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+                         "-nodes -days 5 -subj /CN=localhost -addext subjectAltName=DNS:localhost "
+                         "-keyout " + d + "/key.pem -out " + d + "/cert.pem >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  testsupport::WriteTextFile(d + "/index.html", "hello over TLS\n");
+  const int tls_port = testsupport::FreeLoopbackPort();
+  Process server({"/bin/sh", "-c",
+                  "cd " + d + " && exec /usr/bin/openssl s_server -quiet -WWW -accept 127.0.0.1:" +
+                      std::to_string(tls_port) + " -cert cert.pem -key key.pem"},
+                 d + "/s_server.log");
+  const std::string url = "https://localhost:" + std::to_string(tls_port) + "/index.html";
+  testsupport::WriteTextFile(d + "/tls.yaml",
+                             "collector_url: http://127.0.0.1:1\nstate_dir: " + d + "/tls\nchecks:\n" +
+                                 "  - {name: trusted, type: http, url: '" + url + "', ca_file: '" + d +
+                                 "/cert.pem', body_contains: hello}\n" +
+                                 "  - {name: untrusted, type: http, url: '" + url + "'}\n");
+  std::string out;
+  for (int attempt = 0; attempt < 50; ++attempt) {  // until s_server listens
+    Process once({SF_AGENT_BIN, "--config", d + "/tls.yaml", "--once"}, d + "/once.log");
+    once.Wait(milliseconds(30000));
+    out = testsupport::ReadTextFile(d + "/once.log");
+    if (out.find("Connection refused") == std::string::npos &&
+        out.find("connection refused") == std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_NE(out.find("certificate expires in 5.0 days (< 7) (HTTP 200 in "), std::string::npos) << out;
+  EXPECT_NE(out.find("not accepted: self-signed certificate"), std::string::npos) << out;
 }
 
 }  // namespace
