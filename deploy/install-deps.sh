@@ -16,6 +16,7 @@ PACKAGES=(
   libsnmp-dev               # the agent's snmp check (net-snmp)
   libhowardhinnant-date-dev # dataentry check: IANA time zones (libdate-tz; GCC 12 lacks chrono tz)
   libpq-dev                 # dataentry check: libpq's header (libpq5 is dlopen()ed at run time)
+  libre2-dev                # alert rules: label matchers' regular expressions (RE2, as Prometheus)
   # tests, and the real peers they start on loopback
   libgtest-dev libgmock-dev
   slapd ldap-utils          # LDAP login against a real slapd
