@@ -69,7 +69,12 @@ uint64_t LabelsHash(const Labels& labels) {
   return sum;
 }
 
-std::string FingerprintText(uint64_t hash) { return fmt::format("{:016x}", hash); }
+std::string FingerprintText(uint64_t hash) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, hash >>= 4) out[static_cast<size_t>(i)] = kHex[hash & 15];
+  return out;
+}
 
 std::string Fingerprint(const Labels& labels) { return FingerprintText(LabelsHash(labels)); }
 

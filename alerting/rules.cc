@@ -193,7 +193,19 @@ StatusOr<RuleSet> ParseRules(const std::string& text, const std::string& file_na
   RuleSet set;
   if (!root.present()) return set;  // an empty file: no rules
   if (!root.IsMap()) return root.Error("expected a mapping with a 'rules' list");
-  SF_RETURN_IF_ERROR(root.CheckNoUnknownKeys({"rules"}));
+  SF_RETURN_IF_ERROR(root.CheckNoUnknownKeys({"rules", "inhibit"}));
+  SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> inhibits, root["inhibit"].Items());
+  for (const ConfigNode& item : inhibits) {
+    if (!item.IsMap()) return item.Error("expected source, target and equal");
+    SF_RETURN_IF_ERROR(item.CheckNoUnknownKeys({"source", "target", "equal"}));
+    InhibitRule ir;
+    SF_ASSIGN_OR_RETURN(ir.source, ReadMatchers(item["source"]));
+    SF_ASSIGN_OR_RETURN(ir.target, ReadMatchers(item["target"]));
+    SF_ASSIGN_OR_RETURN(ir.equal, item["equal"].StringList());
+    if (ir.source.empty()) return item["source"].Error("required: matchers for the inhibiting alert");
+    if (ir.target.empty()) return item["target"].Error("required: matchers for the inhibited alerts");
+    set.inhibit.push_back(std::move(ir));
+  }
   SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> items, root["rules"].Items());
   std::set<std::string> names;
   for (const ConfigNode& item : items) {
@@ -222,6 +234,7 @@ StatusOr<RuleSet> LoadRuleFiles(const std::vector<std::string>& paths) {
       }
       all.rules.push_back(std::move(r));
     }
+    for (InhibitRule& ir : one.inhibit) all.inhibit.push_back(std::move(ir));
   }
   return all;
 }

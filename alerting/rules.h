@@ -76,8 +76,20 @@ struct Rule {
   std::string source;                // "rules.yaml:12", for messages
 };
 
+// An inhibition rule (rule files' `inhibit:` list; see suppression.h):
+//   inhibit:
+//     - source: ['alertname="uplink-down"']
+//       target: ['category="network"']
+//       equal: [site]
+struct InhibitRule {
+  std::vector<Matcher> source;
+  std::vector<Matcher> target;
+  std::vector<std::string> equal;
+};
+
 struct RuleSet {
   std::vector<Rule> rules;
+  std::vector<InhibitRule> inhibit;
 };
 
 // Parses rule-file text; `file_name` appears in errors.

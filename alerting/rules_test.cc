@@ -73,6 +73,24 @@ TEST(RulesTest, ParsesEveryKind) {
   EXPECT_EQ(set->rules[4].changes, 6);
 }
 
+TEST(RulesTest, ParsesInhibitionRules) {
+  auto set = ParseRules(R"(inhibit:
+  - source: ['alertname="ups-on-battery"']
+    target: ['category="equipment"', 'alertname!="ups-on-battery"']
+    equal: [room]
+rules: []
+)",
+                        "rules.yaml");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->inhibit.size(), 1u);
+  EXPECT_EQ(set->inhibit[0].target.size(), 2u);
+  EXPECT_EQ(set->inhibit[0].equal, std::vector<std::string>{"room"});
+  auto bad = ParseRules("inhibit:\n  - {target: ['a=b']}\n", "rules.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("rules.yaml:2: inhibit[0].source: required"), std::string::npos)
+      << bad.status().ToString();
+}
+
 TEST(RulesTest, ErrorsNameFileLineAndKey) {
   struct Case {
     const char* yaml;
