@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <set>
 #include <unordered_set>
 
@@ -64,6 +63,36 @@ std::string CategoryFor(const Rule& rule, const Labels& base) {
 
 // Builds the next alert book. `previous` is consumed: an alert that stays active is moved from it
 // to the new book; what is left in it at the end was not held this round.
+// Within one evaluation a regex matcher's answer for a label value is remembered: series share
+// hosts, units and targets, and a hash lookup costs less than RE2 on short strings.
+class MatchMemo {
+ public:
+  bool MatchesAll(const std::vector<Matcher>& matchers, const Labels& labels) {
+    for (const Matcher& m : matchers) {
+      if (!Matches(m, labels)) return false;
+    }
+    return true;
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  using Answers = std::unordered_map<std::string, bool, Hash, std::equal_to<>>;
+  bool Matches(const Matcher& m, const Labels& labels) {
+    if (m.op() == Matcher::Op::kEqual || m.op() == Matcher::Op::kNotEqual) return m.Matches(labels);
+    auto it = labels.find(m.name());
+    const std::string_view v = it == labels.end() ? std::string_view() : std::string_view(it->second);
+    Answers& answers = memo_[&m];
+    if (auto known = answers.find(v); known != answers.end()) return known->second;
+    const bool yes = m.Matches(v);
+    answers.emplace(std::string(v), yes);
+    return yes;
+  }
+  std::unordered_map<const Matcher*, Answers> memo_;
+};
+
 struct Builder {
   AlertBook& previous;
   int64_t now;
@@ -101,7 +130,7 @@ struct Builder {
   bool WasActive(const Rule& rule, const Labels& base, uint64_t base_hash, const SeriesState* s) const {
     const uint64_t h = AlertHash(rule, base, base_hash, SeverityName(SeverityFor(rule, base, s)),
                                  CategoryFor(rule, base));
-    return seen.count(h) != 0 || previous.active.count(FingerprintText(h)) != 0;
+    return seen.count(h) != 0 || previous.active.count(h) != 0;
   }
 
   // The condition of `rule` holds on `base` (labels of a series, or of a series and a metric),
@@ -112,26 +141,24 @@ struct Builder {
     const std::string category = CategoryFor(rule, base);
     const uint64_t h = AlertHash(rule, base, base_hash, severity, category);
     if (!seen.insert(h).second) return;  // two samples made the same alert
-    std::string fp = FingerprintText(h);
-    auto node = previous.active.extract(fp);
+    Alert a;
+    auto node = previous.active.extract(h);
     const bool existed = !node.empty();
     const AlertPhase before = existed ? node.mapped().phase : AlertPhase::kPending;
-    if (!existed) {
-      Alert fresh;
-      fresh.fingerprint = fp;
-      fresh.rule = rule.name;
-      fresh.labels = AlertLabels(rule, base, severity, category);
-      fresh.active_since_ms = std::min(since, now);
-      fresh.value = value;
-      for (const auto& [k, v] : rule.annotations) fresh.annotations[k] = Fill(v, fresh.labels, value);
-      // A node of the new book's map, so that both cases end with one node to insert.
-      node = out->book.active.extract(out->book.active.emplace(fp, std::move(fresh)).first);
-    } else if (node.mapped().value != value) {
-      Alert& a = node.mapped();
+    if (existed) {
+      a = std::move(node.mapped());
+      if (a.value != value) {
+        a.value = value;
+        for (const auto& [k, v] : rule.annotations) a.annotations[k] = Fill(v, a.labels, value);
+      }
+    } else {
+      a.fingerprint = FingerprintText(h);
+      a.rule = rule.name;
+      a.labels = AlertLabels(rule, base, severity, category);
+      a.active_since_ms = std::min(since, now);
       a.value = value;
       for (const auto& [k, v] : rule.annotations) a.annotations[k] = Fill(v, a.labels, value);
     }
-    Alert& a = node.mapped();
     const bool firing = now - a.active_since_ms >= rule.for_ms;
     a.phase = firing ? AlertPhase::kFiring : AlertPhase::kPending;
     if (firing && !(existed && before == AlertPhase::kFiring)) a.firing_since_ms = now;
@@ -140,14 +167,14 @@ struct Builder {
     } else if (firing && before == AlertPhase::kPending) {
       out->transitions.push_back({TransitionKind::kFiring, a, now});
     }
-    out->book.active.insert(std::move(node));
+    out->book.active.emplace(h, std::move(a));
   }
 
   // Keeps an active alert as it is (a flapping series' check_status alerts).
-  void Keep(const std::string& fp) {
-    auto node = previous.active.extract(fp);
+  void Keep(uint64_t key) {
+    auto node = previous.active.extract(key);
     if (node.empty()) return;
-    seen.insert(std::strtoull(fp.c_str(), nullptr, 16));
+    seen.insert(key);
     out->book.active.insert(std::move(node));
   }
 };
@@ -210,8 +237,9 @@ Evaluation Evaluator::Evaluate(const std::vector<SeriesState>& series, AlertBook
   Builder b{previous, now_ms, &out, {}};
   // The check="name" matcher a rule is indexed by holds for the series RulesFor hands it; the
   // rule's other matchers are tried.
+  MatchMemo memo;
   auto selects = [&](size_t rule, const Labels& labels) {
-    return MatchesAll(other_matchers_[rule], labels);
+    return memo.MatchesAll(other_matchers_[rule], labels);
   };
 
   // Flapping first: a flapping series gets one "unstable" alert, and its check_status alerts
@@ -236,15 +264,15 @@ Evaluation Evaluator::Evaluate(const std::vector<SeriesState>& series, AlertBook
     }
   }
   if (!flapping.empty()) {
-    std::vector<std::string> keep;
-    for (const auto& [fp, a] : previous.active) {
+    std::vector<uint64_t> keep;
+    for (const auto& [key, a] : previous.active) {
       auto rule = rule_by_name_.find(a.rule);
       if (rule == rule_by_name_.end() || rules_.rules[rule->second].kind != RuleKind::kCheckStatus) {
         continue;
       }
-      if (flapping.count(SeriesKey(a.labels))) keep.push_back(fp);
+      if (flapping.count(SeriesKey(a.labels))) keep.push_back(key);
     }
-    for (const std::string& fp : keep) b.Keep(fp);
+    for (uint64_t key : keep) b.Keep(key);
   }
 
   // Host-scoped absence: the newest report over a host's matching series.
@@ -327,7 +355,7 @@ Evaluation Evaluator::Evaluate(const std::vector<SeriesState>& series, AlertBook
 
   // What was active and was not held this round: resolved if it fired, cleared if it was
   // still pending.
-  for (auto& [fp, a] : previous.active) {
+  for (auto& [key, a] : previous.active) {
     out.transitions.push_back(
         {a.phase == AlertPhase::kFiring ? TransitionKind::kResolved : TransitionKind::kCleared,
          std::move(a), now_ms});

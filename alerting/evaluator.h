@@ -65,9 +65,10 @@ struct Transition {
   int64_t at_ms = 0;
 };
 
-// The evaluator's memory between rounds: the active (pending or firing) alerts by fingerprint.
+// The evaluator's memory between rounds: the active (pending or firing) alerts, keyed by the
+// number their fingerprint spells (LabelsHash of their labels).
 struct AlertBook {
-  std::map<std::string, Alert> active;
+  std::unordered_map<uint64_t, Alert> active;
 };
 
 struct Evaluation {

@@ -144,7 +144,7 @@ TEST(EvaluatorTest, AnnotationsAreFilledAndAlertsCarryTheirLabels) {
   // Evaluating again with the book: still firing, no new transition, same identity.
   Evaluation again = ev.Evaluate({s}, e.book, 61'000);
   EXPECT_TRUE(again.transitions.empty());
-  EXPECT_EQ(again.book.active.at(a.fingerprint).firing_since_ms, 1'000);
+  EXPECT_EQ(again.book.active.at(LabelsHash(a.labels)).firing_since_ms, 1'000);
 }
 
 }  // namespace

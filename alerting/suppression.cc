@@ -136,20 +136,20 @@ std::set<std::string> Inhibited(const AlertBook& book, const std::vector<Inhibit
       }
       return key;
     };
-    std::map<std::vector<std::string>, std::vector<std::string>> sources;  // key -> fingerprints
-    for (const auto& [fp, a] : book.active) {
+    std::map<std::vector<std::string>, std::vector<uint64_t>> sources;  // equal values -> alerts
+    for (const auto& [id, a] : book.active) {
       if (a.phase == AlertPhase::kFiring && MatchesAll(rule.source, a.labels)) {
-        sources[key_of(a.labels)].push_back(fp);
+        sources[key_of(a.labels)].push_back(id);
       }
     }
     if (sources.empty()) continue;
-    for (const auto& [fp, a] : book.active) {
+    for (const auto& [id, a] : book.active) {
       if (!MatchesAll(rule.target, a.labels)) continue;
       auto it = sources.find(key_of(a.labels));
       if (it == sources.end()) continue;
       // An alert that is its own only source does not inhibit itself.
-      if (it->second.size() == 1 && it->second.front() == fp) continue;
-      out.insert(fp);
+      if (it->second.size() == 1 && it->second.front() == id) continue;
+      out.insert(a.fingerprint);
     }
   }
   return out;

@@ -95,7 +95,7 @@ Alert MakeAlert(const std::string& name, Labels labels, AlertPhase phase) {
 
 TEST(InhibitTest, AFiringSourceInhibitsTargetsWithTheSameEqualLabels) {
   AlertBook book;
-  auto add = [&](Alert a) { book.active.emplace(a.fingerprint, a); };
+  auto add = [&](Alert a) { book.active.emplace(LabelsHash(a.labels), a); };
   Alert uplink = MakeAlert("uplink-down", {{"site", "north"}}, AlertPhase::kFiring);
   Alert north = MakeAlert("host-silent", {{"site", "north"}, {"host", "n1"}}, AlertPhase::kFiring);
   Alert south = MakeAlert("host-silent", {{"site", "south"}, {"host", "s1"}}, AlertPhase::kFiring);
@@ -113,7 +113,7 @@ TEST(InhibitTest, AFiringSourceInhibitsTargetsWithTheSameEqualLabels) {
   EXPECT_FALSE(got.count(south.fingerprint));  // another site
   EXPECT_FALSE(got.count(power.fingerprint));  // the UPS alert is only pending
   EXPECT_FALSE(got.count(uplink.fingerprint));
-  book.active.at(ups.fingerprint).phase = AlertPhase::kFiring;
+  book.active.at(LabelsHash(ups.labels)).phase = AlertPhase::kFiring;
   EXPECT_TRUE(Inhibited(book, rules).count(power.fingerprint));
 }
 
