@@ -273,7 +273,7 @@ void Agent::HandleRuns(std::vector<CheckRun>& runs, bool spool) {
   auto seqs = spool_->AppendAll(batch);
   // The cycle's results, their JSON and SQLite's scratch space are freed by now; hand the
   // freed heap pages back (about 0.3 MB of the agent's resident memory, bench/agent_cycle.sh)
-  // rather than keep them for the next cycle. Once per commit, microseconds on a small heap.
+  // rather than keep them for the next cycle. Once per commit.
   ::malloc_trim(0);
   if (!seqs.ok()) {
     spool_errors_->Increment(static_cast<double>(batch.size()));
