@@ -33,7 +33,7 @@ std::string Fill(const std::string& text, const Labels& labels, double value) {
     key.erase(0, key.find_first_not_of(' '));
     key.erase(key.find_last_not_of(' ') + 1);
     if (key == "value") {
-      out += fmt::format("{:g}", value);
+      out += fmt::format("{}", value);  // shortest exact form: 1234567, not 1.23457e+06
     } else if (auto it = labels.find(key); it != labels.end()) {
       out += it->second;
     } else {
@@ -275,6 +275,17 @@ Evaluation Evaluator::Evaluate(const std::vector<SeriesState>& series, AlertBook
     for (uint64_t key : keep) b.Keep(key);
   }
 
+  // When a check_status rule already held on a series, by series and rule: a status that gets
+  // worse (warning -> critical) changes the alert's severity and so its identity, and the new
+  // alert continues from the old one's start instead of waiting its `for` again.
+  std::unordered_map<std::string, int64_t> held_since;
+  for (const auto& [key, a] : previous.active) {
+    auto rule = rule_by_name_.find(a.rule);
+    if (rule == rule_by_name_.end() || rules_.rules[rule->second].kind != RuleKind::kCheckStatus) continue;
+    auto [it, fresh] = held_since.emplace(a.rule + '\x1e' + SeriesKey(a.labels), a.active_since_ms);
+    if (!fresh) it->second = std::min(it->second, a.active_since_ms);
+  }
+
   // Host-scoped absence: the newest report over a host's matching series.
   std::map<std::pair<size_t, std::string>, std::pair<int64_t, const SeriesState*>> host_seen;
 
@@ -297,7 +308,12 @@ Evaluation Evaluator::Evaluate(const std::vector<SeriesState>& series, AlertBook
         case RuleKind::kCheckStatus: {
           if (is_flapping) break;
           if (std::find(r.statuses.begin(), r.statuses.end(), s.status) == r.statuses.end()) break;
-          b.Hold(r, s.labels, hash(), &s, s.status_since_ms, static_cast<double>(s.status));
+          int64_t since = s.status_since_ms;
+          if (!held_since.empty()) {
+            auto held = held_since.find(r.name + '\x1e' + SeriesKey(s.labels));
+            if (held != held_since.end()) since = std::min(since, held->second);
+          }
+          b.Hold(r, s.labels, hash(), &s, since, static_cast<double>(s.status));
           break;
         }
         case RuleKind::kMetricThreshold:

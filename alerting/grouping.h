@@ -3,10 +3,10 @@
 // group's current members, and sends what it returns through the outbox.
 //
 // - A new group's first notification waits `group_wait` to batch alerts that fire together,
-//   except that a critical alert is never held: a group whose members include a firing
-//   critical one is notified at once.
-// - After that, a change (an alert newly firing, or one that was notified firing and has
-//   resolved) is notified at most every `group_interval`.
+//   except that a group whose members include a firing critical alert is notified at once: the
+//   first critical of a group is never held.
+// - After that, a change (an alert newly firing, critical ones included, or one that was
+//   notified firing and has resolved) is notified at most every `group_interval`.
 // - A group still firing without changes is notified again every `repeat_interval`.
 // - A resolution is notified only for an alert that was notified firing; an alert that fired
 //   and resolved between two notifications is never sent.

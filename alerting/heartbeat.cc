@@ -44,6 +44,15 @@ HeartbeatState EvaluateHeartbeat(const HeartbeatConfig& c, const std::vector<Pin
                                Ago(running), Ago(*c.max_runtime_ms));
       return st;
     }
+    const int64_t base = last_success != nullptr ? last_success->at_ms : created_ms;
+    if (now_ms > base + c.period_ms + c.grace_ms && (completion == nullptr || Succeeded(*completion))) {
+      // Running does not excuse lateness: a job that hangs after starting must still alert.
+      st.status = protocol::CheckStatus::kCritical;
+      st.since_ms = base + c.period_ms + c.grace_ms;
+      st.summary = fmt::format("{} started {} ago and has not succeeded within its period and grace",
+                               c.name, Ago(running));
+      return st;
+    }
     if (completion == nullptr || Succeeded(*completion)) {
       st.status = protocol::CheckStatus::kOk;
       st.since_ms = start->at_ms;

@@ -4,7 +4,8 @@
 // escalation apply. Pure.
 //
 // - The last completion (success, fail, or an exit code: 0 is success) decides, unless a start
-//   came after it: then the job is running, and past `max_runtime` that is critical.
+//   came after it: then the job is running, and past `max_runtime` that is critical. Running
+//   does not excuse lateness: past period and grace without a success it is critical too.
 // - A failure is critical until the next success.
 // - A success is due again `period` after the last one; `grace` later without one, the job is
 //   late: critical, "no success since ...". A heartbeat never pinged is late once `period` and

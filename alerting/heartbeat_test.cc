@@ -49,12 +49,19 @@ TEST(HeartbeatTest, FailuresAndExitCodes) {
 TEST(HeartbeatTest, RunningAndRunningTooLong) {
   const auto c = Nightly();
   std::vector<Ping> pings = {{PingKind::kSuccess, 0, 0}, {PingKind::kStart, 24 * kHour, 0}};
-  auto running = EvaluateHeartbeat(c, pings, 0, 26 * kHour);
+  auto running = EvaluateHeartbeat(c, pings, 0, 24 * kHour + 50 * kMin);
   EXPECT_EQ(running.status, CheckStatus::kOk);
-  EXPECT_EQ(running.summary, "nightly-backup running for 2 h");
-  auto stuck = EvaluateHeartbeat(c, pings, 0, 27 * kHour + kMin);
+  EXPECT_EQ(running.summary, "nightly-backup running for 50 min");
+  // Still running past period and grace: late, whatever max_runtime says.
+  auto late = EvaluateHeartbeat(c, pings, 0, 25 * kHour + kMin);
+  EXPECT_EQ(late.status, CheckStatus::kCritical);
+  EXPECT_EQ(late.since_ms, 25 * kHour);
+  // Past max_runtime (a job started 20 h after its last success).
+  std::vector<Ping> early = {{PingKind::kSuccess, 0, 0}, {PingKind::kStart, 20 * kHour, 0}};
+  auto stuck = EvaluateHeartbeat(c, early, 0, 23 * kHour + kMin);
   EXPECT_EQ(stuck.status, CheckStatus::kCritical);
-  EXPECT_EQ(stuck.since_ms, 27 * kHour);
+  EXPECT_EQ(stuck.since_ms, 23 * kHour);
+  EXPECT_NE(stuck.summary.find("has not finished (max runtime 3 h)"), std::string::npos) << stuck.summary;
   // A start after a failure does not hide the failure.
   EXPECT_EQ(EvaluateHeartbeat(c, {{PingKind::kFail, 0, 0}, {PingKind::kStart, kHour, 0}}, 0, kHour + kMin).status,
             CheckStatus::kCritical);

@@ -3,6 +3,7 @@
 #include <date/tz.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -72,6 +73,11 @@ Status ValidateSchedule(const Schedule& s) {
   SF_RETURN_IF_ERROR(ValidateRotation(s.working, "working-day").WithContext("schedule " + s.name));
   if (s.days_off) {
     SF_RETURN_IF_ERROR(ValidateRotation(*s.days_off, "day-off").WithContext("schedule " + s.name));
+    // Both rotations hand over at the same time, so that a day belongs to exactly one of them.
+    if (s.days_off->handoff_minute != s.working.handoff_minute) {
+      return InvalidArgumentError(fmt::format(
+          "schedule {}: the day-off rotation must hand over at the working-day rotation's time", s.name));
+    }
   }
   for (const auto* days : {&s.calendar.days_off, &s.calendar.working_days}) {
     for (const std::string& d : *days) {
@@ -118,6 +124,14 @@ StatusOr<OnCall> OnCallAt(const Schedule& s, int64_t at_ms) {
     };
     shift = back_to_handoff(shift);
     n = (shift - back_to_handoff(start)).count() / 7;
+  } else if (s.days_off) {
+    // Only the days this rotation covers are turns (a working-day rotation skips weekends and
+    // holidays, a day-off rotation working days): otherwise with 7 members each would always
+    // get the same weekday, and some never a working day.
+    const bool working = &r == &s.working;
+    for (date::local_days d = std::min(start, shift); d < std::max(start, shift); d += date::days(1)) {
+      if (IsWorkingDay(s.calendar, d) == working) n += shift >= start ? 1 : -1;
+    }
   } else {
     n = (shift - start).count();
   }

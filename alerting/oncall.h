@@ -7,7 +7,8 @@
 // says which dates are days off besides weekends and which weekend dates are working days
 // (China's make-up working days, 调休). Overrides (a person covering a period) win over both.
 // A shift belongs to the date it began on: the night after a working day is that working
-// day's shift.
+// day's shift. With both rotations, each counts turns only on the days it covers, and both hand
+// over at the same time.
 #pragma once
 
 #include <cstdint>

@@ -61,11 +61,31 @@ TEST(OnCallTest, HolidaysAndMakeUpWorkingDaysPickTheRotation) {
   }
   s.calendar.working_days.insert("2026-10-10");  // a Saturday worked to make up the holiday
   ASSERT_TRUE(ValidateSchedule(s).ok()) << ValidateSchedule(s).ToString();
-  EXPECT_EQ(Who(s, 1790740800000), "w1");  // Wednesday 09-30 12:00, working day
-  EXPECT_EQ(Who(s, 1790827200000), "o2");  // Thursday 10-01 12:00, holiday
+  // Each rotation counts only its own days: working days 09-28, 09-29, 09-30, 10-08, 10-09,
+  // 10-10; days off 10-01 ... 10-07, 10-11.
+  EXPECT_EQ(Who(s, 1790740800000), "w1");  // Wednesday 09-30 12:00, the 3rd working day
+  EXPECT_EQ(Who(s, 1790827200000), "o1");  // Thursday 10-01 12:00, the 1st day off
   EXPECT_EQ(Who(s, 1790812800000), "w1");  // 10-01 08:00: the night of 09-30, a working day
-  EXPECT_EQ(Who(s, 1791604800000), "w1");  // Saturday 10-10 12:00, make-up working day
-  EXPECT_EQ(Who(s, 1791691200000), "o2");  // Sunday 10-11 12:00
+  EXPECT_EQ(Who(s, 1791604800000), "w2");  // Saturday 10-10 12:00, make-up working day, the 6th
+  EXPECT_EQ(Who(s, 1791691200000), "o2");  // Sunday 10-11 12:00, the 8th day off
+}
+
+TEST(OnCallTest, SevenMembersAllGetWorkingDays) {
+  // Counting calendar days, the 6th and 7th members would always land on Saturday and Sunday.
+  Schedule s;
+  s.name = "seven";
+  s.time_zone = "Asia/Shanghai";
+  s.working = Rotation{{"m1", "m2", "m3", "m4", "m5", "m6", "m7"}, false, 1, 9 * 60, "2026-11-30"};
+  s.days_off = Rotation{{"weekend"}, false, 1, 9 * 60, "2026-11-30"};
+  ASSERT_TRUE(ValidateSchedule(s).ok());
+  // Working days from Monday 11-30: m1..m5 that week, m6 and m7 the next Monday and Tuesday.
+  EXPECT_EQ(Who(s, 1796000400000 + 7 * 86'400'000LL), "m6");
+  EXPECT_EQ(Who(s, 1796000400000 + 8 * 86'400'000LL), "m7");
+  EXPECT_EQ(Who(s, 1796000400000 + 9 * 86'400'000LL), "m1");
+  EXPECT_EQ(Who(s, 1796000400000 + 5 * 86'400'000LL), "weekend");  // Saturday
+  s.days_off->handoff_minute = 8 * 60;
+  EXPECT_NE(ValidateSchedule(s).message().find("must hand over at the working-day rotation's time"),
+            std::string::npos);
 }
 
 TEST(OnCallTest, OverridesWinAndTheLatestOneCovers) {

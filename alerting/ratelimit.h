@@ -3,7 +3,9 @@
 // and lost. So the notifier passes each receiver's messages through a RateLimiter: under the
 // limit a message goes at once; over it, messages are held and go out together as one digest
 // when the window has room again. Nothing is dropped and the limit is never exceeded. Pure: the
-// caller passes the time and sends what it is handed.
+// caller passes the time and sends what it is handed. A digest of many groups must still fit the
+// robot's message size (DingTalk about 20 KB, WeCom markdown 4,096 bytes): rendering it as a
+// summary that fits is the notifier's job (not built yet).
 #pragma once
 
 #include <cstdint>

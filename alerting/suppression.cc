@@ -136,10 +136,17 @@ std::set<std::string> Inhibited(const AlertBook& book, const std::vector<Inhibit
       }
       return key;
     };
-    std::map<std::vector<std::string>, std::vector<uint64_t>> sources;  // equal values -> alerts
+    // Equal values -> the firing sources, and how many of them are not targets themselves.
+    struct Sources {
+      size_t all = 0;
+      size_t not_targets = 0;
+    };
+    std::map<std::vector<std::string>, Sources> sources;
     for (const auto& [id, a] : book.active) {
       if (a.phase == AlertPhase::kFiring && MatchesAll(rule.source, a.labels)) {
-        sources[key_of(a.labels)].push_back(id);
+        Sources& s = sources[key_of(a.labels)];
+        ++s.all;
+        if (!MatchesAll(rule.target, a.labels)) ++s.not_targets;
       }
     }
     if (sources.empty()) continue;
@@ -147,8 +154,9 @@ std::set<std::string> Inhibited(const AlertBook& book, const std::vector<Inhibit
       if (!MatchesAll(rule.target, a.labels)) continue;
       auto it = sources.find(key_of(a.labels));
       if (it == sources.end()) continue;
-      // An alert that is its own only source does not inhibit itself.
-      if (it->second.size() == 1 && it->second.front() == id) continue;
+      // An alert matching both sides is inhibited only by a source that is not a target itself
+      // (as Alertmanager does): otherwise two such alerts would silence each other.
+      if (MatchesAll(rule.source, a.labels) && it->second.not_targets == 0) continue;
       out.insert(a.fingerprint);
     }
   }

@@ -115,6 +115,13 @@ TEST(InhibitTest, AFiringSourceInhibitsTargetsWithTheSameEqualLabels) {
   EXPECT_FALSE(got.count(uplink.fingerprint));
   book.active.at(LabelsHash(ups.labels)).phase = AlertPhase::kFiring;
   EXPECT_TRUE(Inhibited(book, rules).count(power.fingerprint));
+  // Two alerts matching both sides do not silence each other.
+  Alert uplink2 = MakeAlert("uplink-down", {{"site", "north"}, {"link", "b"}}, AlertPhase::kFiring);
+  add(uplink2);
+  std::set<std::string> again = Inhibited(book, rules);
+  EXPECT_FALSE(again.count(uplink.fingerprint));
+  EXPECT_FALSE(again.count(uplink2.fingerprint));
+  EXPECT_TRUE(again.count(north.fingerprint));
 }
 
 }  // namespace
