@@ -6,13 +6,20 @@
 
 namespace steadfast::alerting {
 
-Status ValidateEscalationPolicy(const EscalationPolicy& p) {
+Status ValidateEscalationPolicy(const EscalationPolicy& p, const std::vector<Schedule>& schedules) {
   if (p.tiers.empty()) return InvalidArgumentError(fmt::format("escalation policy {}: no tiers", p.name));
   for (size_t i = 0; i < p.tiers.size(); ++i) {
     const EscalationTier& t = p.tiers[i];
     if (t.schedules.empty() && t.users.empty() && t.receivers.empty()) {
       return InvalidArgumentError(
           fmt::format("escalation policy {}: tier {} notifies nobody", p.name, i + 1));
+    }
+    for (const std::string& name : t.schedules) {
+      if (std::none_of(schedules.begin(), schedules.end(),
+                       [&](const Schedule& s) { return s.name == name; })) {
+        return InvalidArgumentError(
+            fmt::format("escalation policy {}: tier {} names no schedule '{}'", p.name, i + 1, name));
+      }
     }
     if (t.after_ms < 0 || (i > 0 && t.after_ms == 0)) {
       return InvalidArgumentError(fmt::format(

@@ -35,7 +35,9 @@ struct EscalationPolicy {
   int64_t repeat_after_ms = 0;  // between the last tier of a round and tier 0 of the next
 };
 
-Status ValidateEscalationPolicy(const EscalationPolicy& p);
+// Checks tiers and delays and that every schedule a tier names is in `schedules` (so that
+// StepsDue cannot fail on a name later).
+Status ValidateEscalationPolicy(const EscalationPolicy& p, const std::vector<Schedule>& schedules);
 
 struct EscalationStep {
   int round = 0;

@@ -41,7 +41,7 @@ std::vector<std::string> Describe(const std::vector<EscalationStep>& steps) {
 
 TEST(EscalationTest, TiersComeDueInTurnAndRepeat) {
   const auto p = Policy();
-  ASSERT_TRUE(ValidateEscalationPolicy(p).ok());
+  ASSERT_TRUE(ValidateEscalationPolicy(p, Schedules()).ok());
   const auto sched = Schedules();
   auto at = [&](int64_t after, int64_t now) {
     auto steps = StepsDue(p, kT, std::nullopt, after, now, sched);
@@ -85,15 +85,17 @@ TEST(EscalationTest, ScheduleResolvedAtEachStepsTime) {
 TEST(EscalationTest, ErrorsNameThePolicyAndWhatIsWrong) {
   EscalationPolicy p = Policy();
   p.tiers[1].after_ms = 0;
-  EXPECT_NE(ValidateEscalationPolicy(p).message().find("tier 2 needs a positive delay"), std::string::npos);
+  EXPECT_NE(ValidateEscalationPolicy(p, Schedules()).message().find("tier 2 needs a positive delay"), std::string::npos);
   p = Policy();
   p.tiers[2] = EscalationTier{5 * kMin, {}, {}, {}};
-  EXPECT_NE(ValidateEscalationPolicy(p).message().find("tier 3 notifies nobody"), std::string::npos);
+  EXPECT_NE(ValidateEscalationPolicy(p, Schedules()).message().find("tier 3 notifies nobody"), std::string::npos);
   p = Policy();
   p.repeat_after_ms = 0;
-  EXPECT_NE(ValidateEscalationPolicy(p).message().find("positive repeat_after"), std::string::npos);
+  EXPECT_NE(ValidateEscalationPolicy(p, Schedules()).message().find("positive repeat_after"), std::string::npos);
   p = Policy();
   p.tiers[0].schedules = {"nobody-made-this"};
+  EXPECT_NE(ValidateEscalationPolicy(p, Schedules()).message().find("tier 1 names no schedule 'nobody-made-this'"),
+            std::string::npos);
   auto steps = StepsDue(p, kT, std::nullopt, kT - 1, kT, Schedules());
   ASSERT_FALSE(steps.ok());
   EXPECT_NE(steps.status().message().find("no schedule named 'nobody-made-this'"), std::string::npos);

@@ -62,4 +62,9 @@ std::optional<int64_t> NextFlush(const GroupState& state, const Route& route,
   return DueAt(state, route, Look(state, members));
 }
 
+bool Finished(const GroupState& state, const std::vector<GroupMember>& members) {
+  const Pending p = Look(state, members);
+  return p.firing.empty() && p.resolved.empty();
+}
+
 }  // namespace steadfast::alerting

@@ -51,4 +51,8 @@ std::optional<GroupNotification> Flush(GroupState& state, const Route& route,
 std::optional<int64_t> NextFlush(const GroupState& state, const Route& route,
                                  const std::vector<GroupMember>& members);
 
+// True when the group has nothing firing and no resolution left to send: the caller drops it,
+// so that an alert joining later starts a new group (with its group_wait), as in Alertmanager.
+bool Finished(const GroupState& state, const std::vector<GroupMember>& members);
+
 }  // namespace steadfast::alerting

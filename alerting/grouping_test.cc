@@ -46,8 +46,10 @@ TEST(GroupingTest, WaitThenIntervalThenRepeat) {
   EXPECT_EQ(Text(Flush(g, r, m, 130 * kS + 4 * 3600 * kS)), "repeat +B");
   // B resolves: its resolution is sent once, then the group has nothing more to say.
   m[0].firing = false;
+  EXPECT_FALSE(Finished(g, m));  // B's resolution is still to be sent
   EXPECT_EQ(Text(Flush(g, r, m, 130 * kS + 4 * 3600 * kS + 60 * kS)), "send -B");
   EXPECT_FALSE(NextFlush(g, r, m).has_value());
+  EXPECT_TRUE(Finished(g, m));  // the caller drops it; a later alert waits group_wait again
 }
 
 TEST(GroupingTest, TheFirstCriticalOfAGroupIsNeverHeld) {
