@@ -82,7 +82,19 @@ std::string LabelsText(const Labels& labels) {
   std::string out = "{";
   for (const auto& [k, v] : labels) {
     if (out.size() > 1) out += ", ";
-    out += fmt::format("{}=\"{}\"", k, v);
+    out += k;
+    out += "=\"";
+    // Escaped as in Prometheus' text format, so that distinct label sets never read the same
+    // (group keys are built from this).
+    for (char c : v) {
+      if (c == '\\' || c == '"') out += '\\';
+      if (c == '\n') {
+        out += "\\n";
+        continue;
+      }
+      out += c;
+    }
+    out += '"';
   }
   return out + "}";
 }

@@ -51,6 +51,14 @@ TEST(LabelsTest, FingerprintIsStableAndOrderFree) {
   EXPECT_EQ(LabelsHash(a) + LabelPairHash("team", "db"), LabelsHash({{"alertname", "x"}, {"host", "h"}, {"team", "db"}}));
 }
 
+TEST(LabelsTest, TextEscapesSoDistinctSetsNeverReadTheSame) {
+  const Labels a = {{"a", "x\", b=\"y"}};
+  const Labels b = {{"a", "x"}, {"b", "y"}};
+  EXPECT_NE(LabelsText(a), LabelsText(b));
+  EXPECT_EQ(LabelsText(b), "{a=\"x\", b=\"y\"}");
+  EXPECT_EQ(LabelsText({{"m", "line\nback\\slash"}}), "{m=\"line\\nback\\\\slash\"}");
+}
+
 TEST(RulesTest, ParsesEveryKind) {
   auto set = ParseRules(R"(rules:
   - {name: a, kind: check_status, match: ['check="x"'], for: 5m, severity: major}
