@@ -61,8 +61,6 @@ std::string CategoryFor(const Rule& rule, const Labels& base) {
   return c.empty() ? "application" : c;
 }
 
-// Builds the next alert book. `previous` is consumed: an alert that stays active is moved from it
-// to the new book; what is left in it at the end was not held this round.
 // Within one evaluation a regex matcher's answer for a label value is remembered: series share
 // hosts, units and targets, and a hash lookup costs less than RE2 on short strings.
 class MatchMemo {
@@ -93,6 +91,8 @@ class MatchMemo {
   std::unordered_map<const Matcher*, Answers> memo_;
 };
 
+// Builds the next alert book. `previous` is consumed: an alert that stays active is moved from it
+// to the new book; what is left in it at the end was not held this round.
 struct Builder {
   AlertBook& previous;
   int64_t now;
@@ -342,9 +342,12 @@ Evaluation Evaluator::Evaluate(const std::vector<SeriesState>& series, AlertBook
         }
         case RuleKind::kAbsence: {
           if (r.host_scope) {
-            auto& [newest, any] = host_seen[{i, LabelOf(s.labels, "host")}];
-            if (any == nullptr || s.last_seen_ms > newest) newest = s.last_seen_ms;
-            any = &s;
+            // The newest series speaks for the host (its unit and category labels).
+            auto& [newest, from] = host_seen[{i, LabelOf(s.labels, "host")}];
+            if (from == nullptr || s.last_seen_ms > newest) {
+              newest = s.last_seen_ms;
+              from = &s;
+            }
             break;
           }
           if (now_ms - s.last_seen_ms <= r.after_ms) break;
@@ -359,11 +362,11 @@ Evaluation Evaluator::Evaluate(const std::vector<SeriesState>& series, AlertBook
   }
   for (const auto& [key, seen] : host_seen) {
     const Rule& r = rules_.rules[key.first];
-    const auto& [newest, any] = seen;
+    const auto& [newest, from] = seen;
     if (now_ms - newest <= r.after_ms) continue;
     Labels base;
     for (const char* keep : {"host", "unit", "category", "service_window"}) {
-      if (auto it = any->labels.find(keep); it != any->labels.end()) base[keep] = it->second;
+      if (auto it = from->labels.find(keep); it != from->labels.end()) base[keep] = it->second;
     }
     b.Hold(r, base, LabelsHash(base), nullptr, newest + r.after_ms,
            static_cast<double>(now_ms - newest) / 1000.0);

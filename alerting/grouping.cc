@@ -53,7 +53,7 @@ std::optional<GroupNotification> Flush(GroupState& state, const Route& route,
   n.at_ms = now_ms;
   state.last_sent_ms = now_ms;
   for (const std::string& fp : p.resolved) state.sent_firing.erase(fp);
-  for (const std::string& fp : p.firing) state.sent_firing[fp] = true;
+  state.sent_firing.insert(p.firing.begin(), p.firing.end());
   return n;
 }
 

@@ -13,7 +13,7 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,7 +32,7 @@ struct GroupMember {
 struct GroupState {
   int64_t created_ms = 0;     // when the group got its first member
   int64_t last_sent_ms = -1;  // -1: never notified
-  std::map<std::string, bool> sent_firing;  // fingerprints notified as firing, still firing
+  std::set<std::string> sent_firing;  // fingerprints notified as firing, still firing
 };
 
 struct GroupNotification {

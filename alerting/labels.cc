@@ -41,6 +41,14 @@ StatusOr<std::string> ParseValue(std::string_view s, std::string_view whole) {
 
 }  // namespace
 
+bool IsLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (!IsNameChar(name[i], i == 0)) return false;
+  }
+  return true;
+}
+
 uint64_t LabelPairHash(std::string_view name, std::string_view value) {
   // FNV-1a 64 over name, 0xff, value, 0xff; then the splitmix64 finaliser, so that sums of
   // pair hashes do not inherit FNV's linear structure.

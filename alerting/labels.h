@@ -19,6 +19,9 @@ namespace steadfast::alerting {
 
 using Labels = std::map<std::string, std::string>;
 
+// Letters, digits and _, not starting with a digit (Prometheus' label names).
+bool IsLabelName(std::string_view name);
+
 // An alert's identity: the sum (mod 2^64) of LabelPairHash over its name/value pairs, as 16 hex
 // digits. Equal label sets give equal fingerprints, on every machine; being a sum, it can be
 // updated pair by pair (the evaluator adds a rule's labels to a series' without building the

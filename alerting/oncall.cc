@@ -1,11 +1,12 @@
 #include "alerting/oncall.h"
 
-#include <date/tz.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+
+#include "alerting/time_zone.h"
 
 namespace steadfast::alerting {
 namespace {
@@ -64,9 +65,7 @@ Status ValidateRotation(const Rotation& r, const char* which) {
 }  // namespace
 
 Status ValidateSchedule(const Schedule& s) {
-  try {
-    (void)date::locate_zone(s.time_zone);
-  } catch (const std::exception&) {
+  if (FindTimeZone(s.time_zone) == nullptr) {
     return InvalidArgumentError(fmt::format(
         "schedule {}: unknown time zone '{}' (an IANA name, like Asia/Shanghai)", s.name, s.time_zone));
   }
@@ -104,12 +103,8 @@ StatusOr<OnCall> OnCallAt(const Schedule& s, int64_t at_ms) {
   }
   if (cover != nullptr) return OnCall{cover->user, true, cover->starts_ms};
 
-  const date::time_zone* zone = nullptr;
-  try {
-    zone = date::locate_zone(s.time_zone);
-  } catch (const std::exception&) {
-    return InvalidArgumentError("unknown time zone '" + s.time_zone + "'");
-  }
+  const date::time_zone* zone = FindTimeZone(s.time_zone);
+  if (zone == nullptr) return InvalidArgumentError("unknown time zone '" + s.time_zone + "'");
   const auto local = zone->to_local(date::sys_time<milliseconds>{milliseconds(at_ms)});
   // Which rotation: by the working-day rotation's shift day.
   const date::local_days day = ShiftDay(local, s.working.handoff_minute);

@@ -44,11 +44,8 @@ StatusOr<Labels> ReadLabels(const ConfigNode& node, bool names_only_identifiers)
   if (!node.IsMap()) return node.Error("expected a mapping of names to text");
   SF_ASSIGN_OR_RETURN(std::vector<std::string> keys, node.Keys());
   for (const std::string& k : keys) {
-    if (names_only_identifiers) {
-      auto probe = Matcher::Parse(k + "=\"\"");
-      if (!probe.ok() || probe->name() != k) {
-        return node[k].Error("a label name is letters, digits and _, not starting with a digit");
-      }
+    if (names_only_identifiers && !IsLabelName(k)) {
+      return node[k].Error("a label name is letters, digits and _, not starting with a digit");
     }
     SF_ASSIGN_OR_RETURN(std::string v, node[k].RequiredString());
     out[k] = v;

@@ -59,6 +59,30 @@ TEST(LabelsTest, TextEscapesSoDistinctSetsNeverReadTheSame) {
   EXPECT_EQ(LabelsText({{"m", "line\nback\\slash"}}), "{m=\"line\\nback\\\\slash\"}");
 }
 
+TEST(LabelsTest, LabelNames) {
+  EXPECT_TRUE(IsLabelName("team_2"));
+  EXPECT_TRUE(IsLabelName("_x"));
+  EXPECT_FALSE(IsLabelName("2team"));
+  EXPECT_FALSE(IsLabelName("team-a"));
+  EXPECT_FALSE(IsLabelName(""));
+}
+
+TEST(EvaluatorTest, HostAbsenceTakesItsLabelsFromTheNewestSeries) {
+  auto set = ParseRules("rules:\n  - {name: host-silent, kind: absence, scope: host, after: 5m}\n", "r.yaml");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  Evaluator ev(std::move(set).value());
+  SeriesState newer, older;
+  newer.labels = {{"host", "h1"}, {"check", "system"}, {"target", "load"}, {"unit", "finance"}};
+  newer.last_seen_ms = 60'000;
+  older.labels = {{"host", "h1"}, {"check", "disk"}, {"target", "sda"}, {"unit", "old-unit"}};
+  older.last_seen_ms = 0;
+  for (const auto& order : {std::vector<SeriesState>{newer, older}, std::vector<SeriesState>{older, newer}}) {
+    Evaluation e = ev.Evaluate(order, {}, 60'000 + 300'001);
+    ASSERT_EQ(e.transitions.size(), 1u);
+    EXPECT_EQ(e.transitions[0].alert.labels.at("unit"), "finance");
+  }
+}
+
 TEST(RulesTest, ParsesEveryKind) {
   auto set = ParseRules(R"(rules:
   - {name: a, kind: check_status, match: ['check="x"'], for: 5m, severity: major}

@@ -1,12 +1,13 @@
 #include "alerting/suppression.h"
 
-#include <date/tz.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <map>
+
+#include "alerting/time_zone.h"
 
 namespace steadfast::alerting {
 namespace {
@@ -19,14 +20,6 @@ int DayIndex(const std::string& name) {
     if (name == kDays[i]) return static_cast<int>(i);
   }
   return -1;
-}
-
-const date::time_zone* Zone(const std::string& name) {
-  try {
-    return date::locate_zone(name);
-  } catch (const std::exception&) {
-    return nullptr;
-  }
 }
 
 }  // namespace
@@ -83,7 +76,7 @@ Status ValidateSilence(const Silence& s) {
   if (s.weekly->duration_ms <= 0 || s.weekly->duration_ms > 7 * kDayMs) {
     return InvalidArgumentError("a recurring silence lasts more than nothing and at most a week");
   }
-  if (Zone(s.weekly->time_zone) == nullptr) {
+  if (FindTimeZone(s.weekly->time_zone) == nullptr) {
     return InvalidArgumentError(fmt::format("unknown time zone '{}' (an IANA name, like Asia/Shanghai)",
                                             s.weekly->time_zone));
   }
@@ -95,7 +88,7 @@ bool SilenceActiveAt(const Silence& s, int64_t now_ms) {
   if (s.ends_ms != 0 && now_ms >= s.ends_ms) return false;
   if (!s.weekly) return true;
   const WeeklyRecurrence& w = *s.weekly;
-  const date::time_zone* zone = Zone(w.time_zone);
+  const date::time_zone* zone = FindTimeZone(w.time_zone);
   if (zone == nullptr) return false;
   using namespace std::chrono;
   const sys_time<milliseconds> now{milliseconds(now_ms)};

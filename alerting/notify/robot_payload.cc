@@ -1,12 +1,9 @@
 #include "alerting/notify/robot_payload.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <nlohmann/json.hpp>
 
+#include "alerting/notify/hmac.h"
 #include "common/http/http_types.h"
-#include "common/status.h"
 
 namespace steadfast::alerting {
 namespace {
@@ -14,15 +11,7 @@ namespace {
 using nlohmann::json;
 
 std::string HmacSha256Base64(const std::string& key, const std::string& message) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  // HMAC-SHA256 over in-memory data cannot fail short of a broken OpenSSL.
-  SF_CHECK(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len) != nullptr);
-  std::string out(4 * ((len + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), mac, static_cast<int>(len));
-  out.resize(static_cast<size_t>(n));
-  return out;
+  return Base64(HmacSha256(key, message));
 }
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }

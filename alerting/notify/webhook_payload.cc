@@ -1,13 +1,10 @@
 #include "alerting/notify/webhook_payload.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <nlohmann/json.hpp>
 
+#include "alerting/notify/hmac.h"
 #include "common/clock.h"
 #include "common/random.h"
-#include "common/status.h"
 
 namespace steadfast::alerting {
 namespace {
@@ -61,13 +58,7 @@ std::string WebhookBody(const WebhookGroup& g) {
 }
 
 std::string WebhookSignature(const std::string& secret, int64_t timestamp_s, const std::string& body) {
-  const std::string message = std::to_string(timestamp_s) + "." + body;
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  // HMAC-SHA256 over in-memory data cannot fail short of a broken OpenSSL.
-  SF_CHECK(HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-                reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len) != nullptr);
-  return "sha256=" + HexEncode(std::string_view(reinterpret_cast<const char*>(mac), len));
+  return "sha256=" + HexEncode(HmacSha256(secret, std::to_string(timestamp_s) + "." + body));
 }
 
 }  // namespace steadfast::alerting
