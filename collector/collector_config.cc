@@ -103,11 +103,22 @@ StatusOr<int64_t> ParseByteSize(const std::string& text) {
   return number * mult;
 }
 
-StatusOr<CollectorConfig> ParseCollectorConfig(const ConfigDocument& doc, FileSystem& fs) {
+namespace {
+// The directory of a config file ("" for a bare name): relative rule files are read from there.
+std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return "";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+}  // namespace
+
+StatusOr<CollectorConfig> ParseCollectorConfig(const ConfigDocument& doc, FileSystem& fs,
+                                               const std::string& config_dir) {
   const ConfigNode& root = doc.root();
   SF_RETURN_IF_ERROR(root.CheckNoUnknownKeys({"listen", "data_dir", "web_root", "enrollment_tokens",
                                               "enrollment_token_file", "history_retention", "audit_retention",
-                                              "storage", "limits", "tls", "http", "log", "auth"}));
+                                              "storage", "limits", "tls", "http", "log", "auth",
+                                              "alerting"}));
   CollectorConfig c;
   SF_RETURN_IF_ERROR(ParseListen(root["listen"], &c));
   SF_ASSIGN_OR_RETURN(c.data_dir, root["data_dir"].String(c.data_dir));
@@ -178,20 +189,22 @@ StatusOr<CollectorConfig> ParseCollectorConfig(const ConfigDocument& doc, FileSy
   c.log.format = format == "json" ? LogFormat::kJson : LogFormat::kText;
   SF_ASSIGN_OR_RETURN(c.log.level, log["level"].Enum({"trace", "debug", "info", "warn", "error", "off"}, "info"));
   c.log.component = "steadfast-collector";
+
+  SF_ASSIGN_OR_RETURN(c.alerting, alerting::ParseAlertingConfig(root["alerting"], config_dir, fs));
   return c;
 }
 
 StatusOr<CollectorConfig> ParseCollectorConfigText(const std::string& yaml, const std::string& file_name,
                                                    FileSystem& fs) {
   SF_ASSIGN_OR_RETURN(ConfigDocument doc, ConfigDocument::Parse(yaml, file_name));
-  SF_ASSIGN_OR_RETURN(CollectorConfig c, ParseCollectorConfig(doc, fs));
+  SF_ASSIGN_OR_RETURN(CollectorConfig c, ParseCollectorConfig(doc, fs, DirOf(file_name)));
   c.source = file_name;
   return c;
 }
 
 StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path, FileSystem& fs) {
   SF_ASSIGN_OR_RETURN(ConfigDocument doc, ConfigDocument::Load(path));
-  SF_ASSIGN_OR_RETURN(CollectorConfig c, ParseCollectorConfig(doc, fs));
+  SF_ASSIGN_OR_RETURN(CollectorConfig c, ParseCollectorConfig(doc, fs, DirOf(path)));
   c.source = path;
   return c;
 }

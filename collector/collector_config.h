@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "alerting/alerting_config.h"
 #include "collector/auth/auth_config.h"
 #include "common/config/config_node.h"
 #include "common/fs/file_system.h"
@@ -39,6 +40,7 @@ struct CollectorConfig {
   int handler_threads = 16;
   LogOptions log;
   auth::AuthConfig auth;  // the `auth:` section (collector/auth/auth_config.h)
+  alerting::AlertingConfig alerting;  // the `alerting:` section (alerting/alerting_config.h)
 
   std::string DatabasePath() const { return data_dir + "/collector.db"; }
   // The key the audit records are sealed with; kept beside, not inside, the database.
@@ -52,8 +54,10 @@ inline constexpr int64_t kMinAuditRetentionMs = 183LL * 24 * 3600 * 1000;
 // Enrolment tokens shorter than this are refused as guessable.
 inline constexpr size_t kMinEnrollmentTokenBytes = 16;
 
-// Parses and validates; `fs` reads enrollment_token_file.
-StatusOr<CollectorConfig> ParseCollectorConfig(const config::ConfigDocument& doc, FileSystem& fs);
+// Parses and validates; `fs` reads enrollment_token_file and the alerting secrets; relative
+// alerting rule_files are read from `config_dir`.
+StatusOr<CollectorConfig> ParseCollectorConfig(const config::ConfigDocument& doc, FileSystem& fs,
+                                               const std::string& config_dir = "");
 // Load + parse a YAML file (NotFound if it cannot be read).
 StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path, FileSystem& fs);
 // Parse YAML text named `file_name` (tests).

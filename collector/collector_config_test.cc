@@ -164,6 +164,10 @@ TEST_F(CollectorConfigTest, ShippedExampleConfigIsValid) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->listen_port, 8080);
   EXPECT_FALSE(c->enrollment_tokens.empty());
+  // Alerting with the shipped default rules, read from beside the config.
+  EXPECT_TRUE(c->alerting.enabled);
+  EXPECT_GE(c->alerting.rules.rules.size(), 5u);
+  EXPECT_EQ(c->alerting.route.receiver, "console");
 }
 
 TEST_F(CollectorConfigTest, AuditRetentionDefaultsToAYearAndKeyLivesInDataDir) {

@@ -238,7 +238,8 @@ HttpResponse IngestHandler::Reports(const HttpRequest& request) {
                                       "agent_id"));
   }
 
-  StatusOr<protocol::ReportAck> ack = storage_.IngestBatch(*batch, clock_.NowMillis());
+  const int64_t received_at_ms = clock_.NowMillis();
+  StatusOr<protocol::ReportAck> ack = storage_.IngestBatch(*batch, received_at_ms);
   if (!ack.ok()) {
     switch (ack.status().code()) {
       case StatusCode::kNotFound:
@@ -254,6 +255,7 @@ HttpResponse IngestHandler::Reports(const HttpRequest& request) {
   }
   results_total_.Increment(ack->accepted);
   duplicate_results_total_.Increment(ack->duplicates);
+  if (options_.after_store) options_.after_store(*batch, received_at_ms);
   return Finish("ok", started, HttpResponse::Json(200, protocol::EncodeReportAck(*ack)));
 }
 

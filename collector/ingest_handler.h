@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct IngestOptions {
   std::vector<std::string> enrollment_tokens;
   size_t max_body_bytes = 16u << 20;          // request body as received (compressed)
   size_t max_decompressed_bytes = 64u << 20;  // after zstd decompression
+  // Called with every batch once it is durable (before the answer), with its received time:
+  // the alert engine's feed. Must not block.
+  std::function<void(const protocol::ReportBatch&, int64_t received_at_ms)> after_store;
 };
 
 class IngestHandler {

@@ -37,6 +37,10 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
   ingest_options.enrollment_tokens = config.enrollment_tokens;
   ingest_options.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
   ingest_options.max_decompressed_bytes = static_cast<size_t>(config.max_decompressed_bytes);
+  // Set before the listener starts; the engine exists from then on (when alerting is on).
+  ingest_options.after_store = [raw = s.get()](const protocol::ReportBatch& batch, int64_t received_at_ms) {
+    if (raw->alert_engine_) raw->alert_engine_->Observe(batch, received_at_ms);
+  };
   s->ingest_ = std::make_unique<IngestHandler>(*s->storage_, deps.clock, *s->registry_, std::move(ingest_options));
   s->status_collector_ = std::make_unique<HostCheckStatusCollector>(*s->storage_);
   s->api_ = std::make_unique<ApiHandlers>(*s->storage_, deps.clock, *s->registry_,
@@ -80,6 +84,36 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
   s->inventory_handlers_ =
       std::make_unique<api::InventoryHandlers>(*s->inventory_, *s->accounts_, *s->storage_, deps.clock);
   s->inventory_handlers_->AddRoutes(*s->routes_);
+  {
+    audit::SqliteAuditLog* log = s->audit_.get();
+    SF_ASSIGN_OR_RETURN(s->alert_store_,
+                        alerts::SqliteAlertStore::Open(*s->admin_db_, [log](sqlite::SqliteDb& db, const audit::AuditEvent& e) {
+                          return log->AppendInTransaction(db, e).status();
+                        }));
+  }
+  s->alert_handlers_ = std::make_unique<api::AlertHandlers>(*s->alert_store_, *s->accounts_, deps.clock);
+  s->alert_handlers_->AddRoutes(*s->routes_);
+  if (s->config_.alerting.enabled) {
+    http::HttpClient* client = deps.notify_client;
+    if (client == nullptr) {
+      http::HttpClientOptions client_options;
+      client_options.user_agent = std::string("steadfast-collector/") + kVersion;
+      s->owned_notify_client_ = http::NewCurlHttpClient(client_options);
+      client = s->owned_notify_client_.get();
+    }
+    s->outbox_sender_ = std::make_unique<alerts::OutboxSender>(s->config_.alerting, *s->alert_store_, *client,
+                                                               deps.clock, s->registry_.get());
+    SF_ASSIGN_OR_RETURN(s->alert_engine_, alerts::AlertEngine::Create(s->config_.alerting, *s->alert_store_,
+                                                                      *s->storage_, deps.clock, s->registry_.get()));
+    s->alert_engine_->SetOnNotifications([sender = s->outbox_sender_.get()] { sender->Wake(); });
+    s->outbox_sender_->Start();
+    s->alert_engine_->Start();
+    SF_LOG_INFO("alerting: {} rules from {} file(s), {} receivers, {} series loaded",
+                s->config_.alerting.rules.rules.size(), s->config_.alerting.rule_files.size(),
+                s->config_.alerting.receivers.size(), s->alert_engine_->SeriesCount());
+  } else {
+    SF_LOG_WARN("no `alerting:` section in the config: no alerts are raised or sent");
+  }
   s->routes_->RegisterOn(s->router_, s->http_metrics_.get());
 
   accounts::UserQuery any_user;
@@ -129,6 +163,9 @@ void CollectorServer::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   if (http_) http_->Shutdown();
+  // The engine's last round may queue notifications; the sender stops after it.
+  if (alert_engine_) alert_engine_->Shutdown();
+  if (outbox_sender_) outbox_sender_->Shutdown();
   {
     std::lock_guard<std::mutex> lock(retention_mu_);
     stopping_ = true;

@@ -17,6 +17,10 @@
 #include <thread>
 
 #include "collector/accounts/sqlite_account_store.h"
+#include "collector/alerts/alert_engine.h"
+#include "collector/alerts/alert_store.h"
+#include "collector/alerts/outbox_sender.h"
+#include "collector/api/alert_handlers.h"
 #include "collector/api/audit_handlers.h"
 #include "collector/api/auth_handlers.h"
 #include "collector/api/inventory_handlers.h"
@@ -37,6 +41,7 @@
 #include "collector/store/sqlite_storage.h"
 #include "common/clock.h"
 #include "common/fs/file_system.h"
+#include "common/http/http_client.h"
 #include "common/http/http_server.h"
 
 namespace steadfast::collector {
@@ -49,6 +54,8 @@ struct CollectorDeps {
   // The directory for auth.ldap logins (tests pass a fake). Null: an OpenLdapDirectory built
   // from config.auth.ldap when that is set. Unused without config.auth.ldap.
   auth::LdapDirectory* ldap = nullptr;
+  // Outgoing HTTP for notifications. Null: libcurl.
+  http::HttpClient* notify_client = nullptr;
 };
 
 class CollectorServer {
@@ -71,6 +78,10 @@ class CollectorServer {
   accounts::AccountStore& accounts() { return *accounts_; }
   inventory::InventoryStore& inventory() { return *inventory_; }
   audit::SqliteAuditLog& audit_log() { return *audit_; }
+  alerts::SqliteAlertStore& alert_store() { return *alert_store_; }
+  // Null when the config has no `alerting:` section.
+  alerts::AlertEngine* alert_engine() { return alert_engine_.get(); }
+  alerts::OutboxSender* outbox_sender() { return outbox_sender_.get(); }
   const api::RouteTable& routes() const { return *routes_; }
   // The router the HTTP server dispatches to (tests dispatch to it without sockets).
   const http::Router& router() const { return router_; }
@@ -105,6 +116,11 @@ class CollectorServer {
   std::unique_ptr<api::AuthHandlers> auth_handlers_;
   std::unique_ptr<api::AuditHandlers> audit_handlers_;
   std::unique_ptr<api::InventoryHandlers> inventory_handlers_;
+  std::unique_ptr<alerts::SqliteAlertStore> alert_store_;
+  std::unique_ptr<api::AlertHandlers> alert_handlers_;
+  std::unique_ptr<http::HttpClient> owned_notify_client_;
+  std::unique_ptr<alerts::AlertEngine> alert_engine_;
+  std::unique_ptr<alerts::OutboxSender> outbox_sender_;
   http::Router router_;
   std::unique_ptr<http::HttpServer> http_;
 

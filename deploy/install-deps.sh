@@ -35,6 +35,8 @@ PACKAGES=(
 )
 if [ "${1:-}" = "--bench" ]; then
   PACKAGES+=(prometheus-node-exporter)  # bench/agent_footprint.sh: the resident-memory baseline
+  # bench/alert_latency.sh: the same alert path through Prometheus + Alertmanager
+  PACKAGES+=(prometheus prometheus-alertmanager)
 fi
 
 missing=()

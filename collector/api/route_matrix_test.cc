@@ -68,6 +68,12 @@ class RouteMatrixTest : public testutil::InProcessCollectorTest {
       ASSERT_TRUE(created.ok()) << created.status().ToString();
       *id = created->id;
     }
+    // An alert on each host.
+    auto alert_a = testutil::AddFiringAlert(*server_, "agent-a", "disk-failing", clock_.NowMillis());
+    auto alert_b = testutil::AddFiringAlert(*server_, "agent-b", "disk-failing", clock_.NowMillis());
+    ASSERT_TRUE(alert_a.ok() && alert_b.ok()) << alert_a.status().ToString();
+    alert_a_ = *alert_a;
+    alert_b_ = *alert_b;
     for (Role r : accounts::kAllRoles) {
       auto u = testutil::AddUser(*server_, std::string(accounts::RoleName(r)) + "-a", unit_a_, {r});
       ASSERT_TRUE(u.ok()) << u.status().ToString();
@@ -107,6 +113,7 @@ class RouteMatrixTest : public testutil::InProcessCollectorTest {
         break;
       }
       case ObjectKind::kEquipment: id = std::to_string(in_scope ? equipment_a_ : equipment_b_); break;
+      case ObjectKind::kAlert: id = std::to_string(in_scope ? alert_a_ : alert_b_); break;
     }
     size_t at = path.find("{id}");
     if (at != std::string::npos) path.replace(at, 4, id);
@@ -127,6 +134,7 @@ class RouteMatrixTest : public testutil::InProcessCollectorTest {
 
   int64_t unit_a_ = 0, dept_a1_ = 0, unit_b_ = 0, token_b_ = 0;
   int64_t equipment_a_ = 0, equipment_b_ = 0;
+  int64_t alert_a_ = 0, alert_b_ = 0;
   int token_seq_ = 0;
   std::map<Role, accounts::User> users_;
   accounts::User victim_a_, victim_b_;

@@ -35,6 +35,7 @@ std::string ObjectTypeName(ObjectKind kind) {
     case ObjectKind::kUnit: return "unit";
     case ObjectKind::kApiToken: return "token";
     case ObjectKind::kEquipment: return "equipment";
+    case ObjectKind::kAlert: return "alert";
   }
   return "";
 }

@@ -41,7 +41,7 @@ namespace steadfast::collector::api {
 
 // What the {id} (or {agent_id}) path parameter of a route names; decides how step 5 finds the
 // object's unit.
-enum class ObjectKind { kNone, kHost, kUser, kUnit, kApiToken, kEquipment };
+enum class ObjectKind { kNone, kHost, kUser, kUnit, kApiToken, kEquipment, kAlert };
 
 struct RequestContext {
   const http::HttpRequest& request;

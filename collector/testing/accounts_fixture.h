@@ -148,6 +148,28 @@ inline std::string ErrorCode(const http::HttpResponse& r) {
 
 // A collector running in this process on a FakeClock, for tests that call its routes. Set
 // config_ fields before StartCollector().
+// Stores a firing alert of `rule` on the host `agent_id` (as the engine would) and returns its id.
+inline StatusOr<int64_t> AddFiringAlert(CollectorServer& server, const std::string& agent_id, const std::string& rule,
+                                        int64_t now_ms) {
+  alerting::Transition t;
+  t.kind = alerting::TransitionKind::kFiring;
+  t.at_ms = now_ms;
+  t.alert.rule = rule;
+  t.alert.labels = {{"alertname", rule}, {"agent_id", agent_id}, {"host", "host-" + agent_id}, {"severity", "critical"}};
+  t.alert.fingerprint = alerting::Fingerprint(t.alert.labels);
+  t.alert.phase = alerting::AlertPhase::kFiring;
+  t.alert.active_since_ms = now_ms;
+  t.alert.firing_since_ms = now_ms;
+  alerts::RoundWrite round;
+  round.transitions.push_back(t);
+  SF_RETURN_IF_ERROR(server.alert_store().ApplyRound(round, now_ms));
+  alerts::AlertQuery q;
+  q.limit = 1;
+  SF_ASSIGN_OR_RETURN(alerts::AlertPage page, server.alert_store().List(q));
+  if (page.items.empty()) return InternalError("the alert was not stored");
+  return page.items[0].id;
+}
+
 class InProcessCollectorTest : public ::testing::Test {
  protected:
   void StartCollector() {

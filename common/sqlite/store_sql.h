@@ -5,8 +5,8 @@
 // reaching one is a bug, not a conflict to report to a user. Messages start with the store's
 // name ("accounts store: ...").
 //
-// Parameters bind in order to ?1, ?2, ...: int64_t, int and bool as integers, strings as text,
-// std::optional<int64_t> as an integer or NULL.
+// Parameters bind in order to ?1, ?2, ...: int64_t, int and bool as integers, double as a real,
+// strings as text, std::optional<int64_t> as an integer or NULL.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +27,7 @@ using SqlParam = std::variant<int64_t, std::string>;
 inline void BindOne(SqliteStatement& s, int i, int64_t v) { s.Bind(i, v); }
 inline void BindOne(SqliteStatement& s, int i, int v) { s.Bind(i, static_cast<int64_t>(v)); }
 inline void BindOne(SqliteStatement& s, int i, bool v) { s.Bind(i, static_cast<int64_t>(v ? 1 : 0)); }
+inline void BindOne(SqliteStatement& s, int i, double v) { s.Bind(i, v); }
 inline void BindOne(SqliteStatement& s, int i, std::string_view v) { s.Bind(i, v); }
 // Without this a string literal would bind as bool (pointer-to-bool beats the conversions).
 inline void BindOne(SqliteStatement& s, int i, const char* v) { s.Bind(i, std::string_view(v)); }

@@ -3,7 +3,11 @@
 # See deploy/config/*.yaml for every option.
 
 # quickstart_collector_config PORT DATA_DIR WEB_ROOT TOKEN_FILE  -> YAML on stdout
+# Alerts use the default rules (deploy/config/alert-rules.yaml) and are kept for the console;
+# nothing is sent anywhere until a receiver is configured.
 quickstart_collector_config() {
+  local rules
+  rules="$(cd "$(dirname "${BASH_SOURCE[0]}")/../config" && pwd)/alert-rules.yaml"
   cat <<YAML
 # Written from deploy/lib/quickstart-config.sh; see deploy/config/collector.yaml for every option.
 listen: 127.0.0.1:$1
@@ -11,6 +15,10 @@ data_dir: $2
 web_root: $3
 enrollment_token_file: $4
 history_retention: 7d
+alerting:
+  rule_files: [$rules]
+  route: {receiver: console, group_by: [alertname, host]}
+  receivers: [{name: console}]
 YAML
 }
 

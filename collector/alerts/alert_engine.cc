@@ -1,0 +1,497 @@
+#include "collector/alerts/alert_engine.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <utility>
+
+#include "alerting/grouping.h"
+#include "alerting/notify/webhook_payload.h"
+#include "alerting/routing.h"
+#include "alerting/suppression.h"
+#include "common/logging.h"
+
+namespace steadfast::collector::alerts {
+namespace {
+
+// Status changes older than this are forgotten (flapping windows are shorter).
+constexpr int64_t kChangesKeptMs = 6 * 3'600'000;
+constexpr size_t kMaxChangesKept = 64;
+
+const alerting::Route* FindRoute(const alerting::Route& node, const std::string& path) {
+  if (node.path == path) return &node;
+  for (const alerting::Route& child : node.routes) {
+    if (const alerting::Route* r = FindRoute(child, path)) return r;
+  }
+  return nullptr;
+}
+
+std::vector<alerting::MetricSample> ReadMetrics(const std::vector<protocol::Metric>& metrics, int64_t at_ms,
+                                                const std::vector<alerting::MetricSample>& before) {
+  std::vector<alerting::MetricSample> out;
+  out.reserve(metrics.size());
+  for (const protocol::Metric& m : metrics) {
+    alerting::MetricSample s;
+    s.name = m.name;
+    s.labels = alerting::Labels(m.labels.begin(), m.labels.end());
+    s.value = m.value;
+    s.at_ms = at_ms;
+    for (const alerting::MetricSample& b : before) {
+      if (b.name == s.name && b.labels == s.labels && b.at_ms < at_ms) {
+        s.previous = b.value;
+        s.previous_at_ms = b.at_ms;
+        break;
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<alerting::MetricSample> ParseMetricsJson(const std::string& text, int64_t at_ms) {
+  std::vector<alerting::MetricSample> out;
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return out;
+  for (const nlohmann::json& m : j) {
+    if (!m.is_object() || !m.contains("name") || !m["name"].is_string() || !m.contains("value") ||
+        !m["value"].is_number()) {
+      continue;
+    }
+    alerting::MetricSample s;
+    s.name = m["name"].get<std::string>();
+    s.value = m["value"].get<double>();
+    s.at_ms = at_ms;
+    if (m.contains("labels") && m["labels"].is_object()) {
+      for (auto it = m["labels"].begin(); it != m["labels"].end(); ++it) {
+        if (it->is_string()) s.labels[it.key()] = it->get<std::string>();
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+alerting::Alert FromRecord(const AlertRecord& r) {
+  alerting::Alert a;
+  a.fingerprint = r.fingerprint;
+  a.rule = r.rule;
+  a.labels = r.labels;
+  a.annotations = r.annotations;
+  a.phase = r.state == AlertState::kFiring ? alerting::AlertPhase::kFiring : alerting::AlertPhase::kPending;
+  a.active_since_ms = r.active_since_ms;
+  a.firing_since_ms = r.firing_since_ms;
+  a.value = r.value;
+  return a;
+}
+
+std::string GroupId(const std::string& receiver, const std::string& group_key) {
+  return receiver + '\x1e' + group_key;
+}
+
+}  // namespace
+
+std::string AlertEngine::SeriesKey(const std::string& agent_id, const std::string& check, const std::string& target) {
+  std::string key;
+  key.reserve(agent_id.size() + check.size() + target.size() + 2);
+  key += agent_id;
+  key += '\x1f';
+  key += check;
+  key += '\x1f';
+  key += target;
+  return key;
+}
+
+AlertEngine::AlertEngine(const alerting::AlertingConfig& config, SqliteAlertStore& store, const Clock& clock)
+    : config_(config), evaluator_(config.rules), store_(store), clock_(clock) {}
+
+StatusOr<std::unique_ptr<AlertEngine>> AlertEngine::Create(const alerting::AlertingConfig& config,
+                                                          SqliteAlertStore& store, Storage& storage,
+                                                          const Clock& clock, prometheus::Registry* registry) {
+  std::unique_ptr<AlertEngine> e(new AlertEngine(config, store, clock));
+  if (registry != nullptr) {
+    e->round_seconds_ = &prometheus::BuildHistogram()
+                             .Name("steadfast_alert_evaluation_duration_seconds")
+                             .Help("Time of one alerting round: evaluation, routing, grouping and its commit")
+                             .Register(*registry)
+                             .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                                               0.05, 0.1, 0.25, 0.5, 1, 2.5});
+    e->round_failures_ = &prometheus::BuildCounter()
+                              .Name("steadfast_alert_evaluation_failures_total")
+                              .Help("Alerting rounds that could not be stored (retried by the next round)")
+                              .Register(*registry)
+                              .Add({});
+    auto& alerts = prometheus::BuildGauge()
+                       .Name("steadfast_alerts")
+                       .Help("Active alerts by state")
+                       .Register(*registry);
+    e->firing_ = &alerts.Add({{"state", "firing"}});
+    e->pending_ = &alerts.Add({{"state", "pending"}});
+    e->notifications_decided_ = &prometheus::BuildCounter()
+                                     .Name("steadfast_notifications_queued_total")
+                                     .Help("Notifications written to the outbox (one per receiver integration)")
+                                     .Register(*registry)
+                                     .Add({});
+  }
+  SF_RETURN_IF_ERROR(e->Load(storage));
+  return e;
+}
+
+AlertEngine::~AlertEngine() { Shutdown(); }
+
+Status AlertEngine::Load(Storage& storage) {
+  SF_ASSIGN_OR_RETURN(std::vector<SeriesMemo> memos, store_.SeriesMemos());
+  std::unordered_map<std::string, SeriesMemo> memo_by_key;
+  for (SeriesMemo& m : memos) memo_by_key.emplace(m.key, std::move(m));
+
+  constexpr int64_t kPage = 500;
+  for (int64_t offset = 0;; offset += kPage) {
+    SF_ASSIGN_OR_RETURN(HostPage page, storage.ListHosts(kPage, offset));
+    for (const HostSummary& h : page.items) {
+      const std::string& agent_id = h.agent.agent_id;
+      const std::string hostname = h.agent.host.hostname.empty() ? agent_id : h.agent.host.hostname;
+      hostnames_[agent_id] = hostname;
+      SF_ASSIGN_OR_RETURN(std::vector<StoredResult> checks, storage.ListHostChecks(agent_id));
+      for (const StoredResult& r : checks) {
+        const std::string key = SeriesKey(agent_id, r.check, r.target);
+        Series s;
+        s.state.labels = {{"host", hostname}, {"agent_id", agent_id}, {"check", r.check}, {"target", r.target}};
+        s.state.status = r.status;
+        s.state.last_seen_ms = r.received_at_ms;
+        s.last_seq = r.seq;
+        const int64_t at = std::min(r.observed_at_ms > 0 ? r.observed_at_ms : r.received_at_ms, r.received_at_ms);
+        s.state.metrics = ParseMetricsJson(r.metrics_json, at);
+        auto memo = memo_by_key.find(key);
+        if (memo != memo_by_key.end() && memo->second.status == r.status) {
+          s.state.status_since_ms = memo->second.since_ms;
+          s.state.changes_ms = memo->second.changes_ms;
+        } else {
+          s.state.status_since_ms = at;
+          s.memo_dirty = true;
+        }
+        series_.emplace(key, std::move(s));
+      }
+    }
+    if (static_cast<int64_t>(page.items.size()) < kPage) break;
+  }
+
+  SF_ASSIGN_OR_RETURN(std::vector<AlertRecord> active, store_.ActiveAlerts());
+  for (const AlertRecord& r : active) book_.active[alerting::LabelsHash(r.labels)] = FromRecord(r);
+
+  SF_ASSIGN_OR_RETURN(std::vector<GroupRecord> groups, store_.Groups());
+  std::set<std::string> active_fps;
+  for (const AlertRecord& r : active) active_fps.insert(r.fingerprint);
+  std::vector<std::string> gone;
+  for (GroupRecord& g : groups) {
+    const alerting::Route* route = FindRoute(config_.route, g.route_path);
+    if (route == nullptr) route = &config_.route;  // the tree changed since; the root still sends
+    for (const std::string& fp : g.state.sent_firing) {
+      if (active_fps.count(fp) == 0) gone.push_back(fp);
+    }
+    const std::string id = GroupId(g.receiver, g.group_key);
+    groups_[id] = Group{std::move(g), route};
+  }
+  std::sort(gone.begin(), gone.end());
+  gone.erase(std::unique(gone.begin(), gone.end()), gone.end());
+  SF_ASSIGN_OR_RETURN(std::vector<AlertRecord> latest, store_.LatestByFingerprint(gone));
+  for (const AlertRecord& r : latest) {
+    resolved_[r.fingerprint] = {FromRecord(r), r.ended_ms > 0 ? r.ended_ms : r.updated_ms};
+  }
+  return OkStatus();
+}
+
+void AlertEngine::Start() {
+  std::lock_guard<std::mutex> lock(loop_mu_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void AlertEngine::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(loop_mu_);
+    stopping_ = true;
+  }
+  loop_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void AlertEngine::SetOnNotifications(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(notify_mu_);
+  on_notifications_ = std::move(fn);
+}
+
+size_t AlertEngine::SeriesCount() const {
+  std::lock_guard<std::mutex> lock(series_mu_);
+  return series_.size();
+}
+
+void AlertEngine::Observe(const protocol::ReportBatch& batch, int64_t received_at_ms) {
+  {
+    std::lock_guard<std::mutex> lock(series_mu_);
+    std::string hostname = batch.host.hostname;
+    if (hostname.empty()) {
+      auto it = hostnames_.find(batch.agent_id);
+      hostname = it != hostnames_.end() ? it->second : batch.agent_id;
+    } else {
+      hostnames_[batch.agent_id] = hostname;
+    }
+    for (const protocol::ReportEntry& e : batch.results) {
+      const protocol::CheckResult& r = e.result;
+      const std::string key = SeriesKey(batch.agent_id, r.check, r.target);
+      const int64_t at = std::min(r.observed_at_ms > 0 ? r.observed_at_ms : received_at_ms, received_at_ms);
+      auto [it, inserted] = series_.try_emplace(key);
+      Series& s = it->second;
+      if (!inserted && e.seq <= s.last_seq) continue;  // a retry of what is already here
+      s.last_seq = e.seq;
+      if (inserted) {
+        s.state.status = r.status;
+        s.state.status_since_ms = at;
+        s.memo_dirty = true;
+      } else if (r.status != s.state.status) {
+        s.state.status = r.status;
+        s.state.status_since_ms = at;
+        s.state.changes_ms.push_back(at);
+        auto old = std::find_if(s.state.changes_ms.begin(), s.state.changes_ms.end(),
+                                [&](int64_t c) { return c >= at - kChangesKeptMs; });
+        s.state.changes_ms.erase(s.state.changes_ms.begin(), old);
+        if (s.state.changes_ms.size() > kMaxChangesKept) {
+          s.state.changes_ms.erase(s.state.changes_ms.begin(),
+                                   s.state.changes_ms.end() - static_cast<std::ptrdiff_t>(kMaxChangesKept));
+        }
+        s.memo_dirty = true;
+      }
+      s.state.labels["host"] = hostname;
+      s.state.labels["agent_id"] = batch.agent_id;
+      s.state.labels["check"] = r.check;
+      s.state.labels["target"] = r.target;
+      s.state.last_seen_ms = received_at_ms;
+      s.state.metrics = ReadMetrics(r.metrics, at, s.state.metrics);
+    }
+    dirty_ = true;
+  }
+  {
+    std::lock_guard<std::mutex> lock(loop_mu_);
+    wake_ = true;
+  }
+  loop_cv_.notify_one();
+}
+
+void AlertEngine::Loop() {
+  int64_t failures = 0;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(loop_mu_);
+      loop_cv_.wait_for(lock, std::chrono::milliseconds(config_.evaluation_interval_ms),
+                        [this] { return wake_ || stopping_; });
+      if (stopping_) return;
+      wake_ = false;
+    }
+    Status st = RunRound();
+    if (!st.ok()) {
+      // Logged on the first failure and then every 60th, so a full disk does not flood the log.
+      if (failures++ % 60 == 0) SF_LOG_ERROR("alerting: round not stored, retrying: {}", st.ToString());
+    } else if (failures > 0) {
+      SF_LOG_INFO("alerting: rounds are stored again after {} failures", failures);
+      failures = 0;
+    }
+  }
+}
+
+Status AlertEngine::RunRound() {
+  std::lock_guard<std::mutex> round_lock(round_mu_);
+  const auto started = std::chrono::steady_clock::now();
+  const int64_t now = clock_.NowMillis();
+  if (!book_valid_) {
+    SF_ASSIGN_OR_RETURN(std::vector<AlertRecord> active, store_.ActiveAlerts());
+    book_.active.clear();
+    for (const AlertRecord& r : active) book_.active[alerting::LabelsHash(r.labels)] = FromRecord(r);
+    book_valid_ = true;
+  }
+  if (const int64_t v = store_.SilenceVersion(); v != silence_version_) {
+    SF_ASSIGN_OR_RETURN(std::vector<SilenceRecord> records, store_.ListSilences(false, now));
+    silences_.clear();
+    for (SilenceRecord& r : records) silences_.push_back(std::move(r.silence));
+    silence_version_ = v;
+  }
+  SF_ASSIGN_OR_RETURN(std::vector<int64_t> expired, store_.ExpireAcknowledgements(now));
+  for (int64_t id : expired) SF_LOG_INFO("alerting: the acknowledgement of alert {} expired", id);
+
+  RoundWrite round;
+  std::vector<alerting::SeriesState> series;
+  {
+    std::lock_guard<std::mutex> lock(series_mu_);
+    series.reserve(series_.size());
+    for (auto& [key, s] : series_) {
+      series.push_back(s.state);
+      if (s.memo_dirty) {
+        round.series.push_back({key, s.state.status, s.state.status_since_ms, s.state.changes_ms});
+        s.memo_dirty = false;
+      }
+    }
+    dirty_ = false;
+  }
+
+  alerting::Evaluation eval = evaluator_.Evaluate(series, std::move(book_), now);
+  book_valid_ = false;  // moved; restored below once the round is stored
+
+  // Firing alerts by fingerprint, and the resolutions the groups may still have to send.
+  std::unordered_map<std::string, const alerting::Alert*> firing;
+  int64_t pending_count = 0;
+  for (const auto& [hash, a] : eval.book.active) {
+    if (a.phase == alerting::AlertPhase::kFiring) {
+      firing.emplace(a.fingerprint, &a);
+    } else {
+      ++pending_count;
+    }
+  }
+  std::set<std::string> sent_anywhere;
+  for (const auto& [id, g] : groups_) sent_anywhere.insert(g.record.state.sent_firing.begin(), g.record.state.sent_firing.end());
+  std::unordered_map<std::string, std::pair<alerting::Alert, int64_t>> resolved = resolved_;
+  for (const alerting::Transition& t : eval.transitions) {
+    if (t.kind == alerting::TransitionKind::kResolved && sent_anywhere.count(t.alert.fingerprint) != 0) {
+      resolved[t.alert.fingerprint] = {t.alert, t.at_ms};
+    }
+  }
+  const std::set<std::string> inhibited = alerting::Inhibited(eval.book, config_.rules.inhibit);
+
+  // Members of every group: its firing alerts (suppressed ones only if already notified, so
+  // that their resolution is sent), and the alerts it notified firing that are gone.
+  std::map<std::string, Group> groups = groups_;
+  std::map<std::string, std::vector<alerting::GroupMember>> members;
+  std::vector<std::string> firing_fps;
+  firing_fps.reserve(firing.size());
+  for (const auto& [fp, a] : firing) firing_fps.push_back(fp);
+  std::sort(firing_fps.begin(), firing_fps.end());
+  for (const std::string& fp : firing_fps) {
+    const alerting::Alert& a = *firing.at(fp);
+    const bool suppressed =
+        inhibited.count(fp) != 0 || !alerting::SilencedBy(silences_, a.labels, now).empty();
+    auto sev = a.labels.find("severity");
+    const bool critical = sev != a.labels.end() && sev->second == "critical";
+    for (const alerting::RouteMatch& m : alerting::MatchRoutes(config_.route, a.labels)) {
+      const std::string id = GroupId(m.route->receiver, m.group_key);
+      auto it = groups.find(id);
+      if (it == groups.end()) {
+        if (suppressed) continue;
+        Group g;
+        g.record.receiver = m.route->receiver;
+        g.record.group_key = m.group_key;
+        g.record.route_path = m.route->path;
+        g.record.group_labels = m.group_labels;
+        g.record.state.created_ms = now;
+        g.route = m.route;
+        it = groups.emplace(id, std::move(g)).first;
+      } else if (suppressed && it->second.record.state.sent_firing.count(fp) == 0) {
+        continue;
+      }
+      members[id].push_back({fp, true, critical});
+    }
+  }
+  for (auto& [id, g] : groups) {
+    std::vector<alerting::GroupMember>& list = members[id];
+    for (const std::string& fp : g.record.state.sent_firing) {
+      const bool listed = std::any_of(list.begin(), list.end(),
+                                      [&](const alerting::GroupMember& m) { return m.fingerprint == fp; });
+      if (!listed) list.push_back({fp, false, false});
+    }
+  }
+
+  std::vector<std::string> finished;
+  std::set<std::string> changed;
+  for (auto& [id, g] : groups) {
+    const std::vector<alerting::GroupMember>& list = members[id];
+    const bool is_new = groups_.count(id) == 0;
+    std::optional<alerting::GroupNotification> n = alerting::Flush(g.record.state, *g.route, list, now);
+    if (n) {
+      changed.insert(id);
+      alerting::WebhookGroup wg;
+      wg.receiver = g.record.receiver;
+      wg.group_key = g.record.group_key;
+      wg.group_labels = g.record.group_labels;
+      wg.external_url = config_.external_url;
+      for (const std::string& fp : n->firing) wg.alerts.push_back({*firing.at(fp), false, 0});
+      for (const std::string& fp : n->resolved) {
+        auto r = resolved.find(fp);
+        if (r != resolved.end()) {
+          wg.alerts.push_back({r->second.first, true, r->second.second});
+        } else if (auto f = firing.find(fp); f != firing.end()) {
+          wg.alerts.push_back({*f->second, true, now});
+        }
+      }
+      const std::string body = alerting::WebhookBody(wg);
+      if (const alerting::ReceiverConfig* receiver = config_.FindReceiver(g.record.receiver)) {
+        for (size_t i = 0; i < receiver->webhooks.size(); ++i) {
+          if (n->firing.empty() && !receiver->webhooks[i].send_resolved) continue;
+          OutboxEntry e;
+          e.integration = "webhook[" + std::to_string(i) + "]";
+          e.receiver = g.record.receiver;
+          e.group_key = g.record.group_key;
+          e.dedup_key = g.record.receiver + "/" + e.integration + "/" + std::to_string(now) + "/" +
+                        alerting::FingerprintText(alerting::LabelsHash({{"g", g.record.group_key}}));
+          e.body = body;
+          e.created_ms = now;
+          e.next_attempt_ms = now;
+          round.outbox.push_back(std::move(e));
+        }
+      }
+    }
+    if (alerting::Finished(g.record.state, list)) {
+      if (!is_new) round.finished_groups.emplace_back(g.record.receiver, g.record.group_key);
+      finished.push_back(id);
+    } else if (n || is_new) {
+      changed.insert(id);
+    }
+  }
+  for (const std::string& id : changed) {
+    if (std::find(finished.begin(), finished.end(), id) == finished.end()) round.groups.push_back(groups.at(id).record);
+  }
+  round.transitions = eval.transitions;
+
+  const bool anything = !round.transitions.empty() || !round.series.empty() || !round.groups.empty() ||
+                        !round.finished_groups.empty() || !round.outbox.empty();
+  Status stored = anything ? store_.ApplyRound(round, now) : OkStatus();
+  if (!stored.ok()) {
+    // Nothing of the round is kept: the next one starts again from the store.
+    std::lock_guard<std::mutex> lock(series_mu_);
+    for (const SeriesMemo& m : round.series) {
+      auto it = series_.find(m.key);
+      if (it != series_.end()) it->second.memo_dirty = true;
+    }
+    if (round_failures_ != nullptr) round_failures_->Increment();
+    return stored;
+  }
+  book_ = std::move(eval.book);
+  book_valid_ = true;
+  for (const std::string& id : finished) groups.erase(id);
+  groups_ = std::move(groups);
+  // Keep only the resolutions some group still has to send.
+  std::set<std::string> still_sent;
+  for (const auto& [id, g] : groups_) still_sent.insert(g.record.state.sent_firing.begin(), g.record.state.sent_firing.end());
+  resolved_.clear();
+  for (auto& [fp, v] : resolved) {
+    if (still_sent.count(fp) != 0 && firing.count(fp) == 0) resolved_.emplace(fp, std::move(v));
+  }
+
+  if (firing_ != nullptr) {
+    firing_->Set(static_cast<double>(firing.size()));
+    pending_->Set(static_cast<double>(pending_count));
+    notifications_decided_->Increment(static_cast<double>(round.outbox.size()));
+    round_seconds_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  if (!round.outbox.empty()) {
+    std::function<void()> fn;
+    {
+      std::lock_guard<std::mutex> lock(notify_mu_);
+      fn = on_notifications_;
+    }
+    if (fn) fn();
+  }
+  return OkStatus();
+}
+
+}  // namespace steadfast::collector::alerts

@@ -1,0 +1,127 @@
+// AlertEngine: the collector's alerting loop. Reports feed it the check series' state (after
+// they are durable); it evaluates the rules (alerting/evaluator.h) whenever a report arrived and
+// at least every evaluation_interval, routes and groups the firing alerts
+// (alerting/routing.h, grouping.h), and writes each round — transitions, series memos, group
+// state and the notifications it decided — to the AlertStore in ONE transaction. The
+// OutboxSender sends the notifications afterwards.
+//
+// Crash safety: nothing is decided twice. A round that did not commit left no trace and is
+// decided again from the same state after a restart; a round that committed recorded the
+// groups as notified, so the same notification is not decided again. At start the engine
+// reloads the active alerts, the series memos and the groups from the store, and the series'
+// latest results from Storage.
+//
+// Silences and inhibition hold back notifications, never the alerts' lifecycle: a silenced alert
+// is still stored, resolves, and if it was notified firing its resolution is notified.
+// Acknowledgements that expire are ended by the round that passes their expiry.
+//
+// Series labels: host (the agent's hostname), agent_id (the alert's unit is its host's), check,
+// target.
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "alerting/alerting_config.h"
+#include "alerting/evaluator.h"
+#include "collector/alerts/alert_store.h"
+#include "collector/store/storage.h"
+#include "common/clock.h"
+
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+}  // namespace prometheus
+
+namespace steadfast::collector::alerts {
+
+class AlertEngine {
+ public:
+  // Loads the state (see above). Does not start the thread: Start() does (tests drive rounds
+  // with RunRound instead).
+  static StatusOr<std::unique_ptr<AlertEngine>> Create(const alerting::AlertingConfig& config, SqliteAlertStore& store,
+                                                       Storage& storage, const Clock& clock,
+                                                       prometheus::Registry* registry);
+  ~AlertEngine();
+
+  void Start();
+  // Stops the thread (a round in progress completes). Idempotent.
+  void Shutdown();
+
+  // A batch that is now durable in Storage. Entries at or below a series' last seq (retries)
+  // are ignored. Wakes the loop.
+  void Observe(const protocol::ReportBatch& batch, int64_t received_at_ms);
+
+  // Called after a round wrote notifications (the OutboxSender's wake-up).
+  void SetOnNotifications(std::function<void()> fn);
+
+  // One round now, on the caller's thread (tests; the loop calls it too).
+  Status RunRound();
+
+  size_t SeriesCount() const;
+
+ private:
+  struct Series {
+    alerting::SeriesState state;
+    uint64_t last_seq = 0;
+    bool memo_dirty = false;
+  };
+  struct Group {
+    GroupRecord record;
+    const alerting::Route* route = nullptr;
+  };
+
+  AlertEngine(const alerting::AlertingConfig& config, SqliteAlertStore& store, const Clock& clock);
+  Status Load(Storage& storage);
+  void Loop();
+  static std::string SeriesKey(const std::string& agent_id, const std::string& check, const std::string& target);
+
+  const alerting::AlertingConfig config_;
+  alerting::Evaluator evaluator_;
+  SqliteAlertStore& store_;
+  const Clock& clock_;
+
+  mutable std::mutex series_mu_;
+  std::unordered_map<std::string, Series> series_;  // guarded by series_mu_
+  std::unordered_map<std::string, std::string> hostnames_;  // agent id -> hostname; series_mu_
+  bool dirty_ = false;                                       // a report since the last round; series_mu_
+
+  // Touched only by the round (RunRound is serialised by round_mu_).
+  std::mutex round_mu_;
+  alerting::AlertBook book_;
+  bool book_valid_ = true;  // false after a round failed to commit: reload from the store
+  std::map<std::string, Group> groups_;  // by receiver + '\x1e' + group key
+  // Alerts notified firing that are no longer active, until their resolution is sent.
+  std::unordered_map<std::string, std::pair<alerting::Alert, int64_t>> resolved_;
+  // Silences not over yet, reloaded when the store's silence version moves.
+  std::vector<alerting::Silence> silences_;
+  int64_t silence_version_ = 0;
+
+  std::mutex notify_mu_;
+  std::function<void()> on_notifications_;  // guarded by notify_mu_
+
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  bool wake_ = false;      // guarded by loop_mu_
+  bool stopping_ = false;  // guarded by loop_mu_
+  std::thread thread_;
+
+  prometheus::Histogram* round_seconds_ = nullptr;
+  prometheus::Counter* round_failures_ = nullptr;
+  prometheus::Gauge* firing_ = nullptr;
+  prometheus::Gauge* pending_ = nullptr;
+  prometheus::Counter* notifications_decided_ = nullptr;
+};
+
+}  // namespace steadfast::collector::alerts

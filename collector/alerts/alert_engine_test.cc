@@ -1,0 +1,455 @@
+// The alert store and engine together: reports in, alerts stored with their history,
+// notifications decided by the routing and grouping rules and written to the outbox once,
+// a restart that neither loses nor repeats them, acknowledgements that expire, and the outbox
+// sender's retries (against a fake HTTP client; the real receiver is in tests/e2e).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "alerting/notify/webhook_payload.h"
+#include "collector/alerts/alert_engine.h"
+#include "collector/alerts/alert_store.h"
+#include "collector/alerts/outbox_sender.h"
+#include "collector/store/sqlite_storage.h"
+#include "collector/testing/test_util.h"
+#include "common/config/config_node.h"
+#include "common/fs/file_system.h"
+#include "common/testing/fake_clock.h"
+
+namespace steadfast::collector::alerts {
+namespace {
+
+using nlohmann::json;
+using protocol::CheckStatus;
+
+constexpr char kRules[] = R"(rules:
+  - name: check-critical
+    kind: check_status
+    statuses: [critical]
+    severity: critical
+    annotations: {summary: "{{check}} on {{host}} is critical"}
+  - name: check-warning
+    kind: check_status
+    statuses: [warning]
+    for: 1m
+    severity: warning
+)";
+
+class FakeHttpClient : public http::HttpClient {
+ public:
+  StatusOr<http::HttpResponse> Do(const http::HttpClientRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu);
+    requests.push_back(request);
+    if (!answers.empty()) {
+      int code = answers.front();
+      answers.erase(answers.begin());
+      if (code == 0) return UnavailableError("connection refused");
+      http::HttpResponse r;
+      r.status = code;
+      return r;
+    }
+    http::HttpResponse r;
+    r.status = 200;
+    return r;
+  }
+  std::mutex mu;
+  std::vector<http::HttpClientRequest> requests;
+  std::vector<int> answers;  // queued status codes (0: no answer); then 200
+};
+
+class AlertEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs_ = NewPosixFileSystem();
+    testsupport_write(dir_.path() + "/rules.yaml", kRules);
+    testsupport_write(dir_.path() + "/hook.secret", "0123456789abcdef-secret");
+    ::chmod((dir_.path() + "/hook.secret").c_str(), 0600);
+    SetConfig("route: {receiver: hook, group_by: [host], group_wait: 10s, group_interval: 1m, repeat_interval: 4h}\n");
+    OpenStores();
+  }
+
+  static void testsupport_write(const std::string& path, const std::string& text) {
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  }
+
+  void SetConfig(const std::string& route_yaml) {
+    const std::string yaml = "alerting:\n  rule_files: [rules.yaml]\n  external_url: http://console.example\n  " +
+                             route_yaml +
+                             "  receivers:\n    - name: hook\n      webhook_configs:\n        - url: "
+                             "http://127.0.0.1:9/hook\n          secret_file: " +
+                             dir_.path() + "/hook.secret\n";
+    auto doc = config::ConfigDocument::Parse(yaml, "collector.yaml");
+    ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+    auto c = alerting::ParseAlertingConfig(doc->root()["alerting"], dir_.path(), *fs_);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    config_ = std::move(c).value();
+  }
+
+  void OpenStores() {
+    SqliteStorageOptions o;
+    o.path = dir_.path() + "/collector.db";
+    auto storage = SqliteStorage::Open(o, clock_);
+    ASSERT_TRUE(storage.ok()) << storage.status().ToString();
+    storage_ = std::move(storage).value();
+    auto db = AdminDb::Open(dir_.path() + "/collector.db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+    auto store = SqliteAlertStore::Open(*db_, [this](sqlite::SqliteDb&, const audit::AuditEvent& e) {
+      audited_.push_back(e);
+      return OkStatus();
+    });
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    auto engine = AlertEngine::Create(config_, *store_, *storage_, clock_, nullptr);
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    engine_ = std::move(engine).value();
+  }
+
+  void Restart() {
+    engine_.reset();
+    store_.reset();
+    db_.reset();
+    storage_.reset();
+    OpenStores();
+  }
+
+  // Stores and observes one result per (check, status) for host `host`.
+  void Report(const std::string& agent, const std::string& host,
+              const std::vector<std::pair<std::string, CheckStatus>>& results) {
+    if (!agents_.count(agent)) {
+      AgentRecord rec;
+      rec.agent_id = agent;
+      rec.token_sha256 = std::string(64, static_cast<char>('a' + agents_.size()));
+      rec.host = testutil::Host(host);
+      rec.enrolled_at_ms = clock_.NowMillis();
+      ASSERT_TRUE(storage_->CreateAgent(rec).ok());
+      agents_[agent] = 0;
+    }
+    protocol::ReportBatch b;
+    b.agent_id = agent;
+    b.host = testutil::Host(host);
+    b.sent_at_ms = clock_.NowMillis();
+    for (const auto& [check, status] : results) {
+      protocol::ReportEntry e;
+      e.seq = ++agents_[agent];
+      e.result = testutil::Result(check, "t", status, clock_.NowMillis());
+      b.results.push_back(e);
+    }
+    ASSERT_TRUE(storage_->IngestBatch(b, clock_.NowMillis()).ok());
+    engine_->Observe(b, clock_.NowMillis());
+  }
+
+  void Round() { ASSERT_TRUE(engine_->RunRound().ok()); }
+
+  std::vector<OutboxEntry> Outbox() {
+    auto e = store_->OutboxEntries(0, 1000);
+    EXPECT_TRUE(e.ok());
+    return e.ok() ? *e : std::vector<OutboxEntry>{};
+  }
+
+  std::vector<AlertRecord> Alerts(std::optional<std::vector<AlertState>> states = std::nullopt) {
+    AlertQuery q;
+    q.states = std::move(states);
+    q.now_ms = clock_.NowMillis();
+    auto page = store_->List(q);
+    EXPECT_TRUE(page.ok());
+    return page.ok() ? page->items : std::vector<AlertRecord>{};
+  }
+
+  testutil::TempDir dir_;
+  steadfast::testing::FakeClock clock_;
+  std::unique_ptr<FileSystem> fs_;
+  alerting::AlertingConfig config_;
+  std::unique_ptr<SqliteStorage> storage_;
+  std::unique_ptr<AdminDb> db_;
+  std::unique_ptr<SqliteAlertStore> store_;
+  std::unique_ptr<AlertEngine> engine_;
+  std::map<std::string, uint64_t> agents_;
+  std::vector<audit::AuditEvent> audited_;
+};
+
+TEST_F(AlertEngineTest, ACriticalResultIsNotifiedAtOnceAndItsResolutionOnce) {
+  Report("a1", "db-1", {{"disk", CheckStatus::kCritical}});
+  Round();
+  std::vector<AlertRecord> firing = Alerts({{AlertState::kFiring}});
+  ASSERT_EQ(firing.size(), 1u);
+  EXPECT_EQ(firing[0].rule, "check-critical");
+  EXPECT_EQ(firing[0].labels.at("host"), "db-1");
+  EXPECT_EQ(firing[0].labels.at("agent_id"), "a1");
+  EXPECT_EQ(firing[0].annotations.at("summary"), "disk on db-1 is critical");
+
+  // The first critical of a new group does not wait group_wait.
+  std::vector<OutboxEntry> out = Outbox();
+  ASSERT_EQ(out.size(), 1u);
+  json body = json::parse(out[0].body);
+  EXPECT_EQ(body["status"], "firing");
+  EXPECT_EQ(body["receiver"], "hook");
+  EXPECT_EQ(body["groupLabels"], json({{"host", "db-1"}}));
+  ASSERT_EQ(body["alerts"].size(), 1u);
+  EXPECT_EQ(body["alerts"][0]["labels"]["alertname"], "check-critical");
+  EXPECT_EQ(body["alerts"][0]["generatorURL"], "http://console.example/#/alerts/" + firing[0].fingerprint);
+
+  // Nothing new: nothing more is sent, however many rounds run.
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(std::chrono::seconds(5));
+    Round();
+  }
+  EXPECT_EQ(Outbox().size(), 1u);
+
+  Report("a1", "db-1", {{"disk", CheckStatus::kOk}});
+  Round();
+  std::vector<AlertRecord> all = Alerts();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].state, AlertState::kResolved);
+  // The resolution waits for group_interval after the last notification (sent 25 s ago).
+  EXPECT_EQ(Outbox().size(), 1u);
+  clock_.Advance(std::chrono::seconds(35));
+  Round();
+  out = Outbox();
+  ASSERT_EQ(out.size(), 2u);
+  body = json::parse(out[1].body);
+  EXPECT_EQ(body["status"], "resolved");
+  EXPECT_EQ(body["alerts"][0]["status"], "resolved");
+  clock_.Advance(std::chrono::minutes(10));
+  Round();
+  EXPECT_EQ(Outbox().size(), 2u) << "a resolution is sent once";
+
+  auto events = store_->Events(all[0].id);
+  ASSERT_TRUE(events.ok());
+  std::vector<std::string> kinds;
+  for (const AlertEvent& e : *events) kinds.push_back(e.kind + "/" + e.actor);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"firing/system", "resolved/system"}));
+}
+
+TEST_F(AlertEngineTest, FollowUpsWaitForTheGroupAndWarningsForTheirFor) {
+  Report("a1", "db-1", {{"disk", CheckStatus::kCritical}});
+  Round();
+  ASSERT_EQ(Outbox().size(), 1u);
+  clock_.Advance(std::chrono::seconds(1));
+  Report("a1", "db-1", {{"raid", CheckStatus::kCritical}, {"load", CheckStatus::kWarning}});
+  Round();
+  EXPECT_EQ(Alerts({{AlertState::kPending}}).size(), 1u) << "the warning waits its for: 1m";
+  EXPECT_EQ(Outbox().size(), 1u) << "a follow-up critical of the same group waits group_interval";
+  clock_.Advance(std::chrono::seconds(60));
+  Round();
+  std::vector<OutboxEntry> out = Outbox();
+  ASSERT_EQ(out.size(), 2u);
+  json body = json::parse(out[1].body);
+  // Both criticals and the warning (firing since the for ran out) in one message.
+  EXPECT_EQ(body["alerts"].size(), 3u) << body.dump();
+
+  // Another host is another group, notified at once.
+  Report("a2", "web-1", {{"disk", CheckStatus::kCritical}});
+  Round();
+  EXPECT_EQ(Outbox().size(), 3u);
+}
+
+TEST_F(AlertEngineTest, ARestartNeitherLosesNorRepeatsNotifications) {
+  Report("a1", "db-1", {{"disk", CheckStatus::kCritical}});
+  Round();
+  ASSERT_EQ(Outbox().size(), 1u);
+  Report("a1", "db-1", {{"load", CheckStatus::kWarning}});
+  Round();
+  Restart();
+  EXPECT_EQ(engine_->SeriesCount(), 2u);
+  clock_.Advance(std::chrono::seconds(5));
+  Round();
+  EXPECT_EQ(Outbox().size(), 1u) << "the restart must not notify the firing alert again";
+  // The warning's `for` counts from when its status began, before the restart.
+  clock_.Advance(std::chrono::seconds(56));
+  Round();
+  ASSERT_EQ(Alerts({{AlertState::kFiring}}).size(), 2u);
+  // Its group (notified 61 s ago) sends it now.
+  std::vector<OutboxEntry> out = Outbox();
+  ASSERT_EQ(out.size(), 2u);
+  // Resolving after another restart still sends the resolution of both.
+  Report("a1", "db-1", {{"disk", CheckStatus::kOk}, {"load", CheckStatus::kOk}});
+  Round();
+  Restart();
+  clock_.Advance(std::chrono::seconds(61));
+  Round();
+  out = Outbox();
+  ASSERT_EQ(out.size(), 3u);
+  json body = json::parse(out[2].body);
+  EXPECT_EQ(body["status"], "resolved");
+  EXPECT_EQ(body["alerts"].size(), 2u);
+  clock_.Advance(std::chrono::minutes(5));
+  Round();
+  EXPECT_EQ(Outbox().size(), 3u);
+}
+
+TEST_F(AlertEngineTest, RetriedReportsDoNotMoveTheStatusBack) {
+  Report("a1", "db-1", {{"disk", CheckStatus::kCritical}});
+  Round();
+  // The same seq again with another status (a retry can only repeat what was sent): ignored.
+  protocol::ReportBatch b;
+  b.agent_id = "a1";
+  b.host = testutil::Host("db-1");
+  protocol::ReportEntry e;
+  e.seq = 1;
+  e.result = testutil::Result("disk", "t", CheckStatus::kOk, clock_.NowMillis());
+  b.results.push_back(e);
+  engine_->Observe(b, clock_.NowMillis());
+  Round();
+  EXPECT_EQ(Alerts({{AlertState::kFiring}}).size(), 1u);
+}
+
+TEST_F(AlertEngineTest, AcknowledgementIsRecordedAuditedAndExpires) {
+  Report("a1", "db-1", {{"disk", CheckStatus::kCritical}});
+  Round();
+  std::vector<AlertRecord> firing = Alerts({{AlertState::kFiring}});
+  ASSERT_EQ(firing.size(), 1u);
+  const int64_t id = firing[0].id;
+  AlertActor actor;
+  actor.name = "alice";
+  actor.audit.action = "alerts.acknowledge";
+  actor.audit.actor_type = "user";
+  actor.audit.actor_name = "alice";
+  auto acked = store_->Acknowledge(id, actor, "replacing the disk", clock_.NowMillis() + 3'600'000, clock_.NowMillis());
+  ASSERT_TRUE(acked.ok()) << acked.status().ToString();
+  EXPECT_TRUE(acked->AcknowledgedAt(clock_.NowMillis()));
+  ASSERT_EQ(audited_.size(), 1u);
+  EXPECT_EQ(audited_[0].action, "alerts.acknowledge");
+  EXPECT_EQ(audited_[0].object_type, "alert");
+  EXPECT_EQ(audited_[0].object_id, std::to_string(id));
+  EXPECT_NE(audited_[0].summary_json.find("replacing the disk"), std::string::npos);
+
+  actor.audit.action = "alerts.assign";
+  ASSERT_TRUE(store_->Assign(id, actor, "bob", clock_.NowMillis()).ok());
+  actor.audit.action = "alerts.comment";
+  ASSERT_TRUE(store_->Comment(id, actor, "disk ordered", clock_.NowMillis()).ok());
+  EXPECT_EQ(audited_.size(), 3u);
+
+  // An hour later the acknowledgement really ends, and the history says so.
+  clock_.Advance(std::chrono::minutes(59));
+  Round();
+  EXPECT_EQ(Alerts({{AlertState::kFiring}})[0].ack_by, "alice");
+  clock_.Advance(std::chrono::minutes(2));
+  Round();
+  auto after = store_->Get(id);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->ack_by.empty());
+  EXPECT_FALSE(after->AcknowledgedAt(clock_.NowMillis()));
+  EXPECT_EQ(after->assignee, "bob");
+  auto events = store_->Events(id);
+  ASSERT_TRUE(events.ok());
+  std::vector<std::string> kinds;
+  for (const AlertEvent& e : *events) kinds.push_back(e.kind + "/" + e.actor);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"firing/system", "acknowledged/alice", "assigned/alice",
+                                             "commented/alice", "ack_expired/system"}));
+
+  // A resolved alert can no longer be acknowledged or assigned.
+  Report("a1", "db-1", {{"disk", CheckStatus::kOk}});
+  Round();
+  auto late = store_->Acknowledge(id, actor, "", 0, clock_.NowMillis());
+  EXPECT_EQ(late.status().code(), StatusCode::kFailedPrecondition) << late.status().ToString();
+  EXPECT_EQ(store_->Assign(id, actor, "bob", clock_.NowMillis()).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Acknowledge(99999, actor, "", 0, clock_.NowMillis()).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(AlertEngineTest, TheSenderSignsRetriesAndGivesUpOnARefusal) {
+  Report("a1", "db-1", {{"disk", CheckStatus::kCritical}});
+  Round();
+  Report("a2", "web-1", {{"disk", CheckStatus::kCritical}});
+  Round();
+  ASSERT_EQ(Outbox().size(), 2u);
+  FakeHttpClient client;
+  client.answers = {503, 404};  // the first: retried; the second: refused for good
+  OutboxSender sender(config_, *store_, client, clock_, nullptr);
+  auto n = sender.SendDueOnce();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2);
+  std::vector<OutboxEntry> out = Outbox();
+  EXPECT_EQ(out[0].state, "pending");
+  EXPECT_EQ(out[0].attempts, 1);
+  EXPECT_EQ(out[0].next_attempt_ms, clock_.NowMillis() + 1000);
+  EXPECT_NE(out[0].last_error.find("HTTP 503"), std::string::npos) << out[0].last_error;
+  EXPECT_EQ(out[1].state, "failed");
+  EXPECT_NE(out[1].last_error.find("HTTP 404"), std::string::npos);
+  // Not due yet; then due and delivered.
+  EXPECT_EQ(*sender.SendDueOnce(), 0);
+  clock_.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(*sender.SendDueOnce(), 1);
+  out = Outbox();
+  EXPECT_EQ(out[0].state, "sent");
+  EXPECT_EQ(out[0].attempts, 2);
+
+  ASSERT_EQ(client.requests.size(), 3u);
+  const http::HttpClientRequest& r = client.requests[2];
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.url, "http://127.0.0.1:9/hook");
+  EXPECT_EQ(r.headers.Get("Idempotency-Key").value_or(""), out[0].dedup_key);
+  const std::string ts = r.headers.Get("X-Steadfast-Timestamp").value_or("");
+  EXPECT_EQ(r.headers.Get("X-Steadfast-Signature").value_or(""),
+            alerting::WebhookSignature("0123456789abcdef-secret", std::stoll(ts), r.body));
+  EXPECT_EQ(r.body, out[0].body);
+}
+
+TEST_F(AlertEngineTest, ASilenceHoldsNotificationsButNotTheLifecycleOrAResolution) {
+  // db-1's disk fires and is notified; then a silence covers db-1.
+  Report("a1", "db-1", {{"disk", CheckStatus::kCritical}});
+  Round();
+  ASSERT_EQ(Outbox().size(), 1u);
+  alerting::Silence s;
+  s.matchers.push_back(alerting::Matcher::Parse("host=\"db-1\"").value());
+  s.starts_ms = clock_.NowMillis();
+  s.ends_ms = clock_.NowMillis() + 3'600'000;
+  s.comment = "disk swap";
+  AlertActor actor;
+  actor.name = "alice";
+  ASSERT_TRUE(store_->CreateSilence(s, {"host=\"db-1\""}, actor, clock_.NowMillis()).ok());
+  // A new failure on the silenced host is stored as firing, and not sent.
+  clock_.Advance(std::chrono::minutes(2));
+  Report("a1", "db-1", {{"raid", CheckStatus::kCritical}});
+  Round();
+  EXPECT_EQ(Alerts({{AlertState::kFiring}}).size(), 2u);
+  clock_.Advance(std::chrono::minutes(2));
+  Round();
+  EXPECT_EQ(Outbox().size(), 1u) << "the silenced alert must not be sent";
+  // The disk alert (sent before the silence) resolves during the silence: its resolution is sent.
+  Report("a1", "db-1", {{"disk", CheckStatus::kOk}});
+  Round();
+  std::vector<OutboxEntry> out = Outbox();
+  ASSERT_EQ(out.size(), 2u);
+  json body = json::parse(out[1].body);
+  EXPECT_EQ(body["status"], "resolved");
+  ASSERT_EQ(body["alerts"].size(), 1u) << body.dump();
+  EXPECT_EQ(body["alerts"][0]["labels"]["check"], "disk");
+  // Another host is not silenced.
+  Report("a2", "web-1", {{"disk", CheckStatus::kCritical}});
+  Round();
+  EXPECT_EQ(Outbox().size(), 3u);
+  // When the silence ends, the still-firing raid alert is notified.
+  clock_.Advance(std::chrono::hours(1));
+  Round();
+  out = Outbox();
+  ASSERT_EQ(out.size(), 4u);
+  body = json::parse(out[3].body);
+  EXPECT_EQ(body["alerts"][0]["labels"]["check"], "raid");
+}
+
+TEST_F(AlertEngineTest, ConfigErrorsNameTheKey) {
+  auto parse = [&](const std::string& yaml) {
+    auto doc = config::ConfigDocument::Parse(yaml, "c.yaml");
+    EXPECT_TRUE(doc.ok());
+    return alerting::ParseAlertingConfig(doc->root()["alerting"], dir_.path(), *fs_).status();
+  };
+  Status st = parse("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: nobody}\n");
+  EXPECT_NE(st.message().find("receiver 'nobody' is not among the receivers"), std::string::npos) << st.ToString();
+  st = parse("alerting:\n  rule_files: [missing.yaml]\n  route: {receiver: x}\n  receivers: [{name: x}]\n");
+  EXPECT_NE(st.message().find("missing.yaml"), std::string::npos) << st.ToString();
+  st = parse("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x}\n  receivers:\n    - name: x\n"
+             "      webhook_configs: [{url: 'ftp://x'}]\n");
+  EXPECT_NE(st.message().find("c.yaml:6"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("url"), std::string::npos) << st.ToString();
+  st = parse("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x}\n  receivers: [{name: x}, {name: x}]\n");
+  EXPECT_NE(st.message().find("a second receiver named 'x'"), std::string::npos) << st.ToString();
+  st = parse("alerting:\n  rule_file: [rules.yaml]\n");
+  EXPECT_NE(st.message().find("rule_file"), std::string::npos) << st.ToString();
+}
+
+}  // namespace
+}  // namespace steadfast::collector::alerts

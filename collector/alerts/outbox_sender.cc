@@ -1,0 +1,156 @@
+#include "collector/alerts/outbox_sender.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "alerting/notify/webhook_notifier.h"
+#include "common/logging.h"
+
+namespace steadfast::collector::alerts {
+namespace {
+
+// "webhook[3]" -> 3; -1 when malformed.
+int IntegrationIndex(const std::string& integration, const std::string& kind) {
+  if (integration.rfind(kind + "[", 0) != 0 || integration.back() != ']') return -1;
+  const std::string digits = integration.substr(kind.size() + 1, integration.size() - kind.size() - 2);
+  if (digits.empty() || digits.size() > 4 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return -1;
+  return std::stoi(digits);
+}
+
+}  // namespace
+
+OutboxSender::OutboxSender(const alerting::AlertingConfig& config, SqliteAlertStore& store, http::HttpClient& client,
+                           const Clock& clock, prometheus::Registry* registry, OutboxSenderOptions options)
+    : config_(config), store_(store), client_(client), clock_(clock), options_(options) {
+  if (registry != nullptr) {
+    sent_ = &prometheus::BuildCounter()
+                 .Name("steadfast_notifications_total")
+                 .Help("Notification delivery attempts by receiver and result (sent, retry, failed)")
+                 .Register(*registry);
+  }
+}
+
+OutboxSender::~OutboxSender() { Shutdown(); }
+
+void OutboxSender::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!threads_.empty() || stopping_) return;
+  for (int i = 0; i < std::max(1, options_.workers); ++i) threads_.emplace_back([this] { Worker(); });
+}
+
+void OutboxSender::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++wakes_;
+  }
+  cv_.notify_all();
+}
+
+void OutboxSender::Shutdown() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    threads.swap(threads_);
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads) t.join();
+}
+
+StatusOr<std::optional<OutboxEntry>> OutboxSender::Take() {
+  // Enough rows that every worker finds one the others do not hold.
+  SF_ASSIGN_OR_RETURN(std::vector<OutboxEntry> due,
+                      store_.DueOutbox(clock_.NowMillis(), static_cast<int64_t>(options_.workers) * 2 + 8));
+  std::lock_guard<std::mutex> lock(mu_);
+  for (OutboxEntry& e : due) {
+    if (in_flight_.insert(e.id).second) return std::optional<OutboxEntry>(std::move(e));
+  }
+  return std::optional<OutboxEntry>();
+}
+
+void OutboxSender::Release(int64_t id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight_.erase(id);
+    ++wakes_;
+  }
+  cv_.notify_all();
+}
+
+void OutboxSender::Deliver(const OutboxEntry& e) {
+  const int64_t now = clock_.NowMillis();
+  Status st;
+  const alerting::ReceiverConfig* receiver = config_.FindReceiver(e.receiver);
+  const int index = IntegrationIndex(e.integration, "webhook");
+  if (receiver == nullptr) {
+    st = FailedPreconditionError("receiver '" + e.receiver + "' is no longer configured");
+  } else if (index < 0 || index >= static_cast<int>(receiver->webhooks.size())) {
+    st = FailedPreconditionError("receiver '" + e.receiver + "' has no integration " + e.integration);
+  } else {
+    st = alerting::SendWebhook(client_, receiver->webhooks[index], e.body, e.dedup_key, now);
+  }
+  const int64_t done = clock_.NowMillis();
+  Status marked;
+  std::string result;
+  if (st.ok()) {
+    marked = store_.MarkSent(e.id, done);
+    result = "sent";
+  } else if (st.code() == StatusCode::kFailedPrecondition || done - e.created_ms >= config_.retry_for_ms) {
+    SF_LOG_ERROR("notification {} to {} given up after {} attempts: {}", e.id, e.receiver, e.attempts + 1,
+                 st.message());
+    marked = store_.MarkFailed(e.id, done, st.message());
+    result = "failed";
+  } else {
+    const int shift = std::min(e.attempts, 20);
+    const int64_t backoff = std::min<int64_t>(config_.max_backoff_ms, 1000LL << shift);
+    SF_LOG_WARN("notification {} to {} failed (attempt {}), retrying in {} ms: {}", e.id, e.receiver, e.attempts + 1,
+                backoff, st.message());
+    marked = store_.MarkRetry(e.id, done + backoff, st.message());
+    result = "retry";
+  }
+  if (!marked.ok()) SF_LOG_ERROR("notification {}: cannot record the outcome: {}", e.id, marked.ToString());
+  if (sent_ != nullptr) sent_->Add({{"receiver", e.receiver}, {"result", result}}).Increment();
+}
+
+StatusOr<int> OutboxSender::SendDueOnce() {
+  int n = 0;
+  while (true) {
+    SF_ASSIGN_OR_RETURN(std::optional<OutboxEntry> e, Take());
+    if (!e) return n;
+    Deliver(*e);
+    Release(e->id);
+    ++n;
+  }
+}
+
+void OutboxSender::Worker() {
+  while (true) {
+    uint64_t seen = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+      seen = wakes_;
+    }
+    StatusOr<std::optional<OutboxEntry>> e = Take();
+    if (e.ok() && e->has_value()) {
+      Deliver(**e);
+      Release((*e)->id);
+      continue;
+    }
+    if (!e.ok()) SF_LOG_WARN("outbox: cannot read due notifications: {}", e.status().ToString());
+    int64_t wait_ms = options_.poll_ms;
+    if (e.ok()) {
+      StatusOr<std::optional<int64_t>> next = store_.NextOutboxAttempt();
+      // A due entry another worker holds wakes this one when released (Release).
+      const int64_t now = clock_.NowMillis();
+      if (next.ok() && next->has_value() && **next > now) wait_ms = std::min(**next - now, options_.poll_ms);
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return stopping_ || wakes_ != seen; });
+  }
+}
+
+}  // namespace steadfast::collector::alerts

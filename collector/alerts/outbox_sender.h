@@ -1,0 +1,78 @@
+// OutboxSender: sends the notifications the alert engine wrote to the outbox, with retries.
+//
+// Workers take due entries (pending, next attempt reached) oldest first, each entry held by one
+// worker at a time, and deliver them through the receiver's integration. A delivered entry is
+// marked sent; a failure worth retrying is tried again after a backoff (1 s, 2 s, 4 s ... up to
+// delivery.max_backoff); an entry refused for good (a 4xx answer), or still failing after
+// delivery.retry_for, is marked failed with the reason. Entries survive restarts: a collector
+// killed while sending sends them after it starts again. A kill between the receiver's answer
+// and marking the entry sent makes the entry go out once more, with the same Idempotency-Key.
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "alerting/alerting_config.h"
+#include "collector/alerts/alert_store.h"
+#include "common/clock.h"
+#include "common/http/http_client.h"
+
+namespace prometheus {
+class Counter;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace steadfast::collector::alerts {
+
+struct OutboxSenderOptions {
+  int workers = 4;
+  // How long a worker sleeps at most before looking at the outbox again, when nothing woke it.
+  int64_t poll_ms = 1'000;
+};
+
+class OutboxSender {
+ public:
+  OutboxSender(const alerting::AlertingConfig& config, SqliteAlertStore& store, http::HttpClient& client,
+               const Clock& clock, prometheus::Registry* registry, OutboxSenderOptions options = {});
+  ~OutboxSender();
+
+  void Start();
+  void Wake();
+  void Shutdown();  // in-flight sends finish; idempotent
+
+  // Sends every entry due now on the caller's thread (tests). Returns how many were attempted.
+  StatusOr<int> SendDueOnce();
+
+ private:
+  void Worker();
+  // Takes one due entry not held by another worker.
+  StatusOr<std::optional<OutboxEntry>> Take();
+  void Deliver(const OutboxEntry& e);
+  void Release(int64_t id);
+
+  const alerting::AlertingConfig& config_;
+  SqliteAlertStore& store_;
+  http::HttpClient& client_;
+  const Clock& clock_;
+  const OutboxSenderOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<int64_t> in_flight_;  // guarded by mu_
+  uint64_t wakes_ = 0;           // guarded by mu_
+  bool stopping_ = false;        // guarded by mu_
+  std::vector<std::thread> threads_;
+
+  prometheus::Family<prometheus::Counter>* sent_ = nullptr;
+};
+
+}  // namespace steadfast::collector::alerts

@@ -1,0 +1,459 @@
+#include "collector/api/alert_handlers.h"
+
+#include <utility>
+
+#include "collector/api/api_util.h"
+
+namespace steadfast::collector::api {
+namespace {
+
+using accounts::Permission;
+using alerts::AlertRecord;
+using alerts::AlertState;
+using http::HttpResponse;
+using nlohmann::json;
+
+constexpr int64_t kMaxCommentBytes = 4096;
+constexpr int64_t kMaxAckMs = 30LL * 86'400'000;
+
+int64_t IdParam(const RequestContext& ctx) {
+  int64_t id = 0;
+  return ParsePositiveId(PathParam(ctx.request, "id"), &id) ? id : 0;
+}
+
+// `a="1",b=~"x,y"` (optionally in braces) -> matchers; commas inside quotes do not split.
+StatusOr<std::vector<alerting::Matcher>> ParseMatchers(std::string text) {
+  if (text.size() >= 2 && text.front() == '{' && text.back() == '}') text = text.substr(1, text.size() - 2);
+  std::vector<alerting::Matcher> out;
+  std::string part;
+  bool quoted = false;
+  auto flush = [&]() -> Status {
+    size_t b = part.find_first_not_of(' ');
+    if (b == std::string::npos) return part.empty() ? OkStatus() : InvalidArgumentError("an empty matcher");
+    SF_ASSIGN_OR_RETURN(alerting::Matcher m, alerting::Matcher::Parse(part.substr(b)));
+    out.push_back(std::move(m));
+    part.clear();
+    return OkStatus();
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\\' && quoted && i + 1 < text.size()) {
+      part += c;
+      part += text[++i];
+      continue;
+    }
+    if (c == '"') quoted = !quoted;
+    if (c == ',' && !quoted) {
+      SF_RETURN_IF_ERROR(flush());
+      continue;
+    }
+    part += c;
+  }
+  SF_RETURN_IF_ERROR(flush());
+  return out;
+}
+
+constexpr const char* kDayNames[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+std::string DaysText(unsigned days) {
+  if (days == 0x7f) return "daily";
+  std::string out;
+  for (int d = 0; d < 7; ++d) {
+    if ((days & (1u << d)) == 0) continue;
+    if (!out.empty()) out += ",";
+    out += kDayNames[d];
+  }
+  return out;
+}
+
+std::string MinuteText(int minute) {
+  const int h = (minute / 60) % 24, m = minute % 60;
+  return std::string{static_cast<char>('0' + h / 10), static_cast<char>('0' + h % 10), ':',
+                     static_cast<char>('0' + m / 10), static_cast<char>('0' + m % 10)};
+}
+
+}  // namespace
+
+json SilenceJson(const alerts::SilenceRecord& r, int64_t now_ms) {
+  json weekly = nullptr;
+  if (r.silence.weekly) {
+    const alerting::WeeklyRecurrence& w = *r.silence.weekly;
+    weekly = {{"days", DaysText(w.days)},
+              {"start", MinuteText(w.start_minute)},
+              {"duration_ms", w.duration_ms},
+              {"time_zone", w.time_zone}};
+  }
+  std::string state = r.EndedAt(now_ms) ? "ended" : alerting::SilenceActiveAt(r.silence, now_ms) ? "active" : "pending";
+  return {{"id", r.id},
+          {"matchers", r.matcher_texts},
+          {"starts_at", TimeOrNull(r.silence.starts_ms)},
+          {"ends_at", TimeOrNull(r.silence.ends_ms)},
+          {"weekly", std::move(weekly)},
+          {"comment", r.silence.comment},
+          {"created_by", r.silence.created_by},
+          {"created_at", TimeOrNull(r.created_ms)},
+          {"expired_by", r.expired_by.empty() ? json(nullptr) : json(r.expired_by)},
+          {"state", state}};
+}
+
+json AlertJson(const AlertRecord& a, int64_t now_ms) {
+  json ack = nullptr;
+  if (!a.ack_by.empty()) {
+    ack = {{"by", a.ack_by},
+           {"at", TimeOrNull(a.ack_at_ms)},
+           {"expires_at", TimeOrNull(a.ack_expires_ms)},
+           {"comment", a.ack_comment},
+           {"in_effect", a.AcknowledgedAt(now_ms)}};
+  }
+  return {{"id", a.id},
+          {"fingerprint", a.fingerprint},
+          {"rule", a.rule},
+          {"state", alerts::AlertStateName(a.state)},
+          {"severity", a.severity()},
+          {"labels", a.labels},
+          {"annotations", a.annotations},
+          {"value", a.value},
+          {"active_since", TimeOrNull(a.active_since_ms)},
+          {"firing_since", TimeOrNull(a.firing_since_ms)},
+          {"ended_at", TimeOrNull(a.ended_ms)},
+          {"updated_at", TimeOrNull(a.updated_ms)},
+          {"acknowledgement", std::move(ack)},
+          {"assignee", a.assignee.empty() ? json(nullptr) : json(a.assignee)}};
+}
+
+StatusOr<int64_t> AlertHandlers::UnitOf(const AlertRecord& alert) const {
+  auto it = alert.labels.find("agent_id");
+  if (it == alert.labels.end() || it->second.empty()) return accounts::kCentreUnitId;
+  return accounts_.HostUnit(it->second);
+}
+
+alerts::AlertActor AlertHandlers::ActorFor(const RequestContext& ctx, const char* action) const {
+  alerts::AlertActor a;
+  a.name = ctx.principal != nullptr && ctx.principal->kind == accounts::Principal::Kind::kApiToken
+               ? ctx.principal->owner_username
+               : ctx.actor.name;
+  a.audit = accounts::AuditEventFor(ctx.actor, action);
+  return a;
+}
+
+void AlertHandlers::AddRoutes(RouteTable& t) {
+  using P = Permission;
+  auto bind = [this](HttpResponse (AlertHandlers::*fn)(const RequestContext&) const) {
+    return [this, fn](const RequestContext& ctx) { return (this->*fn)(ctx); };
+  };
+  t.SetResolver(ObjectKind::kAlert, [this](const std::string& id) -> StatusOr<int64_t> {
+    int64_t alert_id = 0;
+    if (!ParsePositiveId(id, &alert_id)) return NotFoundError("no alert " + id);
+    SF_ASSIGN_OR_RETURN(AlertRecord a, store_.Get(alert_id));
+    return UnitOf(a);
+  });
+  t.Add({"GET", "/api/v1/alerts", "alerts.list", P::kRead, false, ObjectKind::kNone, bind(&AlertHandlers::List)});
+  t.Add({"GET", "/api/v1/alerts/{id}", "alerts.get", P::kRead, false, ObjectKind::kAlert, bind(&AlertHandlers::Get)});
+  t.Add({"POST", "/api/v1/alerts/{id}/acknowledge", "alerts.acknowledge", P::kOperate, false, ObjectKind::kAlert,
+         bind(&AlertHandlers::Acknowledge)});
+  t.Add({"POST", "/api/v1/alerts/{id}/unacknowledge", "alerts.unacknowledge", P::kOperate, false,
+         ObjectKind::kAlert, bind(&AlertHandlers::Unacknowledge)});
+  t.Add({"POST", "/api/v1/alerts/{id}/comments", "alerts.comment", P::kOperate, false, ObjectKind::kAlert,
+         bind(&AlertHandlers::Comment)});
+  t.Add({"POST", "/api/v1/alerts/{id}/assign", "alerts.assign", P::kOperate, false, ObjectKind::kAlert,
+         bind(&AlertHandlers::Assign)});
+  t.Add({"GET", "/api/v1/silences", "silences.list", P::kRead, false, ObjectKind::kNone,
+         bind(&AlertHandlers::ListSilences)});
+  t.Add({"POST", "/api/v1/silences", "silences.create", P::kOperate, false, ObjectKind::kNone,
+         bind(&AlertHandlers::CreateSilence)});
+  t.Add({"GET", "/api/v1/silences/{id}", "silences.get", P::kRead, false, ObjectKind::kNone,
+         bind(&AlertHandlers::GetSilence)});
+  t.Add({"DELETE", "/api/v1/silences/{id}", "silences.expire", P::kOperate, false, ObjectKind::kNone,
+         bind(&AlertHandlers::ExpireSilence)});
+}
+
+bool AlertHandlers::SilenceInScope(const accounts::Principal& p, const std::vector<std::string>& texts) const {
+  if (p.centre_wide) return true;
+  for (const std::string& t : texts) {
+    StatusOr<alerting::Matcher> m = alerting::Matcher::Parse(t);
+    if (!m.ok() || m->name() != "agent_id" || m->op() != alerting::Matcher::Op::kEqual) continue;
+    StatusOr<int64_t> unit = accounts_.HostUnit(m->value());
+    if (unit.ok() && p.InScope(*unit)) return true;
+  }
+  return false;
+}
+
+HttpResponse AlertHandlers::ListSilences(const RequestContext& ctx) const {
+  std::optional<std::string> all = OptionalParam(ctx.request, "include_ended");
+  if (all && *all != "true" && *all != "false" && !all->empty()) return BadParam("include_ended", "expected true or false");
+  const int64_t now = clock_.NowMillis();
+  StatusOr<std::vector<alerts::SilenceRecord>> list = store_.ListSilences(all && *all == "true", now);
+  if (!list.ok()) return ErrorResponse(list.status());
+  json items = json::array();
+  for (const alerts::SilenceRecord& r : *list) items.push_back(SilenceJson(r, now));
+  return JsonResponse(200, json{{"items", std::move(items)}});
+}
+
+HttpResponse AlertHandlers::GetSilence(const RequestContext& ctx) const {
+  StatusOr<alerts::SilenceRecord> r = store_.GetSilence(IdParam(ctx));
+  if (!r.ok()) return ErrorResponse(r.status());
+  return JsonResponse(200, SilenceJson(*r, clock_.NowMillis()));
+}
+
+HttpResponse AlertHandlers::CreateSilence(const RequestContext& ctx) const {
+  HttpResponse error;
+  std::optional<json> body = JsonBody(ctx.request, &error);
+  if (!body) return error;
+  if (!CheckKnownFields(*body, {"matchers", "comment", "starts_at", "ends_at", "duration", "weekly"}, &error)) {
+    return error;
+  }
+  const int64_t now = clock_.NowMillis();
+  alerting::Silence s;
+  std::vector<std::string> texts;
+  auto m = body->find("matchers");
+  if (m == body->end() || !m->is_array() || m->empty()) {
+    return BadParam("matchers", "required: a list of label matchers like host=\"db-1\"");
+  }
+  for (size_t i = 0; i < m->size(); ++i) {
+    const std::string field = "matchers[" + std::to_string(i) + "]";
+    if (!(*m)[i].is_string()) return BadParam(field, "expected a string");
+    StatusOr<alerting::Matcher> parsed = alerting::Matcher::Parse((*m)[i].get<std::string>());
+    if (!parsed.ok()) return BadParam(field, parsed.status().message());
+    texts.push_back((*m)[i].get<std::string>());
+    s.matchers.push_back(std::move(parsed).value());
+  }
+  std::optional<std::string> comment, starts_at, ends_at, duration;
+  if (!GetString(*body, "comment", &comment, &error) || !GetString(*body, "starts_at", &starts_at, &error) ||
+      !GetString(*body, "ends_at", &ends_at, &error) || !GetString(*body, "duration", &duration, &error)) {
+    return error;
+  }
+  if (!comment || comment->empty()) return BadParam("comment", "required: why (the change ticket, the work)");
+  if (static_cast<int64_t>(comment->size()) > kMaxCommentBytes) return BadParam("comment", "too long");
+  s.comment = *comment;
+  s.starts_ms = now;
+  if (starts_at) {
+    StatusOr<int64_t> t = ParseRfc3339Millis(*starts_at);
+    if (!t.ok()) return BadParam("starts_at", "expected an RFC 3339 time");
+    s.starts_ms = *t;
+  }
+  if (ends_at && duration) return BadParam("duration", "give ends_at or duration, not both");
+  if (ends_at) {
+    StatusOr<int64_t> t = ParseRfc3339Millis(*ends_at);
+    if (!t.ok()) return BadParam("ends_at", "expected an RFC 3339 time");
+    s.ends_ms = *t;
+  } else if (duration) {
+    StatusOr<int64_t> d = ParseDurationMillis(*duration);
+    if (!d.ok() || *d <= 0) return BadParam("duration", "expected a positive duration like 2h");
+    s.ends_ms = s.starts_ms + *d;
+  }
+  if (auto w = body->find("weekly"); w != body->end() && !w->is_null()) {
+    if (!w->is_object()) return BadParam("weekly", "expected {days, start, duration, time_zone}");
+    for (auto it = w->begin(); it != w->end(); ++it) {
+      if (it.key() != "days" && it.key() != "start" && it.key() != "duration" && it.key() != "time_zone") {
+        return BadParam("weekly." + it.key(), "unknown field");
+      }
+      if (!it->is_string()) return BadParam("weekly." + it.key(), "expected a string");
+    }
+    alerting::WeeklyRecurrence wr;
+    StatusOr<unsigned> days = alerting::ParseWeekdays(w->value("days", std::string()));
+    if (!days.ok()) return BadParam("weekly.days", days.status().message());
+    wr.days = *days;
+    StatusOr<int> start = alerting::ParseTimeOfDay(w->value("start", std::string()));
+    if (!start.ok()) return BadParam("weekly.start", start.status().message());
+    wr.start_minute = *start;
+    StatusOr<int64_t> d = ParseDurationMillis(w->value("duration", std::string()));
+    if (!d.ok()) return BadParam("weekly.duration", "expected a duration like 8h");
+    wr.duration_ms = *d;
+    wr.time_zone = w->value("time_zone", std::string());
+    s.weekly = wr;
+  } else if (s.ends_ms == 0) {
+    return BadParam("ends_at", "a one-off silence needs ends_at or duration");
+  }
+  if (!SilenceInScope(*ctx.principal, texts)) {
+    return OutOfScope("a silence without an agent_id=\"...\" matcher naming a host of your units");
+  }
+  s.created_by = ActorFor(ctx, "silences.create").name;
+  StatusOr<alerts::SilenceRecord> r = store_.CreateSilence(s, texts, ActorFor(ctx, "silences.create"), now);
+  if (!r.ok()) {
+    if (r.status().code() == StatusCode::kInvalidArgument) {
+      const std::string msg = r.status().message();
+      const std::string field = s.weekly ? (msg.find("time zone") != std::string::npos ? "weekly.time_zone" : "weekly")
+                                         : "ends_at";
+      return BadParam(field, msg);
+    }
+    return ErrorResponse(r.status());
+  }
+  return JsonResponse(201, SilenceJson(*r, now));
+}
+
+HttpResponse AlertHandlers::ExpireSilence(const RequestContext& ctx) const {
+  const int64_t now = clock_.NowMillis();
+  StatusOr<alerts::SilenceRecord> existing = store_.GetSilence(IdParam(ctx));
+  if (!existing.ok()) return ErrorResponse(existing.status());
+  if (!SilenceInScope(*ctx.principal, existing->matcher_texts)) return OutOfScope("silence " + std::to_string(existing->id));
+  StatusOr<alerts::SilenceRecord> r = store_.ExpireSilence(existing->id, ActorFor(ctx, "silences.expire"), now);
+  if (!r.ok()) return ErrorResponse(r.status());
+  return JsonResponse(200, SilenceJson(*r, now));
+}
+
+HttpResponse AlertHandlers::List(const RequestContext& ctx) const {
+  HttpResponse error;
+  alerts::AlertQuery q;
+  q.now_ms = clock_.NowMillis();
+  if (std::optional<std::string> states = OptionalParam(ctx.request, "state"); states && !states->empty()) {
+    std::vector<AlertState> list;
+    size_t start = 0;
+    while (start <= states->size()) {
+      size_t comma = states->find(',', start);
+      const std::string name = states->substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (name == "active") {
+        list.push_back(AlertState::kPending);
+        list.push_back(AlertState::kFiring);
+      } else if (std::optional<AlertState> s = alerts::ParseAlertState(name)) {
+        list.push_back(*s);
+      } else {
+        return BadParam("state", "unknown state '" + name + "'; expected pending, firing, resolved, cleared or active");
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    q.states = std::move(list);
+  }
+  if (std::optional<std::string> sev = OptionalParam(ctx.request, "severity"); sev && !sev->empty()) {
+    if (*sev != "critical" && *sev != "major" && *sev != "warning" && *sev != "info") {
+      return BadParam("severity", "unknown severity '" + *sev + "'; expected critical, major, warning or info");
+    }
+    q.severity = *sev;
+  }
+  if (std::optional<std::string> ack = OptionalParam(ctx.request, "acknowledged"); ack && !ack->empty()) {
+    if (*ack != "true" && *ack != "false") return BadParam("acknowledged", "expected true or false");
+    q.acknowledged = *ack == "true";
+  }
+  if (std::optional<std::string> match = OptionalParam(ctx.request, "match"); match && !match->empty()) {
+    StatusOr<std::vector<alerting::Matcher>> m = ParseMatchers(*match);
+    if (!m.ok()) return BadParam("match", m.status().message());
+    q.match = std::move(m).value();
+  }
+  std::optional<int64_t> limit = IntParam(ctx.request, "limit", 100, 1, 1000, &error);
+  if (!limit) return error;
+  std::optional<int64_t> before = IntParam(ctx.request, "before_id", 0, 0, INT64_MAX, &error);
+  if (!before) return error;
+  q.limit = *limit;
+  q.before_id = *before;
+
+  // Filtered by scope after the query: fetch pages until this one is full.
+  json items = json::array();
+  int64_t next = 0;
+  const accounts::Principal& p = *ctx.principal;
+  while (true) {
+    StatusOr<alerts::AlertPage> page = store_.List(q);
+    if (!page.ok()) return ErrorResponse(page.status());
+    for (const AlertRecord& a : page->items) {
+      if (!p.centre_wide) {
+        StatusOr<int64_t> unit = UnitOf(a);
+        if (!unit.ok() || !p.InScope(*unit)) continue;
+      }
+      if (static_cast<int64_t>(items.size()) == *limit) {
+        next = items.back()["id"].get<int64_t>();
+        break;
+      }
+      items.push_back(AlertJson(a, q.now_ms));
+    }
+    if (next != 0 || page->next_before_id == 0) break;
+    q.before_id = page->next_before_id;
+  }
+  return JsonResponse(200, json{{"items", std::move(items)}, {"next_before_id", next == 0 ? json(nullptr) : json(next)}});
+}
+
+HttpResponse AlertHandlers::Get(const RequestContext& ctx) const {
+  const int64_t id = IdParam(ctx);
+  StatusOr<AlertRecord> a = store_.Get(id);
+  if (!a.ok()) return ErrorResponse(a.status());
+  StatusOr<std::vector<alerts::AlertEvent>> events = store_.Events(id);
+  if (!events.ok()) return ErrorResponse(events.status());
+  json history = json::array();
+  for (const alerts::AlertEvent& e : *events) {
+    history.push_back({{"at", TimeOrNull(e.at_ms)}, {"kind", e.kind}, {"actor", e.actor}, {"comment", e.comment}});
+  }
+  json doc = AlertJson(*a, clock_.NowMillis());
+  doc["history"] = std::move(history);
+  return JsonResponse(200, doc);
+}
+
+HttpResponse AlertHandlers::Acknowledge(const RequestContext& ctx) const {
+  HttpResponse error;
+  std::optional<json> body = JsonBody(ctx.request, &error);
+  if (!body) return error;
+  if (!CheckKnownFields(*body, {"comment", "expires_in", "expires_at"}, &error)) return error;
+  std::optional<std::string> comment, expires_in, expires_at;
+  if (!GetString(*body, "comment", &comment, &error) || !GetString(*body, "expires_in", &expires_in, &error) ||
+      !GetString(*body, "expires_at", &expires_at, &error)) {
+    return error;
+  }
+  if (comment && static_cast<int64_t>(comment->size()) > kMaxCommentBytes) {
+    return BadParam("comment", "longer than " + std::to_string(kMaxCommentBytes) + " bytes");
+  }
+  if (expires_in && expires_at) return BadParam("expires_in", "give expires_in or expires_at, not both");
+  const int64_t now = clock_.NowMillis();
+  int64_t expires = 0;
+  if (expires_in) {
+    StatusOr<int64_t> d = ParseDurationMillis(*expires_in);
+    if (!d.ok() || *d <= 0) return BadParam("expires_in", "expected a positive duration like 30m or 4h");
+    expires = now + *d;
+  } else if (expires_at) {
+    StatusOr<int64_t> t = ParseRfc3339Millis(*expires_at);
+    if (!t.ok()) return BadParam("expires_at", "expected an RFC 3339 time");
+    if (*t <= now) return BadParam("expires_at", "must be in the future");
+    expires = *t;
+  }
+  if (expires != 0 && expires - now > kMaxAckMs) return BadParam(expires_in ? "expires_in" : "expires_at", "at most 30 days");
+  StatusOr<AlertRecord> a = store_.Acknowledge(IdParam(ctx), ActorFor(ctx, "alerts.acknowledge"), comment.value_or(""),
+                                               expires, now);
+  if (!a.ok()) return ErrorResponse(a.status());
+  return JsonResponse(200, AlertJson(*a, now));
+}
+
+HttpResponse AlertHandlers::Unacknowledge(const RequestContext& ctx) const {
+  const int64_t now = clock_.NowMillis();
+  StatusOr<AlertRecord> a = store_.Unacknowledge(IdParam(ctx), ActorFor(ctx, "alerts.unacknowledge"), now);
+  if (!a.ok()) return ErrorResponse(a.status());
+  return JsonResponse(200, AlertJson(*a, now));
+}
+
+HttpResponse AlertHandlers::Comment(const RequestContext& ctx) const {
+  HttpResponse error;
+  std::optional<json> body = JsonBody(ctx.request, &error);
+  if (!body) return error;
+  if (!CheckKnownFields(*body, {"comment"}, &error)) return error;
+  std::optional<std::string> comment;
+  if (!GetString(*body, "comment", &comment, &error)) return error;
+  if (!comment || comment->empty()) return BadParam("comment", "required");
+  if (static_cast<int64_t>(comment->size()) > kMaxCommentBytes) {
+    return BadParam("comment", "longer than " + std::to_string(kMaxCommentBytes) + " bytes");
+  }
+  const int64_t now = clock_.NowMillis();
+  StatusOr<AlertRecord> a = store_.Comment(IdParam(ctx), ActorFor(ctx, "alerts.comment"), *comment, now);
+  if (!a.ok()) return ErrorResponse(a.status());
+  return JsonResponse(201, AlertJson(*a, now));
+}
+
+HttpResponse AlertHandlers::Assign(const RequestContext& ctx) const {
+  HttpResponse error;
+  std::optional<json> body = JsonBody(ctx.request, &error);
+  if (!body) return error;
+  if (!CheckKnownFields(*body, {"assignee"}, &error)) return error;
+  std::optional<std::string> assignee;
+  if (!GetString(*body, "assignee", &assignee, &error)) return error;
+  if (!assignee) return BadParam("assignee", "required: a username, or \"\" to unassign");
+  std::string username;
+  if (!assignee->empty()) {
+    StatusOr<accounts::User> user = accounts_.FindUserByUsername(*assignee);
+    if (!user.ok()) {
+      return user.status().code() == StatusCode::kNotFound ? BadParam("assignee", "no user '" + *assignee + "'")
+                                                           : ErrorResponse(user.status());
+    }
+    if (!user->active) return BadParam("assignee", "user '" + user->username + "' is deactivated");
+    username = user->username;
+  }
+  const int64_t now = clock_.NowMillis();
+  StatusOr<AlertRecord> a = store_.Assign(IdParam(ctx), ActorFor(ctx, "alerts.assign"), username, now);
+  if (!a.ok()) return ErrorResponse(a.status());
+  return JsonResponse(200, AlertJson(*a, now));
+}
+
+}  // namespace steadfast::collector::api

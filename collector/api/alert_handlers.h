@@ -1,0 +1,61 @@
+// REST handlers for alerts (docs/ALERTING.md):
+//   GET  /api/v1/alerts                    list, newest first: state (comma list), severity,
+//                                          acknowledged, match (label matchers, repeatable),
+//                                          before_id + limit (paging)
+//   GET  /api/v1/alerts/{id}               one alert with its history (who did what, when)
+//   POST /api/v1/alerts/{id}/acknowledge   {comment?, expires_in? ("2h") | expires_at? (RFC 3339)}
+//   POST /api/v1/alerts/{id}/unacknowledge
+//   POST /api/v1/alerts/{id}/comments      {comment}
+//   POST /api/v1/alerts/{id}/assign        {assignee: username | ""}
+//   GET    /api/v1/silences                include_ended=true for the history too
+//   POST   /api/v1/silences                {matchers: ['host="db-1"', ...], comment, starts_at?,
+//                                          ends_at? | duration?, weekly?: {days: "mon-fri",
+//                                          start: "22:00", duration: "8h", time_zone: "Asia/Shanghai"}}
+//   GET    /api/v1/silences/{id}
+//   DELETE /api/v1/silences/{id}           ends it now (kept, with who ended it)
+// Reading needs `read`, acting `operate`. An alert belongs to the unit of its agent_id label's
+// host (the centre when it has none); callers see and act on the alerts of their units only. A
+// caller who is not centre-wide may only make (and end) silences with an agent_id="..." matcher
+// naming a host of their units, so a unit cannot silence another unit's alerts.
+#pragma once
+
+#include "collector/accounts/account_store.h"
+#include "collector/alerts/alert_store.h"
+#include "collector/api/api_util.h"
+#include "collector/api/route_table.h"
+#include "common/clock.h"
+
+namespace steadfast::collector::api {
+
+class AlertHandlers {
+ public:
+  AlertHandlers(alerts::SqliteAlertStore& store, accounts::AccountStore& accounts, const Clock& clock)
+      : store_(store), accounts_(accounts), clock_(clock) {}
+  void AddRoutes(RouteTable& table);
+
+ private:
+  http::HttpResponse List(const RequestContext& ctx) const;
+  http::HttpResponse Get(const RequestContext& ctx) const;
+  http::HttpResponse Acknowledge(const RequestContext& ctx) const;
+  http::HttpResponse Unacknowledge(const RequestContext& ctx) const;
+  http::HttpResponse Comment(const RequestContext& ctx) const;
+  http::HttpResponse Assign(const RequestContext& ctx) const;
+  http::HttpResponse ListSilences(const RequestContext& ctx) const;
+  http::HttpResponse CreateSilence(const RequestContext& ctx) const;
+  http::HttpResponse GetSilence(const RequestContext& ctx) const;
+  http::HttpResponse ExpireSilence(const RequestContext& ctx) const;
+  // Whether the caller may make or end a silence with these matchers (see above).
+  bool SilenceInScope(const accounts::Principal& p, const std::vector<std::string>& matcher_texts) const;
+  StatusOr<int64_t> UnitOf(const alerts::AlertRecord& alert) const;
+  alerts::AlertActor ActorFor(const RequestContext& ctx, const char* action) const;
+
+  alerts::SqliteAlertStore& store_;
+  accounts::AccountStore& accounts_;
+  const Clock& clock_;
+};
+
+// The JSON of an alert, and of a silence, as the API shows them.
+nlohmann::json AlertJson(const alerts::AlertRecord& alert, int64_t now_ms);
+nlohmann::json SilenceJson(const alerts::SilenceRecord& silence, int64_t now_ms);
+
+}  // namespace steadfast::collector::api
