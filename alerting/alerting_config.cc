@@ -1,6 +1,12 @@
 #include "alerting/alerting_config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <set>
+
+#include "alerting/suppression.h"
+#include "common/clock.h"
+#include "common/random.h"
 
 namespace steadfast::alerting {
 namespace {
@@ -43,7 +49,202 @@ Status ReadWebhook(const ConfigNode& n, FileSystem& fs, WebhookConfig* out) {
   return OkStatus();
 }
 
+Status ReadPasswordFile(const ConfigNode& node, FileSystem& fs, std::string* file, std::string* out) {
+  SF_ASSIGN_OR_RETURN(*file, node.String());
+  if (file->empty()) return OkStatus();
+  StatusOr<std::string> text = fs.ReadFile(*file, 64 << 10);
+  if (!text.ok()) return node.Error("cannot read '" + *file + "': " + text.status().message());
+  StatusOr<uint32_t> mode = fs.FileMode(*file);
+  if (mode.ok() && (*mode & 0004) != 0) {
+    return node.Error("'" + *file + "' holds a secret but is readable by everyone; chmod o-r it");
+  }
+  *out = Trimmed(*text);
+  return OkStatus();
+}
+
+Status ReadEmail(const ConfigNode& n, FileSystem& fs, EmailConfig* out, bool need_to = true) {
+  if (!n.IsMap()) return n.Error("expected a mapping: to, from, smarthost, tls, ...");
+  SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys({"to", "from", "smarthost", "tls", "ca_file", "auth_username",
+                                           "auth_password_file", "send_resolved", "timeout", "language",
+                                           "templates"}));
+  if (!need_to) {
+    if (n["to"].present()) return n["to"].Error("each person is emailed at their own account's address");
+  } else if (n["to"].IsList()) {
+    SF_ASSIGN_OR_RETURN(out->to, n["to"].StringList());
+  } else {
+    SF_ASSIGN_OR_RETURN(std::string to, n["to"].RequiredString());
+    out->to.push_back(to);
+  }
+  if (need_to && out->to.empty()) return n["to"].Error("at least one address");
+  for (const std::string& t : out->to) {
+    if (t.find('@') == std::string::npos) return n["to"].Error("'" + t + "' is not an email address");
+  }
+  SF_ASSIGN_OR_RETURN(out->from, n["from"].RequiredString());
+  if (out->from.find('@') == std::string::npos) return n["from"].Error("'" + out->from + "' is not an email address");
+  SF_ASSIGN_OR_RETURN(out->smarthost, n["smarthost"].RequiredString());
+  const size_t colon = out->smarthost.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == out->smarthost.size()) {
+    return n["smarthost"].Error("expected host:port, got '" + out->smarthost + "'");
+  }
+  const std::string port = out->smarthost.substr(colon + 1);
+  SF_ASSIGN_OR_RETURN(std::string tls, n["tls"].Enum({"starttls", "implicit", "none"},
+                                                     port == "465" ? "implicit" : "starttls"));
+  out->tls = tls == "implicit" ? SmtpTls::kImplicit : tls == "none" ? SmtpTls::kNone : SmtpTls::kStartTls;
+  SF_ASSIGN_OR_RETURN(out->ca_file, n["ca_file"].String());
+  if (!out->ca_file.empty() && !fs.Exists(out->ca_file)) {
+    return n["ca_file"].Error("file '" + out->ca_file + "' does not exist");
+  }
+  SF_ASSIGN_OR_RETURN(out->auth_username, n["auth_username"].String());
+  SF_RETURN_IF_ERROR(ReadPasswordFile(n["auth_password_file"], fs, &out->auth_password_file, &out->auth_password));
+  if (!out->auth_username.empty() && out->auth_password_file.empty()) {
+    return n["auth_password_file"].Error("required with auth_username (the password is never written inline)");
+  }
+  if (!out->auth_username.empty() && out->tls == SmtpTls::kNone) {
+    return n["tls"].Error("auth over a connection without TLS would send the password in clear; use starttls or implicit");
+  }
+  SF_ASSIGN_OR_RETURN(out->send_resolved, n["send_resolved"].Bool(true));
+  SF_ASSIGN_OR_RETURN(out->timeout_ms, n["timeout"].DurationMillis(out->timeout_ms, 1'000, 300'000));
+  SF_ASSIGN_OR_RETURN(out->language, n["language"].Enum({"en", "zh-CN"}, "en"));
+  const ConfigNode t = n["templates"];
+  SF_RETURN_IF_ERROR(t.CheckNoUnknownKeys({"subject", "text", "html"}));
+  SF_ASSIGN_OR_RETURN(out->templates.subject, t["subject"].String());
+  SF_ASSIGN_OR_RETURN(out->templates.text, t["text"].String());
+  SF_ASSIGN_OR_RETURN(out->templates.html, t["html"].String());
+  Status valid = ValidateTemplates(out->templates, out->language);
+  if (!valid.ok()) return t.Error(valid.message());
+  return OkStatus();
+}
+
+StatusOr<unsigned> IsoWeekday(const ConfigNode& n) {
+  SF_ASSIGN_OR_RETURN(std::string day, n.Enum({"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, "mon"));
+  static const char* kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+  for (unsigned i = 0; i < 7; ++i) {
+    if (day == kDays[i]) return i + 1;
+  }
+  return 1u;
+}
+
+Status ReadRotation(const ConfigNode& n, Rotation* out) {
+  if (!n.IsMap()) return n.Error("expected a rotation: members, handoff, every, handoff_day, start_date");
+  SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys({"members", "handoff", "every", "handoff_day", "start_date"}));
+  SF_ASSIGN_OR_RETURN(out->members, n["members"].StringList());
+  if (out->members.empty()) return n["members"].Error("at least one member");
+  SF_ASSIGN_OR_RETURN(std::string handoff, n["handoff"].String("09:00"));
+  StatusOr<int> minute = ParseTimeOfDay(handoff);
+  if (!minute.ok()) return n["handoff"].Error(minute.status().message());
+  out->handoff_minute = *minute;
+  SF_ASSIGN_OR_RETURN(std::string every, n["every"].Enum({"day", "week"}, "day"));
+  out->weekly = every == "week";
+  if (n["handoff_day"].present() && !out->weekly) return n["handoff_day"].Error("only for every: week");
+  SF_ASSIGN_OR_RETURN(out->handoff_weekday, IsoWeekday(n["handoff_day"]));
+  SF_ASSIGN_OR_RETURN(out->start_date, n["start_date"].RequiredString());
+  return OkStatus();
+}
+
+Status ReadSchedule(const ConfigNode& n, Schedule* out) {
+  if (!n.IsMap()) return n.Error("expected a schedule: name, time_zone, working, days_off, holidays, overrides");
+  SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys({"name", "time_zone", "working", "days_off", "holidays", "overrides"}));
+  SF_ASSIGN_OR_RETURN(out->name, n["name"].RequiredString());
+  SF_ASSIGN_OR_RETURN(out->time_zone, n["time_zone"].String("UTC"));
+  if (!n["working"].present()) return n["working"].Error("required: the working-day rotation");
+  SF_RETURN_IF_ERROR(ReadRotation(n["working"], &out->working));
+  if (n["days_off"].present()) {
+    Rotation r;
+    SF_RETURN_IF_ERROR(ReadRotation(n["days_off"], &r));
+    out->days_off = std::move(r);
+  }
+  const ConfigNode h = n["holidays"];
+  SF_RETURN_IF_ERROR(h.CheckNoUnknownKeys({"days_off", "working_days"}));
+  SF_ASSIGN_OR_RETURN(std::vector<std::string> off, h["days_off"].StringList());
+  SF_ASSIGN_OR_RETURN(std::vector<std::string> working, h["working_days"].StringList());
+  out->calendar.days_off.insert(off.begin(), off.end());
+  out->calendar.working_days.insert(working.begin(), working.end());
+  SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> overrides, n["overrides"].Items());
+  for (const ConfigNode& o : overrides) {
+    SF_RETURN_IF_ERROR(o.CheckNoUnknownKeys({"user", "starts_at", "ends_at"}));
+    Override ov;
+    SF_ASSIGN_OR_RETURN(ov.user, o["user"].RequiredString());
+    for (const char* key : {"starts_at", "ends_at"}) {
+      SF_ASSIGN_OR_RETURN(std::string text, o[key].RequiredString());
+      StatusOr<int64_t> t = ParseRfc3339Millis(text);
+      if (!t.ok()) return o[key].Error("expected an RFC 3339 time, got '" + text + "'");
+      (std::string(key) == "starts_at" ? ov.starts_ms : ov.ends_ms) = *t;
+    }
+    out->overrides.push_back(std::move(ov));
+  }
+  Status valid = ValidateSchedule(*out);
+  if (!valid.ok()) return n.Error(valid.message());
+  return OkStatus();
+}
+
+Status ReadPolicy(const ConfigNode& n, const std::vector<Schedule>& schedules, EscalationPolicy* out) {
+  if (!n.IsMap()) return n.Error("expected a policy: name, tiers, repeat, repeat_after");
+  SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys({"name", "tiers", "repeat", "repeat_after"}));
+  SF_ASSIGN_OR_RETURN(out->name, n["name"].RequiredString());
+  SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> tiers, n["tiers"].Items());
+  for (const ConfigNode& t : tiers) {
+    SF_RETURN_IF_ERROR(t.CheckNoUnknownKeys({"after", "schedules", "users", "receivers"}));
+    EscalationTier tier;
+    SF_ASSIGN_OR_RETURN(tier.after_ms, t["after"].DurationMillis(0, 0, 7 * kDay));
+    SF_ASSIGN_OR_RETURN(tier.schedules, t["schedules"].StringList());
+    SF_ASSIGN_OR_RETURN(tier.users, t["users"].StringList());
+    SF_ASSIGN_OR_RETURN(tier.receivers, t["receivers"].StringList());
+    out->tiers.push_back(std::move(tier));
+  }
+  SF_ASSIGN_OR_RETURN(int64_t repeat, n["repeat"].Int(0, 0, 100));
+  out->repeat = static_cast<int>(repeat);
+  SF_ASSIGN_OR_RETURN(out->repeat_after_ms, n["repeat_after"].DurationMillis(0, 0, 7 * kDay));
+  Status valid = ValidateEscalationPolicy(*out, schedules);
+  if (!valid.ok()) return n.Error(valid.message());
+  return OkStatus();
+}
+
+Status ReadHeartbeat(const ConfigNode& n, FileSystem& fs, HeartbeatEntry* out) {
+  if (!n.IsMap()) return n.Error("expected a heartbeat: name, period, grace, max_runtime, token_file, labels");
+  SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys({"name", "period", "grace", "max_runtime", "token_file", "labels"}));
+  SF_ASSIGN_OR_RETURN(out->config.name, n["name"].RequiredString());
+  const std::string& name = out->config.name;
+  if (name.empty() || name.size() > 64 ||
+      !std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; })) {
+    return n["name"].Error("letters, digits, '-', '_' and '.' only, at most 64 (it is part of a URL)");
+  }
+  SF_ASSIGN_OR_RETURN(out->config.period_ms, n["period"].DurationMillis(out->config.period_ms, 60'000, 366 * kDay));
+  SF_ASSIGN_OR_RETURN(out->config.grace_ms, n["grace"].DurationMillis(out->config.grace_ms, 0, 30 * kDay));
+  if (n["max_runtime"].present()) {
+    SF_ASSIGN_OR_RETURN(int64_t max, n["max_runtime"].DurationMillis(0, 1'000, 30 * kDay));
+    out->config.max_runtime_ms = max;
+  }
+  std::string token;
+  SF_RETURN_IF_ERROR(ReadPasswordFile(n["token_file"], fs, &out->token_file, &token));
+  if (out->token_file.empty()) return n["token_file"].Error("required: the pings' bearer token");
+  if (token.size() < 16) return n["token_file"].Error("the token in '" + out->token_file + "' is shorter than 16 characters");
+  out->token_sha256 = Sha256Hex(token);
+  const ConfigNode labels = n["labels"];
+  if (labels.present()) {
+    SF_ASSIGN_OR_RETURN(std::vector<std::string> keys, labels.Keys());
+    for (const std::string& k : keys) {
+      if (!IsLabelName(k) || k == "check" || k == "target") {
+        return labels[k].Error("'" + k + "' is not a label this can set (check and target are the heartbeat's)");
+      }
+      SF_ASSIGN_OR_RETURN(out->labels[k], labels[k].String());
+    }
+  }
+  return OkStatus();
+}
+
+void CollectPolicies(const Route& node, std::vector<std::pair<std::string, std::string>>* out) {
+  if (!node.escalation_policy.empty()) out->emplace_back(node.escalation_policy, node.path);
+  for (const Route& c : node.routes) CollectPolicies(c, out);
+}
+
 }  // namespace
+
+const EscalationPolicy* AlertingConfig::FindPolicy(const std::string& name) const {
+  for (const EscalationPolicy& p : escalation_policies) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
 
 const ReceiverConfig* AlertingConfig::FindReceiver(const std::string& name) const {
   for (const ReceiverConfig& r : receivers) {
@@ -58,7 +259,8 @@ StatusOr<AlertingConfig> ParseAlertingConfig(const ConfigNode& node, const std::
   if (!node.present()) return c;
   if (!node.IsMap()) return node.Error("expected a mapping: rule_files, route, receivers, ...");
   SF_RETURN_IF_ERROR(node.CheckNoUnknownKeys(
-      {"rule_files", "evaluation_interval", "external_url", "route", "receivers", "delivery"}));
+      {"rule_files", "evaluation_interval", "external_url", "route", "receivers", "delivery", "schedules",
+       "escalation_policies", "user_email", "heartbeats"}));
   c.enabled = true;
 
   SF_ASSIGN_OR_RETURN(std::vector<std::string> files, node["rule_files"].StringList());
@@ -79,8 +281,8 @@ StatusOr<AlertingConfig> ParseAlertingConfig(const ConfigNode& node, const std::
   std::set<std::string> names;
   SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> receivers, node["receivers"].Items());
   for (const ConfigNode& r : receivers) {
-    if (!r.IsMap()) return r.Error("expected a receiver: name, webhook_configs");
-    SF_RETURN_IF_ERROR(r.CheckNoUnknownKeys({"name", "webhook_configs"}));
+    if (!r.IsMap()) return r.Error("expected a receiver: name, webhook_configs, email_configs");
+    SF_RETURN_IF_ERROR(r.CheckNoUnknownKeys({"name", "webhook_configs", "email_configs"}));
     ReceiverConfig rc;
     SF_ASSIGN_OR_RETURN(rc.name, r["name"].RequiredString());
     if (!names.insert(rc.name).second) return r["name"].Error("a second receiver named '" + rc.name + "'");
@@ -89,6 +291,12 @@ StatusOr<AlertingConfig> ParseAlertingConfig(const ConfigNode& node, const std::
       WebhookConfig w;
       SF_RETURN_IF_ERROR(ReadWebhook(h, fs, &w));
       rc.webhooks.push_back(std::move(w));
+    }
+    SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> emails, r["email_configs"].Items());
+    for (const ConfigNode& e : emails) {
+      EmailConfig ec;
+      SF_RETURN_IF_ERROR(ReadEmail(e, fs, &ec));
+      rc.emails.push_back(std::move(ec));
     }
     c.receivers.push_back(std::move(rc));
   }
@@ -99,6 +307,57 @@ StatusOr<AlertingConfig> ParseAlertingConfig(const ConfigNode& node, const std::
     if (names.count(name) == 0) {
       return node["route"].Error("receiver '" + name + "' is not among the receivers");
     }
+  }
+
+  std::set<std::string> schedule_names;
+  SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> schedules, node["schedules"].Items());
+  for (const ConfigNode& n : schedules) {
+    Schedule sc;
+    SF_RETURN_IF_ERROR(ReadSchedule(n, &sc));
+    if (!schedule_names.insert(sc.name).second) return n["name"].Error("a second schedule named '" + sc.name + "'");
+    c.schedules.push_back(std::move(sc));
+  }
+  std::set<std::string> policy_names;
+  bool pages_people = false;
+  SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> policies, node["escalation_policies"].Items());
+  for (const ConfigNode& n : policies) {
+    EscalationPolicy p;
+    SF_RETURN_IF_ERROR(ReadPolicy(n, c.schedules, &p));
+    if (!policy_names.insert(p.name).second) return n["name"].Error("a second policy named '" + p.name + "'");
+    for (size_t i = 0; i < p.tiers.size(); ++i) {
+      pages_people = pages_people || !p.tiers[i].users.empty() || !p.tiers[i].schedules.empty();
+      for (const std::string& r : p.tiers[i].receivers) {
+        if (names.count(r) == 0) {
+          return n["tiers"].Error("tier " + std::to_string(i + 1) + ": receiver '" + r + "' is not among the receivers");
+        }
+      }
+    }
+    c.escalation_policies.push_back(std::move(p));
+  }
+  std::vector<std::pair<std::string, std::string>> used;
+  CollectPolicies(c.route, &used);
+  for (const auto& [policy, path] : used) {
+    if (policy_names.count(policy) == 0) {
+      return node["route"].Error(path + ": escalation_policy '" + policy + "' is not among the escalation_policies");
+    }
+  }
+  if (node["user_email"].present()) {
+    EmailConfig e;
+    SF_RETURN_IF_ERROR(ReadEmail(node["user_email"], fs, &e, /*need_to=*/false));
+    c.user_email = std::move(e);
+  } else if (pages_people) {
+    return node["user_email"].Error("required: escalation tiers page people (users, schedules), who are emailed");
+  }
+
+  std::set<std::string> heartbeat_names;
+  SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> heartbeats, node["heartbeats"].Items());
+  for (const ConfigNode& n : heartbeats) {
+    HeartbeatEntry h;
+    SF_RETURN_IF_ERROR(ReadHeartbeat(n, fs, &h));
+    if (!heartbeat_names.insert(h.config.name).second) {
+      return n["name"].Error("a second heartbeat named '" + h.config.name + "'");
+    }
+    c.heartbeats.push_back(std::move(h));
   }
 
   const ConfigNode delivery = node["delivery"];

@@ -16,7 +16,43 @@
 //             secret_file: /etc/steadfast/webhook.secret   # HMAC key (X-Steadfast-Signature)
 //             send_resolved: true
 //             timeout: 10s
+//         email_configs:
+//           - to: [ops@example.org]
+//             from: "Steadfast <steadfast@example.org>"
+//             smarthost: smtp.example.org:587
+//             tls: starttls                  # starttls | implicit | none (default: implicit on
+//                                            # port 465, else starttls)
+//             auth_username: steadfast
+//             auth_password_file: /etc/steadfast/smtp.password
+//             language: zh-CN                # en | zh-CN: the default templates
+//             templates: {subject: "...", text: "...", html: "..."}   # Mustache (templates.h)
 //       - name: record-only                # no integrations: alerts are stored, not sent
+//     schedules:                         # on-call rotations (oncall.h)
+//       - name: server-room
+//         time_zone: Asia/Shanghai
+//         working: {members: [alice, bob], handoff: "09:00", every: day, start_date: 2026-01-05}
+//         days_off: {members: [carol, dave], handoff: "09:00", every: week, handoff_day: sat,
+//                    start_date: 2026-01-03}    # optional: weekends and holidays
+//         holidays: {days_off: [2026-10-01, 2026-10-02], working_days: [2026-09-27]}
+//         overrides: [{user: bob, starts_at: "2026-10-03T09:00:00+08:00", ends_at: "..."}]
+//     escalation_policies:               # escalation.h; a route names one (escalation_policy)
+//       - name: default
+//         tiers:
+//           - {after: 0s, schedules: [server-room]}
+//           - {after: 15m, users: [chief]}
+//           - {after: 30m, receivers: [command-centre]}
+//         repeat: 1
+//         repeat_after: 30m
+//     user_email:                        # how people named by schedules and tiers are emailed
+//       from: "Steadfast <steadfast@example.org>"       # (their address: their account's email)
+//       smarthost: smtp.example.org:587
+//     heartbeats:                        # dead-man's switches for cron jobs (heartbeat.h)
+//       - name: nightly-backup           # POST /api/v1/heartbeats/nightly-backup?status=...
+//         period: 24h                    # a success is due this often
+//         grace: 1h                      # ... and late (critical) this much after
+//         max_runtime: 4h                # a start without completion for longer is critical
+//         token_file: /etc/steadfast/heartbeat-nightly-backup.token   # Bearer token of the pings
+//         labels: {host: nas1, category: backup}   # added to the series' labels
 //     delivery:
 //       retry_for: 24h                     # after this a notification is given up (failed)
 //       max_backoff: 5m                    # retries back off 1s, 2s, 4s ... up to this
@@ -25,9 +61,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "alerting/escalation.h"
+#include "alerting/heartbeat.h"
+#include "alerting/notify/email_notifier.h"
+#include "alerting/oncall.h"
 #include "alerting/routing.h"
 #include "alerting/rules.h"
 #include "common/config/config_node.h"
@@ -47,6 +88,14 @@ struct WebhookConfig {
 struct ReceiverConfig {
   std::string name;
   std::vector<WebhookConfig> webhooks;
+  std::vector<EmailConfig> emails;
+};
+
+struct HeartbeatEntry {
+  HeartbeatConfig config;
+  std::string token_sha256;  // lowercase hex SHA-256 of the token (the token is not kept)
+  std::string token_file;
+  Labels labels;
 };
 
 struct AlertingConfig {
@@ -57,10 +106,15 @@ struct AlertingConfig {
   std::string external_url;
   Route route;
   std::vector<ReceiverConfig> receivers;
+  std::vector<Schedule> schedules;
+  std::vector<EscalationPolicy> escalation_policies;
+  std::optional<EmailConfig> user_email;  // `to` empty: each person's own address
+  std::vector<HeartbeatEntry> heartbeats;
   int64_t retry_for_ms = 24LL * 3'600'000;
   int64_t max_backoff_ms = 300'000;
 
   const ReceiverConfig* FindReceiver(const std::string& name) const;
+  const EscalationPolicy* FindPolicy(const std::string& name) const;
 };
 
 // Reads the `alerting` node (absent: disabled). Relative rule_files are resolved against

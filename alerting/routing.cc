@@ -16,7 +16,7 @@ Status ReadRoute(const ConfigNode& n, const Route& parent, bool root, Route* out
   if (!n.IsMap()) return n.Error("expected a route: match, receiver, group_by, routes...");
   SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys({"match", "receiver", "group_by", "group_wait",
                                            "group_interval", "repeat_interval", "continue",
-                                           "routes"}));
+                                           "escalation_policy", "routes"}));
   out->path = n.path();
   if (root && n["match"].present()) return n["match"].Error("the root route takes every alert; no match");
   if (root && n["continue"].present()) return n["continue"].Error("only a child route can continue");
@@ -46,6 +46,7 @@ Status ReadRoute(const ConfigNode& n, const Route& parent, bool root, Route* out
   SF_ASSIGN_OR_RETURN(out->repeat_interval_ms,
                       n["repeat_interval"].DurationMillis(parent.repeat_interval_ms, 60'000, 30 * kDay));
   SF_ASSIGN_OR_RETURN(out->continue_matching, n["continue"].Bool(false));
+  SF_ASSIGN_OR_RETURN(out->escalation_policy, n["escalation_policy"].String(parent.escalation_policy));
   if (n["routes"].present()) {
     SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> children, n["routes"].Items());
     for (const ConfigNode& c : children) {

@@ -14,6 +14,7 @@
 //         continue: true                   # also try the next siblings
 //       - match: ['unit="finance"']
 //         receiver: finance-wecom
+//         escalation_policy: finance-duty      # escalation.h; inherited like the receiver
 //         group_by: [...]                  # "..." groups by every label: one alert per group
 //
 // Children inherit receiver, group_by and the timings unless they set them (filled in when the
@@ -39,6 +40,7 @@ struct Route {
   int64_t group_interval_ms = 60'000;
   int64_t repeat_interval_ms = 4 * 3'600'000;
   bool continue_matching = false;
+  std::string escalation_policy;  // who is paged while its alerts fire unacknowledged ("" none)
   std::vector<Route> routes;
   std::string path;  // "route.routes[1]", for messages and group keys
 };

@@ -91,7 +91,8 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
                           return log->AppendInTransaction(db, e).status();
                         }));
   }
-  s->alert_handlers_ = std::make_unique<api::AlertHandlers>(*s->alert_store_, *s->accounts_, deps.clock);
+  s->alert_handlers_ =
+      std::make_unique<api::AlertHandlers>(*s->alert_store_, *s->accounts_, deps.clock, s->config_.alerting);
   s->alert_handlers_->AddRoutes(*s->routes_);
   if (s->config_.alerting.enabled) {
     http::HttpClient* client = deps.notify_client;
@@ -101,11 +102,19 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
       s->owned_notify_client_ = http::NewCurlHttpClient(client_options);
       client = s->owned_notify_client_.get();
     }
+    alerts::OutboxSenderOptions sender_options;
+    sender_options.user_email = [accounts = s->accounts_.get()](const std::string& username) -> StatusOr<std::string> {
+      SF_ASSIGN_OR_RETURN(accounts::User user, accounts->FindUserByUsername(username));
+      if (!user.active) return FailedPreconditionError("the account is deactivated");
+      if (user.contacts.email.empty()) return FailedPreconditionError("the account has no email address");
+      return user.contacts.email;
+    };
     s->outbox_sender_ = std::make_unique<alerts::OutboxSender>(s->config_.alerting, *s->alert_store_, *client,
-                                                               deps.clock, s->registry_.get());
+                                                               deps.clock, s->registry_.get(), sender_options);
     SF_ASSIGN_OR_RETURN(s->alert_engine_, alerts::AlertEngine::Create(s->config_.alerting, *s->alert_store_,
                                                                       *s->storage_, deps.clock, s->registry_.get()));
     s->alert_engine_->SetOnNotifications([sender = s->outbox_sender_.get()] { sender->Wake(); });
+    s->alert_handlers_->SetEngine(s->alert_engine_.get());
     s->outbox_sender_->Start();
     s->alert_engine_->Start();
     SF_LOG_INFO("alerting: {} rules from {} file(s), {} receivers, {} series loaded",

@@ -17,6 +17,7 @@ PACKAGES=(
   libhowardhinnant-date-dev # dataentry check: IANA time zones (libdate-tz; GCC 12 lacks chrono tz)
   libpq-dev                 # dataentry check: libpq's header (libpq5 is dlopen()ed at run time)
   libre2-dev                # alert rules: label matchers' regular expressions (RE2, as Prometheus)
+  libkainjow-mustache-dev   # notification templates (header-only Mustache)
   # tests, and the real peers they start on loopback
   libgtest-dev libgmock-dev
   slapd ldap-utils          # LDAP login against a real slapd
@@ -29,6 +30,7 @@ PACKAGES=(
   dnsmasq-base              # dns check tests: a real DNS server on a loopback port (no service)
   sudo                      # visudo checks deploy/sudoers.d/steadfast-agent-smartctl
   python3-prometheus-client # an independent parse of the agent's /metrics
+  python3-aiosmtpd          # the SMTP server the email notifier tests deliver to
   smartmontools             # disk_health check: smartctl (the agent needs it at run time too)
   # tools the quickstart and tests call
   curl openssl sqlite3 zstd ca-certificates procps jq

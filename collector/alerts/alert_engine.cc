@@ -11,7 +11,9 @@
 #include <set>
 #include <utility>
 
+#include "alerting/escalation.h"
 #include "alerting/grouping.h"
+#include "alerting/heartbeat.h"
 #include "alerting/notify/webhook_payload.h"
 #include "alerting/routing.h"
 #include "alerting/suppression.h"
@@ -19,6 +21,9 @@
 
 namespace steadfast::collector::alerts {
 namespace {
+
+constexpr char kExternalRule[] = "external";
+constexpr int64_t kExternalResolveMs = 5 * 60'000;
 
 // Status changes older than this are forgotten (flapping windows are shorter).
 constexpr int64_t kChangesKeptMs = 6 * 3'600'000;
@@ -180,8 +185,23 @@ Status AlertEngine::Load(Storage& storage) {
     if (static_cast<int64_t>(page.items.size()) < kPage) break;
   }
 
+  for (const alerting::HeartbeatEntry& h : config_.heartbeats) {
+    Heartbeat hb;
+    hb.entry = &h;
+    SF_ASSIGN_OR_RETURN(hb.created_ms, store_.EnsureHeartbeat(h.config.name, clock_.NowMillis()));
+    SF_ASSIGN_OR_RETURN(hb.pings, store_.RecentPings(h.config.name));
+    heartbeats_.emplace(h.config.name, std::move(hb));
+  }
+
   SF_ASSIGN_OR_RETURN(std::vector<AlertRecord> active, store_.ActiveAlerts());
-  for (const AlertRecord& r : active) book_.active[alerting::LabelsHash(r.labels)] = FromRecord(r);
+  for (const AlertRecord& r : active) {
+    if (r.rule == kExternalRule) {
+      // Its source re-sends it while it lasts; until then it holds for Alertmanager's 5 minutes.
+      external_[r.fingerprint] = External{FromRecord(r), clock_.NowMillis() + kExternalResolveMs, true};
+    } else {
+      book_.active[alerting::LabelsHash(r.labels)] = FromRecord(r);
+    }
+  }
 
   SF_ASSIGN_OR_RETURN(std::vector<GroupRecord> groups, store_.Groups());
   std::set<std::string> active_fps;
@@ -196,6 +216,8 @@ Status AlertEngine::Load(Storage& storage) {
     const std::string id = GroupId(g.receiver, g.group_key);
     groups_[id] = Group{std::move(g), route};
   }
+  SF_ASSIGN_OR_RETURN(std::vector<EscalationState> escalations, store_.Escalations());
+  for (EscalationState& e : escalations) escalations_[e.fingerprint + '\x1e' + e.policy] = std::move(e);
   std::sort(gone.begin(), gone.end());
   gone.erase(std::unique(gone.begin(), gone.end()), gone.end());
   SF_ASSIGN_OR_RETURN(std::vector<AlertRecord> latest, store_.LatestByFingerprint(gone));
@@ -281,6 +303,49 @@ void AlertEngine::Observe(const protocol::ReportBatch& batch, int64_t received_a
   loop_cv_.notify_one();
 }
 
+void AlertEngine::ObservePing(const std::string& name, const alerting::Ping& ping) {
+  {
+    std::lock_guard<std::mutex> lock(series_mu_);
+    auto it = heartbeats_.find(name);
+    if (it == heartbeats_.end()) return;
+    it->second.pings.push_back(ping);
+    if (it->second.pings.size() > 50) it->second.pings.erase(it->second.pings.begin());
+    dirty_ = true;
+  }
+  {
+    std::lock_guard<std::mutex> lock(loop_mu_);
+    wake_ = true;
+  }
+  loop_cv_.notify_one();
+}
+
+void AlertEngine::ObserveExternal(const std::vector<ExternalAlert>& alerts) {
+  const int64_t now = clock_.NowMillis();
+  {
+    std::lock_guard<std::mutex> lock(series_mu_);
+    for (const ExternalAlert& x : alerts) {
+      const std::string fp = alerting::FingerprintText(alerting::LabelsHash(x.labels));
+      External& e = external_[fp];
+      if (e.alert.fingerprint.empty()) {
+        e.alert.fingerprint = fp;
+        e.alert.rule = kExternalRule;
+        e.alert.labels = x.labels;
+        e.alert.phase = alerting::AlertPhase::kFiring;
+        e.alert.active_since_ms = x.starts_ms > 0 && x.starts_ms <= now ? x.starts_ms : now;
+        e.alert.firing_since_ms = e.alert.active_since_ms;
+      }
+      e.alert.annotations = x.annotations;
+      e.ends_ms = x.ends_ms > 0 ? x.ends_ms : now + kExternalResolveMs;
+    }
+    dirty_ = true;
+  }
+  {
+    std::lock_guard<std::mutex> lock(loop_mu_);
+    wake_ = true;
+  }
+  loop_cv_.notify_one();
+}
+
 void AlertEngine::Loop() {
   int64_t failures = 0;
   while (true) {
@@ -309,7 +374,9 @@ Status AlertEngine::RunRound() {
   if (!book_valid_) {
     SF_ASSIGN_OR_RETURN(std::vector<AlertRecord> active, store_.ActiveAlerts());
     book_.active.clear();
-    for (const AlertRecord& r : active) book_.active[alerting::LabelsHash(r.labels)] = FromRecord(r);
+    for (const AlertRecord& r : active) {
+      if (r.rule != kExternalRule) book_.active[alerting::LabelsHash(r.labels)] = FromRecord(r);
+    }
     book_valid_ = true;
   }
   if (const int64_t v = store_.SilenceVersion(); v != silence_version_) {
@@ -333,11 +400,42 @@ Status AlertEngine::RunRound() {
         s.memo_dirty = false;
       }
     }
+    for (const auto& [name, hb] : heartbeats_) {
+      const alerting::HeartbeatState state = alerting::EvaluateHeartbeat(hb.entry->config, hb.pings, hb.created_ms, now);
+      alerting::SeriesState ss;
+      ss.labels = hb.entry->labels;
+      ss.labels["check"] = "heartbeat";
+      ss.labels["target"] = name;
+      ss.status = state.status;
+      ss.status_since_ms = state.since_ms;
+      ss.last_seen_ms = now;  // a heartbeat's silence is its status, not an absence
+      series.push_back(std::move(ss));
+    }
     dirty_ = false;
   }
 
   alerting::Evaluation eval = evaluator_.Evaluate(series, std::move(book_), now);
   book_valid_ = false;  // moved; restored below once the round is stored
+
+  // External alerts join the round's firing set (and leave the book the evaluator sees).
+  std::map<std::string, External> external;
+  {
+    std::lock_guard<std::mutex> lock(series_mu_);
+    external = external_;
+  }
+  std::vector<std::string> external_gone;
+  for (auto& [fp, x] : external) {
+    if (x.ends_ms > now) {
+      if (!x.stored) {
+        eval.transitions.push_back({alerting::TransitionKind::kFiring, x.alert, now});
+        x.stored = true;
+      }
+      eval.book.active[alerting::LabelsHash(x.alert.labels)] = x.alert;
+    } else {
+      if (x.stored) eval.transitions.push_back({alerting::TransitionKind::kResolved, x.alert, x.ends_ms});
+      external_gone.push_back(fp);
+    }
+  }
 
   // Firing alerts by fingerprint, and the resolutions the groups may still have to send.
   std::unordered_map<std::string, const alerting::Alert*> firing;
@@ -425,10 +523,12 @@ Status AlertEngine::RunRound() {
       }
       const std::string body = alerting::WebhookBody(wg);
       if (const alerting::ReceiverConfig* receiver = config_.FindReceiver(g.record.receiver)) {
-        for (size_t i = 0; i < receiver->webhooks.size(); ++i) {
-          if (n->firing.empty() && !receiver->webhooks[i].send_resolved) continue;
+        // One outbox entry per integration, so one failing channel never holds back or repeats
+        // another.
+        auto queue = [&](const std::string& integration, bool send_resolved) {
+          if (n->firing.empty() && !send_resolved) return;
           OutboxEntry e;
-          e.integration = "webhook[" + std::to_string(i) + "]";
+          e.integration = integration;
           e.receiver = g.record.receiver;
           e.group_key = g.record.group_key;
           e.dedup_key = g.record.receiver + "/" + e.integration + "/" + std::to_string(now) + "/" +
@@ -437,6 +537,12 @@ Status AlertEngine::RunRound() {
           e.created_ms = now;
           e.next_attempt_ms = now;
           round.outbox.push_back(std::move(e));
+        };
+        for (size_t i = 0; i < receiver->webhooks.size(); ++i) {
+          queue("webhook[" + std::to_string(i) + "]", receiver->webhooks[i].send_resolved);
+        }
+        for (size_t i = 0; i < receiver->emails.size(); ++i) {
+          queue("email[" + std::to_string(i) + "]", receiver->emails[i].send_resolved);
         }
       }
     }
@@ -450,10 +556,98 @@ Status AlertEngine::RunRound() {
   for (const std::string& id : changed) {
     if (std::find(finished.begin(), finished.end(), id) == finished.end()) round.groups.push_back(groups.at(id).record);
   }
+  // Escalations of the firing, unsuppressed alerts.
+  std::map<std::string, EscalationState> escalations;
+  {
+    SF_ASSIGN_OR_RETURN(std::vector<std::string> acked_list, store_.AcknowledgedFingerprints(now));
+    const std::set<std::string> acked(acked_list.begin(), acked_list.end());
+    for (const std::string& fp : firing_fps) {
+      const alerting::Alert& a = *firing.at(fp);
+      if (inhibited.count(fp) != 0 || !alerting::SilencedBy(silences_, a.labels, now).empty()) continue;
+      std::set<std::string> policies;
+      for (const alerting::RouteMatch& m : alerting::MatchRoutes(config_.route, a.labels)) {
+        if (!m.route->escalation_policy.empty()) policies.insert(m.route->escalation_policy);
+      }
+      for (const std::string& name : policies) {
+        const alerting::EscalationPolicy* policy = config_.FindPolicy(name);
+        if (policy == nullptr) continue;
+        const std::string key = fp + '\x1e' + name;
+        auto it = escalations_.find(key);
+        EscalationState e;
+        if (it != escalations_.end()) {
+          e = it->second;
+        } else {
+          // An alert that just fired escalates from its start; one firing for a while already
+          // (coming out of a silence, or a policy newly configured) from now, not all at once.
+          const int64_t start =
+              now - a.firing_since_ms <= 2 * config_.evaluation_interval_ms ? a.firing_since_ms : now;
+          e = {fp, name, start, start - 1, false};
+        }
+        const EscalationState before = e;
+        const bool is_acked = acked.count(fp) != 0;
+        if (is_acked) {
+          e.acknowledged = true;
+          e.checked_ms = now;
+        } else {
+          if (e.acknowledged) {  // the acknowledgement expired or was withdrawn: start again
+            e.acknowledged = false;
+            e.start_ms = now;
+            e.checked_ms = now - 1;
+          }
+          StatusOr<std::vector<alerting::EscalationStep>> steps =
+              alerting::StepsDue(*policy, e.start_ms, std::nullopt, e.checked_ms, now, config_.schedules);
+          if (!steps.ok()) {
+            SF_LOG_WARN("alerting: escalation of {} under {}: {}", a.rule, name, steps.status().ToString());
+          } else {
+            for (const alerting::EscalationStep& step : *steps) {
+              alerting::WebhookGroup wg;
+              wg.group_key = "escalation/" + name + "/round " + std::to_string(step.round + 1) + "/tier " +
+                             std::to_string(step.tier + 1);
+              wg.group_labels = {{"alertname", a.labels.count("alertname") ? a.labels.at("alertname") : a.rule}};
+              if (a.labels.count("host")) wg.group_labels["host"] = a.labels.at("host");
+              wg.external_url = config_.external_url;
+              wg.alerts.push_back({a, false, 0});
+              const std::string base = "esc/" + fp + "/" + name + "/" + std::to_string(e.start_ms) + "/" +
+                                       std::to_string(step.round) + "/" + std::to_string(step.tier) + "/";
+              auto queue = [&](const std::string& receiver, const std::string& integration) {
+                wg.receiver = receiver;
+                OutboxEntry o;
+                o.receiver = receiver;
+                o.integration = integration;
+                o.group_key = wg.group_key;
+                o.dedup_key = base + receiver + "/" + integration;
+                o.body = alerting::WebhookBody(wg);
+                o.created_ms = now;
+                o.next_attempt_ms = now;
+                round.outbox.push_back(std::move(o));
+              };
+              for (const std::string& user : step.users) queue("escalation:" + name, "user:" + user);
+              for (const std::string& r : step.receivers) {
+                const alerting::ReceiverConfig* receiver = config_.FindReceiver(r);
+                if (receiver == nullptr) continue;
+                for (size_t i = 0; i < receiver->webhooks.size(); ++i) queue(r, "webhook[" + std::to_string(i) + "]");
+                for (size_t i = 0; i < receiver->emails.size(); ++i) queue(r, "email[" + std::to_string(i) + "]");
+              }
+            }
+            e.checked_ms = now;
+          }
+        }
+        if (e.start_ms != before.start_ms || e.checked_ms != before.checked_ms || e.acknowledged != before.acknowledged ||
+            it == escalations_.end()) {
+          round.escalations.push_back(e);
+        }
+        escalations.emplace(key, std::move(e));
+      }
+    }
+    for (const auto& [key, e] : escalations_) {
+      if (escalations.count(key) == 0) round.finished_escalations.emplace_back(e.fingerprint, e.policy);
+    }
+  }
   round.transitions = eval.transitions;
 
   const bool anything = !round.transitions.empty() || !round.series.empty() || !round.groups.empty() ||
-                        !round.finished_groups.empty() || !round.outbox.empty();
+                        !round.finished_groups.empty() || !round.outbox.empty() || !round.escalations.empty() ||
+                        !round.finished_escalations.empty();
   Status stored = anything ? store_.ApplyRound(round, now) : OkStatus();
   if (!stored.ok()) {
     // Nothing of the round is kept: the next one starts again from the store.
@@ -467,6 +661,25 @@ Status AlertEngine::RunRound() {
   }
   book_ = std::move(eval.book);
   book_valid_ = true;
+  escalations_ = std::move(escalations);
+  {
+    std::lock_guard<std::mutex> lock(series_mu_);
+    for (auto& [fp, x] : external) {
+      auto it = external_.find(fp);
+      if (it == external_.end()) continue;
+      if (std::find(external_gone.begin(), external_gone.end(), fp) != external_gone.end()) {
+        // Ended, unless its source re-sent it meanwhile with a later end.
+        if (it->second.ends_ms <= now) {
+          external_.erase(it);
+        } else {
+          it->second.stored = false;
+        }
+      } else {
+        it->second.stored = true;
+      }
+      book_.active.erase(alerting::LabelsHash(x.alert.labels));
+    }
+  }
   for (const std::string& id : finished) groups.erase(id);
   groups_ = std::move(groups);
   // Keep only the resolutions some group still has to send.

@@ -15,6 +15,18 @@
 // is still stored, resolves, and if it was notified firing its resolution is notified.
 // Acknowledgements that expire are ended by the round that passes their expiry.
 //
+// Escalation: a firing alert (not silenced or inhibited) whose route names an escalation policy
+// is escalated under it (alerting/escalation.h): each round writes the steps that came due since
+// the last one to the outbox — people (users, and whoever the tier's schedules have on call
+// then) as "user:<name>" entries, emailed by the OutboxSender; receivers through their
+// integrations — in the round's transaction, with the escalation's progress. Acknowledging
+// holds the escalation; when the acknowledgement expires or is withdrawn while the alert still
+// fires, the escalation starts again from tier 1. Resolving ends it.
+//
+// Heartbeats (alerting.heartbeats) are series too: check="heartbeat", target=<name>, plus their
+// configured labels, with the status alerting/heartbeat.h gives their pings; rules treat them
+// like any check.
+//
 // Series labels: host (the agent's hostname), agent_id (the alert's unit is its host's), check,
 // target.
 #pragma once
@@ -63,6 +75,22 @@ class AlertEngine {
   // are ignored. Wakes the loop.
   void Observe(const protocol::ReportBatch& batch, int64_t received_at_ms);
 
+  // A heartbeat ping, already stored (SqliteAlertStore::RecordPing). Wakes the loop. Unknown
+  // names are ignored.
+  void ObservePing(const std::string& name, const alerting::Ping& ping);
+
+  // Alerts posted to the Alertmanager-compatible API (POST /api/v2/alerts): each is firing until
+  // its ends_ms (0: now + 5 minutes, Alertmanager's resolve_timeout), and is re-sent by its
+  // source while it lasts. Their rule is "external"; routing, grouping, silences and escalation
+  // treat them like the collector's own. Wakes the loop.
+  struct ExternalAlert {
+    alerting::Labels labels;
+    alerting::Labels annotations;
+    int64_t starts_ms = 0;  // 0: now
+    int64_t ends_ms = 0;    // 0: now + 5 minutes
+  };
+  void ObserveExternal(const std::vector<ExternalAlert>& alerts);
+
   // Called after a round wrote notifications (the OutboxSender's wake-up).
   void SetOnNotifications(std::function<void()> fn);
 
@@ -95,6 +123,18 @@ class AlertEngine {
   mutable std::mutex series_mu_;
   std::unordered_map<std::string, Series> series_;  // guarded by series_mu_
   std::unordered_map<std::string, std::string> hostnames_;  // agent id -> hostname; series_mu_
+  struct Heartbeat {
+    const alerting::HeartbeatEntry* entry = nullptr;
+    int64_t created_ms = 0;
+    std::vector<alerting::Ping> pings;  // oldest first
+  };
+  std::map<std::string, Heartbeat> heartbeats_;  // by name; guarded by series_mu_
+  struct External {
+    alerting::Alert alert;
+    int64_t ends_ms = 0;
+    bool stored = false;  // its firing transition is in the store
+  };
+  std::map<std::string, External> external_;  // by fingerprint; guarded by series_mu_
   bool dirty_ = false;                                       // a report since the last round; series_mu_
 
   // Touched only by the round (RunRound is serialised by round_mu_).
@@ -107,6 +147,8 @@ class AlertEngine {
   // Silences not over yet, reloaded when the store's silence version moves.
   std::vector<alerting::Silence> silences_;
   int64_t silence_version_ = 0;
+  // Escalations by fingerprint + '\x1e' + policy.
+  std::map<std::string, EscalationState> escalations_;
 
   std::mutex notify_mu_;
   std::function<void()> on_notifications_;  // guarded by notify_mu_

@@ -75,9 +75,9 @@ class AlertEngineTest : public ::testing::Test {
     std::fclose(f);
   }
 
-  void SetConfig(const std::string& route_yaml) {
-    const std::string yaml = "alerting:\n  rule_files: [rules.yaml]\n  external_url: http://console.example\n  " +
-                             route_yaml +
+  void SetConfig(const std::string& route_yaml, const std::string& extra = "") {
+    const std::string yaml = "alerting:\n  rule_files: [rules.yaml]\n  external_url: http://console.example\n" + extra +
+                             "  " + route_yaml +
                              "  receivers:\n    - name: hook\n      webhook_configs:\n        - url: "
                              "http://127.0.0.1:9/hook\n          secret_file: " +
                              dir_.path() + "/hook.secret\n";
@@ -431,6 +431,71 @@ TEST_F(AlertEngineTest, ASilenceHoldsNotificationsButNotTheLifecycleOrAResolutio
   EXPECT_EQ(body["alerts"][0]["labels"]["check"], "raid");
 }
 
+TEST_F(AlertEngineTest, UnacknowledgedAlertsEscalateTierByTierAndAcknowledgingHoldsIt) {
+  SetConfig("route: {receiver: hook, group_by: [host], escalation_policy: default}\n",
+            "  schedules:\n"
+            "    - name: ops\n"
+            "      time_zone: Asia/Shanghai\n"
+            "      working: {members: [alice, bob], handoff: '09:00', start_date: '2026-01-01'}\n"
+            "  escalation_policies:\n"
+            "    - name: default\n"
+            "      tiers:\n"
+            "        - {after: 0s, schedules: [ops]}\n"
+            "        - {after: 15m, users: [chief]}\n"
+            "        - {after: 30m, receivers: [hook]}\n"
+            "  user_email: {from: 'sf@example.test', smarthost: '127.0.0.1:25', tls: none}\n");
+  Restart();
+  auto escalation = [&] {
+    std::vector<std::string> out;
+    for (const OutboxEntry& e : Outbox()) {
+      if (e.group_key.rfind("escalation/", 0) == 0) out.push_back(e.integration + " " + e.group_key);
+    }
+    return out;
+  };
+  Report("a1", "db-1", {{"disk", CheckStatus::kCritical}});
+  Round();
+  const std::string on_call = alerting::OnCallAt(config_.schedules[0], clock_.NowMillis())->user;
+  EXPECT_EQ(escalation(), (std::vector<std::string>{"user:" + on_call + " escalation/default/round 1/tier 1"}));
+  clock_.Advance(std::chrono::minutes(14));
+  Round();
+  EXPECT_EQ(escalation().size(), 1u);
+  clock_.Advance(std::chrono::minutes(1));
+  Round();
+  ASSERT_EQ(escalation().size(), 2u);
+  EXPECT_EQ(escalation()[1], "user:chief escalation/default/round 1/tier 2");
+
+  // Acknowledged for 20 minutes: the command-centre tier (due at 45 min) is held ...
+  const int64_t id = Alerts({{AlertState::kFiring}})[0].id;
+  AlertActor actor;
+  actor.name = "chief";
+  ASSERT_TRUE(store_->Acknowledge(id, actor, "looking", clock_.NowMillis() + 20 * 60'000, clock_.NowMillis()).ok());
+  for (int i = 0; i < 19; ++i) {
+    clock_.Advance(std::chrono::minutes(1));
+    Round();
+  }
+  EXPECT_EQ(escalation().size(), 2u) << "acknowledged: nobody else is paged";
+  // ... and when the acknowledgement expires with the alert still firing, it starts again.
+  clock_.Advance(std::chrono::minutes(2));
+  Round();
+  std::vector<std::string> e = escalation();
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_EQ(e[2].substr(e[2].find(' ')), " escalation/default/round 1/tier 1");
+  // A restart neither repeats nor loses a step.
+  Restart();
+  clock_.Advance(std::chrono::minutes(10));
+  Round();
+  EXPECT_EQ(escalation().size(), 3u);
+  clock_.Advance(std::chrono::minutes(5));
+  Round();
+  EXPECT_EQ(escalation().size(), 4u);
+  // Resolved: the escalation ends.
+  Report("a1", "db-1", {{"disk", CheckStatus::kOk}});
+  Round();
+  clock_.Advance(std::chrono::hours(2));
+  Round();
+  EXPECT_EQ(escalation().size(), 4u);
+}
+
 TEST_F(AlertEngineTest, ConfigErrorsNameTheKey) {
   auto parse = [&](const std::string& yaml) {
     auto doc = config::ConfigDocument::Parse(yaml, "c.yaml");
@@ -447,6 +512,15 @@ TEST_F(AlertEngineTest, ConfigErrorsNameTheKey) {
   EXPECT_NE(st.message().find("url"), std::string::npos) << st.ToString();
   st = parse("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x}\n  receivers: [{name: x}, {name: x}]\n");
   EXPECT_NE(st.message().find("a second receiver named 'x'"), std::string::npos) << st.ToString();
+  st = parse("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x, escalation_policy: nope}\n"
+             "  receivers: [{name: x}]\n");
+  EXPECT_NE(st.message().find("escalation_policy 'nope'"), std::string::npos) << st.ToString();
+  st = parse("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x}\n  receivers: [{name: x}]\n"
+             "  escalation_policies: [{name: p, tiers: [{users: [a]}]}]\n");
+  EXPECT_NE(st.message().find("user_email"), std::string::npos) << st.ToString();
+  st = parse("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x}\n  receivers: [{name: x}]\n"
+             "  schedules: [{name: s, time_zone: Mars/Base, working: {members: [a], start_date: '2026-01-01'}}]\n");
+  EXPECT_NE(st.message().find("c.yaml:5"), std::string::npos) << st.ToString();
   st = parse("alerting:\n  rule_file: [rules.yaml]\n");
   EXPECT_NE(st.message().find("rule_file"), std::string::npos) << st.ToString();
 }

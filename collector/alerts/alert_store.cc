@@ -98,6 +98,31 @@ CREATE TABLE silences (
   expired_ms    INTEGER NOT NULL DEFAULT 0,
   expired_by    TEXT NOT NULL DEFAULT ''
 );
+)sql"},
+          {3, R"sql(
+CREATE TABLE alert_escalations (
+  fingerprint  TEXT NOT NULL,
+  policy       TEXT NOT NULL,
+  start_ms     INTEGER NOT NULL,
+  checked_ms   INTEGER NOT NULL,
+  acknowledged INTEGER NOT NULL CHECK (acknowledged IN (0, 1)),
+  PRIMARY KEY (fingerprint, policy)
+);
+)sql"},
+          {4, R"sql(
+CREATE TABLE heartbeats (
+  name       TEXT PRIMARY KEY,
+  created_ms INTEGER NOT NULL
+);
+CREATE TABLE heartbeat_pings (
+  id        INTEGER PRIMARY KEY,
+  name      TEXT NOT NULL,
+  at_ms     INTEGER NOT NULL,
+  kind      TEXT NOT NULL CHECK (kind IN ('start', 'success', 'fail', 'exit')),
+  exit_code INTEGER NOT NULL,
+  source    TEXT NOT NULL
+);
+CREATE INDEX heartbeat_pings_by_name ON heartbeat_pings (name, id);
 )sql"}};
 }
 
@@ -353,6 +378,18 @@ Status SqliteAlertStore::ApplyRound(const RoundWrite& round, int64_t now_ms) {
     for (const auto& [receiver, key] : round.finished_groups) {
       SF_RETURN_IF_ERROR(
           kSql.Exec(db, "DELETE FROM notify_groups WHERE receiver = ?1 AND group_key = ?2", receiver, key));
+    }
+    for (const EscalationState& e : round.escalations) {
+      SF_RETURN_IF_ERROR(kSql.Exec(db,
+                                   "INSERT INTO alert_escalations (fingerprint, policy, start_ms, checked_ms, "
+                                   "acknowledged) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (fingerprint, policy) DO "
+                                   "UPDATE SET start_ms = excluded.start_ms, checked_ms = excluded.checked_ms, "
+                                   "acknowledged = excluded.acknowledged",
+                                   e.fingerprint, e.policy, e.start_ms, e.checked_ms, e.acknowledged));
+    }
+    for (const auto& [fp, policy] : round.finished_escalations) {
+      SF_RETURN_IF_ERROR(
+          kSql.Exec(db, "DELETE FROM alert_escalations WHERE fingerprint = ?1 AND policy = ?2", fp, policy));
     }
     for (const OutboxEntry& e : round.outbox) {
       SF_RETURN_IF_ERROR(kSql.Exec(db,
@@ -747,6 +784,89 @@ StatusOr<std::vector<int64_t>> SqliteAlertStore::ExpireAcknowledgements(int64_t 
     return OkStatus();
   }));
   return ids;
+}
+
+StatusOr<std::vector<std::string>> SqliteAlertStore::AcknowledgedFingerprints(int64_t now_ms) {
+  std::vector<std::string> out;
+  SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) {
+    return kSql.ForEachRow(db,
+                           "SELECT fingerprint FROM alerts WHERE state IN ('pending', 'firing') AND ack_by <> '' AND "
+                           "(ack_expires_ms = 0 OR ack_expires_ms > ?1)",
+                           [&](const SqliteStatement& s) { out.push_back(s.ColumnText(0)); }, now_ms);
+  }));
+  return out;
+}
+
+StatusOr<std::vector<EscalationState>> SqliteAlertStore::Escalations() {
+  std::vector<EscalationState> out;
+  SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) {
+    return kSql.ForEachRow(db,
+                           "SELECT fingerprint, policy, start_ms, checked_ms, acknowledged FROM alert_escalations "
+                           "ORDER BY fingerprint, policy",
+                           [&](const SqliteStatement& s) {
+                             out.push_back({s.ColumnText(0), s.ColumnText(1), s.ColumnInt(2), s.ColumnInt(3),
+                                            s.ColumnInt(4) != 0});
+                           });
+  }));
+  return out;
+}
+
+namespace {
+constexpr int64_t kPingsKept = 50;
+
+std::string_view PingKindName(alerting::PingKind k) {
+  switch (k) {
+    case alerting::PingKind::kStart: return "start";
+    case alerting::PingKind::kSuccess: return "success";
+    case alerting::PingKind::kFail: return "fail";
+    case alerting::PingKind::kExitCode: return "exit";
+  }
+  return "success";
+}
+}  // namespace
+
+StatusOr<int64_t> SqliteAlertStore::EnsureHeartbeat(const std::string& name, int64_t now_ms) {
+  int64_t created = now_ms;
+  SF_RETURN_IF_ERROR(db_.Write([&](SqliteDb& db) -> Status {
+    SF_RETURN_IF_ERROR(kSql.Exec(
+        db, "INSERT INTO heartbeats (name, created_ms) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING", name, now_ms));
+    SF_ASSIGN_OR_RETURN(created, kSql.Int(db, "SELECT created_ms FROM heartbeats WHERE name = ?1", name));
+    return OkStatus();
+  }));
+  return created;
+}
+
+Status SqliteAlertStore::RecordPing(const std::string& name, const alerting::Ping& ping, const std::string& source) {
+  return db_.Write([&](SqliteDb& db) -> Status {
+    SF_RETURN_IF_ERROR(kSql.Exec(db,
+                                 "INSERT INTO heartbeat_pings (name, at_ms, kind, exit_code, source) VALUES (?1, ?2, ?3, "
+                                 "?4, ?5)",
+                                 name, ping.at_ms, PingKindName(ping.kind), ping.exit_code, source));
+    return kSql.Exec(db,
+                     "DELETE FROM heartbeat_pings WHERE name = ?1 AND id <= (SELECT id FROM heartbeat_pings WHERE "
+                     "name = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+                     name, kPingsKept);
+  });
+}
+
+StatusOr<std::vector<alerting::Ping>> SqliteAlertStore::RecentPings(const std::string& name) {
+  std::vector<alerting::Ping> out;
+  SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) {
+    return kSql.ForEachRow(db, "SELECT at_ms, kind, exit_code FROM heartbeat_pings WHERE name = ?1 ORDER BY id",
+                           [&](const SqliteStatement& s) {
+                             alerting::Ping p;
+                             p.at_ms = s.ColumnInt(0);
+                             const std::string kind = s.ColumnText(1);
+                             p.kind = kind == "start"  ? alerting::PingKind::kStart
+                                      : kind == "fail" ? alerting::PingKind::kFail
+                                      : kind == "exit" ? alerting::PingKind::kExitCode
+                                                       : alerting::PingKind::kSuccess;
+                             p.exit_code = static_cast<int>(s.ColumnInt(2));
+                             out.push_back(p);
+                           },
+                           name);
+  }));
+  return out;
 }
 
 }  // namespace steadfast::collector::alerts

@@ -32,6 +32,7 @@
 
 #include "alerting/evaluator.h"
 #include "alerting/grouping.h"
+#include "alerting/heartbeat.h"
 #include "alerting/suppression.h"
 #include "collector/audit/audit_log.h"
 #include "collector/store/admin_db.h"
@@ -109,6 +110,16 @@ struct OutboxEntry {
   std::string last_error;
 };
 
+// The escalation of one firing alert under one policy (alert_escalations): when it (re)started
+// and up to when its steps were sent.
+struct EscalationState {
+  std::string fingerprint;
+  std::string policy;
+  int64_t start_ms = 0;
+  int64_t checked_ms = 0;
+  bool acknowledged = false;  // held while the alert is acknowledged; restarts when that ends
+};
+
 struct RoundWrite {
   std::vector<alerting::Transition> transitions;
   std::vector<SeriesMemo> series;                   // upserted
@@ -116,6 +127,8 @@ struct RoundWrite {
   std::vector<std::pair<std::string, std::string>> finished_groups;  // (receiver, key) deleted
   std::vector<OutboxEntry> outbox;                  // inserted; a dedup key already there is skipped
   std::vector<AlertEvent> events;                   // extra events (alert_id set), e.g. ack_expired
+  std::vector<EscalationState> escalations;         // upserted
+  std::vector<std::pair<std::string, std::string>> finished_escalations;  // (fingerprint, policy)
 };
 
 struct AlertQuery {
@@ -205,6 +218,14 @@ class SqliteAlertStore {
   // "system"); returns the alerts' ids. An expired acknowledgement no longer holds back
   // escalation or reminders.
   StatusOr<std::vector<int64_t>> ExpireAcknowledgements(int64_t now_ms);
+  // Fingerprints of the active alerts acknowledged (and not expired) at now_ms.
+  StatusOr<std::vector<std::string>> AcknowledgedFingerprints(int64_t now_ms);
+  StatusOr<std::vector<EscalationState>> Escalations();
+
+  // Heartbeats: when each was first seen (created), and its recent pings (the newest 50 kept).
+  StatusOr<int64_t> EnsureHeartbeat(const std::string& name, int64_t now_ms);  // returns created_ms
+  Status RecordPing(const std::string& name, const alerting::Ping& ping, const std::string& source);
+  StatusOr<std::vector<alerting::Ping>> RecentPings(const std::string& name);  // oldest first
   StatusOr<std::vector<OutboxEntry>> OutboxEntries(int64_t after_id, int64_t limit);  // tests, API
 
  private:

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "alerting/notify/email_notifier.h"
+#include "alerting/notify/templates.h"
 #include "alerting/notify/webhook_notifier.h"
 #include "common/logging.h"
 
@@ -84,13 +86,34 @@ void OutboxSender::Deliver(const OutboxEntry& e) {
   const int64_t now = clock_.NowMillis();
   Status st;
   const alerting::ReceiverConfig* receiver = config_.FindReceiver(e.receiver);
-  const int index = IntegrationIndex(e.integration, "webhook");
-  if (receiver == nullptr) {
+  const int webhook = IntegrationIndex(e.integration, "webhook");
+  const int email = IntegrationIndex(e.integration, "email");
+  if (e.integration.rfind("user:", 0) == 0) {
+    const std::string user = e.integration.substr(5);
+    StatusOr<std::string> address =
+        options_.user_email ? options_.user_email(user) : StatusOr<std::string>(FailedPreconditionError("no directory"));
+    if (!address.ok()) {
+      st = FailedPreconditionError("user '" + user + "': " + address.status().message());
+    } else if (!config_.user_email) {
+      st = FailedPreconditionError("alerting.user_email is not configured");
+    } else {
+      alerting::EmailConfig c = *config_.user_email;
+      c.to = {*address};
+      StatusOr<alerting::RenderedMessage> message = alerting::RenderMessage(e.body, c.templates, c.language);
+      st = message.ok() ? alerting::SendEmail(c, *message, e.dedup_key, now)
+                        : FailedPreconditionError("cannot render the message: " + message.status().message());
+    }
+  } else if (receiver == nullptr) {
     st = FailedPreconditionError("receiver '" + e.receiver + "' is no longer configured");
-  } else if (index < 0 || index >= static_cast<int>(receiver->webhooks.size())) {
-    st = FailedPreconditionError("receiver '" + e.receiver + "' has no integration " + e.integration);
+  } else if (webhook >= 0 && webhook < static_cast<int>(receiver->webhooks.size())) {
+    st = alerting::SendWebhook(client_, receiver->webhooks[webhook], e.body, e.dedup_key, now);
+  } else if (email >= 0 && email < static_cast<int>(receiver->emails.size())) {
+    const alerting::EmailConfig& c = receiver->emails[email];
+    StatusOr<alerting::RenderedMessage> message = alerting::RenderMessage(e.body, c.templates, c.language);
+    st = message.ok() ? alerting::SendEmail(c, *message, e.dedup_key, now)
+                      : FailedPreconditionError("cannot render the message: " + message.status().message());
   } else {
-    st = alerting::SendWebhook(client_, receiver->webhooks[index], e.body, e.dedup_key, now);
+    st = FailedPreconditionError("receiver '" + e.receiver + "' has no integration " + e.integration);
   }
   const int64_t done = clock_.NowMillis();
   Status marked;

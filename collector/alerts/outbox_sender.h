@@ -5,7 +5,8 @@
 // marked sent; a failure worth retrying is tried again after a backoff (1 s, 2 s, 4 s ... up to
 // delivery.max_backoff); an entry refused for good (a 4xx answer), or still failing after
 // delivery.retry_for, is marked failed with the reason. Entries survive restarts: a collector
-// killed while sending sends them after it starts again. A kill between the receiver's answer
+// killed while sending sends them after it starts again. "user:<name>" entries (escalation
+// steps to people) are emailed to the account's address with alerting.user_email. A kill between the receiver's answer
 // and marking the entry sent makes the entry go out once more, with the same Idempotency-Key.
 #pragma once
 
@@ -13,6 +14,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -33,10 +35,16 @@ class Family;
 
 namespace steadfast::collector::alerts {
 
+// A person's email address by username: NotFound for an unknown user, FailedPrecondition for a
+// deactivated one or one without an address.
+using UserEmailLookup = std::function<StatusOr<std::string>(const std::string& username)>;
+
 struct OutboxSenderOptions {
   int workers = 4;
   // How long a worker sleeps at most before looking at the outbox again, when nothing woke it.
   int64_t poll_ms = 1'000;
+  // For "user:<name>" entries (escalation); unset: they fail.
+  UserEmailLookup user_email;
 };
 
 class OutboxSender {

@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "collector/api/api_util.h"
+#include "collector/auth/tokens.h"
+#include "common/random.h"
 
 namespace steadfast::collector::api {
 namespace {
@@ -157,6 +159,12 @@ void AlertHandlers::AddRoutes(RouteTable& t) {
          bind(&AlertHandlers::Comment)});
   t.Add({"POST", "/api/v1/alerts/{id}/assign", "alerts.assign", P::kOperate, false, ObjectKind::kAlert,
          bind(&AlertHandlers::Assign)});
+  // A heartbeat's token, checked by Ping itself, opens this route; people's credentials do not.
+  t.Add({"POST", "/api/v1/heartbeats/{id}", "heartbeats.ping", std::nullopt, false, ObjectKind::kNone,
+         bind(&AlertHandlers::Ping), /*agent_credentials=*/true});
+  t.Add({"POST", "/api/v2/alerts", "alerts.post_v2", P::kOperate, false, ObjectKind::kNone,
+         bind(&AlertHandlers::PostAlertsV2)});
+  t.Add({"GET", "/api/v1/oncall", "oncall.get", P::kRead, false, ObjectKind::kNone, bind(&AlertHandlers::OnCall)});
   t.Add({"GET", "/api/v1/silences", "silences.list", P::kRead, false, ObjectKind::kNone,
          bind(&AlertHandlers::ListSilences)});
   t.Add({"POST", "/api/v1/silences", "silences.create", P::kOperate, false, ObjectKind::kNone,
@@ -176,6 +184,117 @@ bool AlertHandlers::SilenceInScope(const accounts::Principal& p, const std::vect
     if (unit.ok() && p.InScope(*unit)) return true;
   }
   return false;
+}
+
+HttpResponse AlertHandlers::Ping(const RequestContext& ctx) const {
+  const std::string name = PathParam(ctx.request, "id");
+  const alerting::HeartbeatEntry* entry = nullptr;
+  for (const alerting::HeartbeatEntry& h : config_.heartbeats) {
+    if (h.config.name == name) entry = &h;
+  }
+  std::optional<std::string> header = ctx.request.headers.Get("Authorization");
+  std::string token;
+  if (header && header->rfind("Bearer ", 0) == 0) token = header->substr(7);
+  if (token.empty()) {
+    return HttpResponse::Error(401, "unauthenticated", "missing 'Authorization: Bearer <heartbeat token>'");
+  }
+  // Unknown names and wrong tokens get the same answer, so names cannot be probed.
+  const std::string hash = Sha256Hex(token);
+  if (entry == nullptr || !auth::ConstantTimeEquals(hash, entry->token_sha256)) {
+    return HttpResponse::Error(401, "unauthenticated", "unknown heartbeat or wrong token");
+  }
+  alerting::Ping ping;
+  ping.at_ms = clock_.NowMillis();
+  const std::string status = OptionalParam(ctx.request, "status").value_or("success");
+  if (status == "success" || status.empty()) {
+    ping.kind = alerting::PingKind::kSuccess;
+  } else if (status == "start") {
+    ping.kind = alerting::PingKind::kStart;
+  } else if (status == "fail") {
+    ping.kind = alerting::PingKind::kFail;
+  } else {
+    int64_t code = -1;
+    if (!ParsePositiveId(status, &code) && status != "0") {
+      return BadParam("status", "expected success, start, fail or an exit code 0-255");
+    }
+    if (status == "0") code = 0;
+    if (code > 255) return BadParam("status", "an exit code is 0-255");
+    ping.kind = alerting::PingKind::kExitCode;
+    ping.exit_code = static_cast<int>(code);
+  }
+  Status stored = store_.RecordPing(name, ping, ctx.request.remote_address);
+  if (!stored.ok()) return ErrorResponse(stored);
+  if (engine_ != nullptr) engine_->ObservePing(name, ping);
+  return JsonResponse(200, json{{"heartbeat", name}, {"recorded", status.empty() ? "success" : status}});
+}
+
+HttpResponse AlertHandlers::PostAlertsV2(const RequestContext& ctx) const {
+  if (engine_ == nullptr) {
+    return HttpResponse::Error(503, "unavailable", "alerting is not configured on this collector (no alerting: section)");
+  }
+  json body = json::parse(ctx.request.body, nullptr, false);
+  if (body.is_discarded()) return BadParam("body", "not JSON");
+  if (!body.is_array()) return BadParam("body", "expected a JSON array of alerts (Alertmanager API v2)");
+  if (body.size() > 10'000) return BadParam("body", "more than 10000 alerts in one request");
+  std::vector<alerts::AlertEngine::ExternalAlert> list;
+  auto time_of = [](const json& a, const char* key, int64_t* out) {
+    auto it = a.find(key);
+    if (it == a.end() || it->is_null()) return true;
+    if (!it->is_string()) return false;
+    const std::string text = it->get<std::string>();
+    if (text.empty() || text.rfind("0001-01-01", 0) == 0) return true;  // Go's zero time: unset
+    StatusOr<int64_t> t = ParseRfc3339Millis(text);
+    if (!t.ok()) return false;
+    *out = *t;
+    return true;
+  };
+  for (size_t i = 0; i < body.size(); ++i) {
+    const json& a = body[i];
+    const std::string at = "[" + std::to_string(i) + "]";
+    if (!a.is_object()) return BadParam(at, "expected an alert object");
+    alerts::AlertEngine::ExternalAlert x;
+    for (const char* key : {"labels", "annotations"}) {
+      auto it = a.find(key);
+      if (it == a.end()) continue;
+      if (!it->is_object()) return BadParam(at + "." + key, "expected an object of strings");
+      for (auto m = it->begin(); m != it->end(); ++m) {
+        if (!m->is_string()) return BadParam(at + "." + key + "." + m.key(), "expected a string");
+        if (!alerting::IsLabelName(m.key())) return BadParam(at + "." + key + "." + m.key(), "not a label name");
+        (std::string(key) == "labels" ? x.labels : x.annotations)[m.key()] = m->get<std::string>();
+      }
+    }
+    if (x.labels.empty()) return BadParam(at + ".labels", "at least one label pair required");
+    if (!time_of(a, "startsAt", &x.starts_ms)) return BadParam(at + ".startsAt", "expected an RFC 3339 time");
+    if (!time_of(a, "endsAt", &x.ends_ms)) return BadParam(at + ".endsAt", "expected an RFC 3339 time");
+    if (auto g = a.find("generatorURL"); g != a.end() && g->is_string() && !g->get<std::string>().empty()) {
+      x.annotations.emplace("generator_url", g->get<std::string>());
+    }
+    list.push_back(std::move(x));
+  }
+  engine_->ObserveExternal(list);
+  http::HttpResponse ok;
+  ok.status = 200;
+  return ok;
+}
+
+HttpResponse AlertHandlers::OnCall(const RequestContext& ctx) const {
+  HttpResponse error;
+  std::optional<int64_t> at = TimeParam(ctx.request, "at", clock_.NowMillis(), &error);
+  if (!at) return error;
+  std::optional<std::string> only = OptionalParam(ctx.request, "schedule");
+  json items = json::array();
+  for (const alerting::Schedule& s : config_.schedules) {
+    if (only && !only->empty() && s.name != *only) continue;
+    StatusOr<alerting::OnCall> who = alerting::OnCallAt(s, *at);
+    if (!who.ok()) return ErrorResponse(who.status());
+    items.push_back({{"schedule", s.name},
+                     {"time_zone", s.time_zone},
+                     {"user", who->user},
+                     {"overridden", who->overridden},
+                     {"shift_start", TimeOrNull(who->shift_start_ms)}});
+  }
+  if (only && !only->empty() && items.empty()) return BadParam("schedule", "no schedule named '" + *only + "'");
+  return JsonResponse(200, json{{"at", TimeOrNull(*at)}, {"items", std::move(items)}});
 }
 
 HttpResponse AlertHandlers::ListSilences(const RequestContext& ctx) const {

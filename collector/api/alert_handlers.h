@@ -7,6 +7,13 @@
 //   POST /api/v1/alerts/{id}/unacknowledge
 //   POST /api/v1/alerts/{id}/comments      {comment}
 //   POST /api/v1/alerts/{id}/assign        {assignee: username | ""}
+//   POST   /api/v1/heartbeats/{name}       a heartbeat's ping: status=success (default) | start |
+//                                          fail | an exit code 0-255; Authorization: Bearer
+//                                          <the heartbeat's token> (not a person's credentials)
+//   POST   /api/v2/alerts                  Alertmanager's API v2 (a JSON array of {labels,
+//                                          annotations, startsAt, endsAt, generatorURL}), so
+//                                          Prometheus can send its alerts here; `operate`
+//   GET    /api/v1/oncall                  who is on call now, or at=RFC 3339; schedule=NAME for one
 //   GET    /api/v1/silences                include_ended=true for the history too
 //   POST   /api/v1/silences                {matchers: ['host="db-1"', ...], comment, starts_at?,
 //                                          ends_at? | duration?, weekly?: {days: "mon-fri",
@@ -19,7 +26,9 @@
 // naming a host of their units, so a unit cannot silence another unit's alerts.
 #pragma once
 
+#include "alerting/alerting_config.h"
 #include "collector/accounts/account_store.h"
+#include "collector/alerts/alert_engine.h"
 #include "collector/alerts/alert_store.h"
 #include "collector/api/api_util.h"
 #include "collector/api/route_table.h"
@@ -29,9 +38,13 @@ namespace steadfast::collector::api {
 
 class AlertHandlers {
  public:
-  AlertHandlers(alerts::SqliteAlertStore& store, accounts::AccountStore& accounts, const Clock& clock)
-      : store_(store), accounts_(accounts), clock_(clock) {}
+  // `config` (the alerting section: schedules) must outlive the handlers.
+  AlertHandlers(alerts::SqliteAlertStore& store, accounts::AccountStore& accounts, const Clock& clock,
+                const alerting::AlertingConfig& config)
+      : store_(store), accounts_(accounts), clock_(clock), config_(config) {}
   void AddRoutes(RouteTable& table);
+  // The engine told of heartbeat pings (null when alerting is off: pings are still stored).
+  void SetEngine(alerts::AlertEngine* engine) { engine_ = engine; }
 
  private:
   http::HttpResponse List(const RequestContext& ctx) const;
@@ -40,6 +53,9 @@ class AlertHandlers {
   http::HttpResponse Unacknowledge(const RequestContext& ctx) const;
   http::HttpResponse Comment(const RequestContext& ctx) const;
   http::HttpResponse Assign(const RequestContext& ctx) const;
+  http::HttpResponse OnCall(const RequestContext& ctx) const;
+  http::HttpResponse Ping(const RequestContext& ctx) const;
+  http::HttpResponse PostAlertsV2(const RequestContext& ctx) const;
   http::HttpResponse ListSilences(const RequestContext& ctx) const;
   http::HttpResponse CreateSilence(const RequestContext& ctx) const;
   http::HttpResponse GetSilence(const RequestContext& ctx) const;
@@ -52,6 +68,8 @@ class AlertHandlers {
   alerts::SqliteAlertStore& store_;
   accounts::AccountStore& accounts_;
   const Clock& clock_;
+  const alerting::AlertingConfig& config_;
+  alerts::AlertEngine* engine_ = nullptr;
 };
 
 // The JSON of an alert, and of a silence, as the API shows them.

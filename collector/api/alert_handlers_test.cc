@@ -4,7 +4,10 @@
 // route_matrix_test.cc.)
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "collector/testing/accounts_fixture.h"
 #include "common/random.h"
@@ -215,6 +218,132 @@ TEST_F(AlertHandlersTest, SilencesAreMadeListedAndEndedWithinTheCallersUnits) {
     EXPECT_EQ(r.status, 400) << r.body;
     EXPECT_EQ(json::parse(r.body)["error"]["field"], c.field) << r.body;
   }
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr) << path;
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+}
+
+// Heartbeats with alerting on: a cron job's pings become a check series; a failure fires.
+class HeartbeatTest : public testutil::InProcessCollectorTest {
+ protected:
+  void SetUp() override {
+    const std::string d = dir_.path();
+    WriteFile(d + "/rules.yaml",
+                        "rules:\n  - {name: job-failed, kind: check_status, match: ['check=\"heartbeat\"'], "
+                        "statuses: [critical]}\n");
+    WriteFile(d + "/hb.token", "heartbeat-token-0123456789\n");
+    ::chmod((d + "/hb.token").c_str(), 0600);
+    auto doc = config::ConfigDocument::Parse(
+        "alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: console}\n  receivers: [{name: console}]\n"
+        "  heartbeats:\n    - {name: nightly-backup, period: 24h, grace: 1h, token_file: " + d +
+            "/hb.token, labels: {host: nas1, category: backup}}\n",
+        "c.yaml");
+    ASSERT_TRUE(doc.ok());
+    auto alerting = alerting::ParseAlertingConfig(doc->root()["alerting"], d, *fs_);
+    ASSERT_TRUE(alerting.ok()) << alerting.status().ToString();
+    config_.alerting = std::move(alerting).value();
+    StartCollector();
+  }
+
+  http::HttpResponse Ping(const std::string& name, const std::string& status, const std::string& token) {
+    http::Headers h;
+    if (!token.empty()) h.Set("Authorization", "Bearer " + token);
+    return Dispatch(*server_, "POST", "/api/v1/heartbeats/" + name + (status.empty() ? "" : "?status=" + status), "",
+                    h);
+  }
+};
+
+TEST_F(HeartbeatTest, PingsNeedTheHeartbeatsTokenAndAFailureFires) {
+  const std::string token = "heartbeat-token-0123456789";
+  EXPECT_EQ(Ping("nightly-backup", "start", token).status, 200);
+  EXPECT_EQ(Ping("nightly-backup", "", "").status, 401);
+  EXPECT_EQ(Ping("nightly-backup", "", "wrong-token-0123456789").status, 401);
+  EXPECT_EQ(Ping("weekly", "", token).status, 401) << "unknown names answer like wrong tokens";
+  http::HttpResponse bad = Ping("nightly-backup", "sideways", token);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["error"]["field"], "status");
+  EXPECT_EQ(Ping("nightly-backup", "256", token).status, 400);
+
+  ASSERT_EQ(Ping("nightly-backup", "23", token).status, 200);  // exit code 23: failed
+  std::vector<alerts::AlertRecord> firing;
+  for (int i = 0; i < 200 && firing.empty(); ++i) {
+    alerts::AlertQuery q;
+    q.states = std::vector<alerts::AlertState>{alerts::AlertState::kFiring};
+    auto page = server_->alert_store().List(q);
+    ASSERT_TRUE(page.ok());
+    firing = page->items;
+    if (firing.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_EQ(firing.size(), 1u);
+  EXPECT_EQ(firing[0].labels.at("target"), "nightly-backup");
+  EXPECT_EQ(firing[0].labels.at("host"), "nas1");
+  EXPECT_EQ(firing[0].labels.at("category"), "backup");
+}
+
+TEST_F(HeartbeatTest, PrometheusCanSendItsAlertsToTheAlertmanagerApi) {
+  auto user = testutil::AddUser(*server_, "prometheus", accounts::kCentreUnitId, {Role::kOperator});
+  ASSERT_TRUE(user.ok());
+  auto token = testutil::AddToken(*server_, *user, Role::kOperator, "prometheus", clock_.NowMillis(), random_);
+  ASSERT_TRUE(token.ok());
+  auto wait_for = [&](alerts::AlertState state) {
+    std::vector<alerts::AlertRecord> found;
+    for (int i = 0; i < 200 && found.empty(); ++i) {
+      alerts::AlertQuery q;
+      q.states = std::vector<alerts::AlertState>{state};
+      q.match.push_back(alerting::Matcher::Parse("alertname=\"BackupStale\"").value());
+      auto page = server_->alert_store().List(q);
+      if (page.ok()) found = page->items;
+      if (found.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return found;
+  };
+  // What Prometheus 2.42 POSTs (captured from the real thing; see RECIPES), with our times.
+  const std::string ends = FormatRfc3339Millis(clock_.NowMillis() + 60'000);
+  const std::string starts = FormatRfc3339Millis(clock_.NowMillis() - 10'000);
+  const std::string body = R"([{"annotations":{"summary":"synthetic always-firing alert"},"endsAt":")" + ends +
+                           R"(","startsAt":")" + starts +
+                           R"(","generatorURL":"http://vm:19092/graph?g0.expr=vector%281%29&g0.tab=1",)"
+                           R"("labels":{"alertname":"BackupStale","host":"nas1","severity":"warning"}}])";
+  http::HttpResponse r = Dispatch(*server_, "POST", "/api/v2/alerts", body, testutil::Bearer(*token));
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::vector<alerts::AlertRecord> firing = wait_for(alerts::AlertState::kFiring);
+  ASSERT_EQ(firing.size(), 1u);
+  EXPECT_EQ(firing[0].rule, "external");
+  EXPECT_EQ(firing[0].annotations.at("summary"), "synthetic always-firing alert");
+  EXPECT_EQ(firing[0].firing_since_ms, clock_.NowMillis() - 10'000);
+  // Re-sent while it lasts: still one alert.
+  ASSERT_EQ(Dispatch(*server_, "POST", "/api/v2/alerts", body, testutil::Bearer(*token)).status, 200);
+  // Prometheus resolves by sending endsAt in the past.
+  std::string resolved = body;
+  resolved.replace(resolved.find(ends), ends.size(), FormatRfc3339Millis(clock_.NowMillis() - 1));
+  ASSERT_EQ(Dispatch(*server_, "POST", "/api/v2/alerts", resolved, testutil::Bearer(*token)).status, 200);
+  std::vector<alerts::AlertRecord> done = wait_for(alerts::AlertState::kResolved);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, firing[0].id);
+
+  struct Case {
+    std::string body;
+    std::string field;
+  };
+  for (const Case& c : std::vector<Case>{{"{}", "body"},
+                                         {"[{\"labels\":{}}]", "[0].labels"},
+                                         {"[{\"annotations\":{\"a\":\"b\"}}]", "[0].labels"},
+                                         {"[{\"labels\":{\"a\":1}}]", "[0].labels.a"},
+                                         {"[{\"labels\":{\"a\":\"b\"},\"endsAt\":\"soon\"}]", "[0].endsAt"}}) {
+    SCOPED_TRACE(c.body);
+    http::HttpResponse bad = Dispatch(*server_, "POST", "/api/v2/alerts", c.body, testutil::Bearer(*token));
+    EXPECT_EQ(bad.status, 400) << bad.body;
+    EXPECT_EQ(json::parse(bad.body)["error"]["field"], c.field) << bad.body;
+  }
+  // Reading needs no more than read; sending alerts needs operate.
+  auto viewer = testutil::AddUser(*server_, "looker", accounts::kCentreUnitId, {Role::kViewer});
+  auto viewer_token = testutil::AddToken(*server_, *viewer, Role::kViewer, "v", clock_.NowMillis(), random_);
+  ASSERT_TRUE(viewer_token.ok());
+  EXPECT_EQ(Dispatch(*server_, "POST", "/api/v2/alerts", body, testutil::Bearer(*viewer_token)).status, 403);
 }
 
 }  // namespace
