@@ -94,6 +94,12 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
   s->alert_handlers_ =
       std::make_unique<api::AlertHandlers>(*s->alert_store_, *s->accounts_, deps.clock, s->config_.alerting);
   s->alert_handlers_->AddRoutes(*s->routes_);
+  {
+    SF_ASSIGN_OR_RETURN(alerts::AckLinks links,
+                        alerts::AckLinks::LoadOrCreate(deps.fs, config.data_dir + "/ack-links.key", *s->random_));
+    s->ack_links_.emplace(std::move(links));
+    s->alert_handlers_->SetAckLinks(&*s->ack_links_);
+  }
   if (s->config_.alerting.enabled) {
     http::HttpClient* client = deps.notify_client;
     if (client == nullptr) {
@@ -115,6 +121,7 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
                                                                       *s->storage_, deps.clock, s->registry_.get()));
     s->alert_engine_->SetOnNotifications([sender = s->outbox_sender_.get()] { sender->Wake(); });
     s->alert_handlers_->SetEngine(s->alert_engine_.get());
+    s->alert_engine_->SetAckLinks(&*s->ack_links_);
     s->outbox_sender_->Start();
     s->alert_engine_->Start();
     SF_LOG_INFO("alerting: {} rules from {} file(s), {} receivers, {} series loaded",

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -117,6 +118,7 @@ class CollectorServer {
   std::unique_ptr<api::AuditHandlers> audit_handlers_;
   std::unique_ptr<api::InventoryHandlers> inventory_handlers_;
   std::unique_ptr<alerts::SqliteAlertStore> alert_store_;
+  std::optional<alerts::AckLinks> ack_links_;
   std::unique_ptr<api::AlertHandlers> alert_handlers_;
   std::unique_ptr<http::HttpClient> owned_notify_client_;
   std::unique_ptr<alerts::AlertEngine> alert_engine_;

@@ -621,7 +621,16 @@ Status AlertEngine::RunRound() {
                 o.next_attempt_ms = now;
                 round.outbox.push_back(std::move(o));
               };
-              for (const std::string& user : step.users) queue("escalation:" + name, "user:" + user);
+              for (const std::string& user : step.users) {
+                queue("escalation:" + name, "user:" + user);
+                const std::string url =
+                    links_ != nullptr ? links_->Url(config_.external_url, fp, user, now) : std::string();
+                if (!url.empty()) {
+                  nlohmann::json body = nlohmann::json::parse(round.outbox.back().body);
+                  for (nlohmann::json& item : body["alerts"]) item["ackURL"] = url;
+                  round.outbox.back().body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                }
+              }
               for (const std::string& r : step.receivers) {
                 const alerting::ReceiverConfig* receiver = config_.FindReceiver(r);
                 if (receiver == nullptr) continue;

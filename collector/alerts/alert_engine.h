@@ -46,6 +46,7 @@
 
 #include "alerting/alerting_config.h"
 #include "alerting/evaluator.h"
+#include "collector/alerts/ack_links.h"
 #include "collector/alerts/alert_store.h"
 #include "collector/store/storage.h"
 #include "common/clock.h"
@@ -90,6 +91,10 @@ class AlertEngine {
     int64_t ends_ms = 0;    // 0: now + 5 minutes
   };
   void ObserveExternal(const std::vector<ExternalAlert>& alerts);
+
+  // Escalation messages to people carry one-click acknowledgement links signed with these
+  // (when external_url is set). Must outlive the engine; set before Start().
+  void SetAckLinks(const AckLinks* links) { links_ = links; }
 
   // Called after a round wrote notifications (the OutboxSender's wake-up).
   void SetOnNotifications(std::function<void()> fn);
@@ -150,6 +155,7 @@ class AlertEngine {
   // Escalations by fingerprint + '\x1e' + policy.
   std::map<std::string, EscalationState> escalations_;
 
+  const AckLinks* links_ = nullptr;
   std::mutex notify_mu_;
   std::function<void()> on_notifications_;  // guarded by notify_mu_
 

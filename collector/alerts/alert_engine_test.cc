@@ -445,6 +445,8 @@ TEST_F(AlertEngineTest, UnacknowledgedAlertsEscalateTierByTierAndAcknowledgingHo
             "        - {after: 30m, receivers: [hook]}\n"
             "  user_email: {from: 'sf@example.test', smarthost: '127.0.0.1:25', tls: none}\n");
   Restart();
+  AckLinks links(std::string(32, 'k'));
+  engine_->SetAckLinks(&links);
   auto escalation = [&] {
     std::vector<std::string> out;
     for (const OutboxEntry& e : Outbox()) {
@@ -456,6 +458,14 @@ TEST_F(AlertEngineTest, UnacknowledgedAlertsEscalateTierByTierAndAcknowledgingHo
   Round();
   const std::string on_call = alerting::OnCallAt(config_.schedules[0], clock_.NowMillis())->user;
   EXPECT_EQ(escalation(), (std::vector<std::string>{"user:" + on_call + " escalation/default/round 1/tier 1"}));
+  // A person's message carries a one-click acknowledgement link for them.
+  const json paged = json::parse(Outbox().back().body);
+  const std::string ack_url = paged["alerts"][0]["ackURL"];
+  EXPECT_EQ(ack_url.rfind("http://console.example/api/v1/alert-links/ack?f=" + paged["alerts"][0]["fingerprint"].get<std::string>() +
+                              "&u=" + on_call + "&e=",
+                          0),
+            0u)
+      << ack_url;
   clock_.Advance(std::chrono::minutes(14));
   Round();
   EXPECT_EQ(escalation().size(), 1u);
@@ -482,6 +492,7 @@ TEST_F(AlertEngineTest, UnacknowledgedAlertsEscalateTierByTierAndAcknowledgingHo
   EXPECT_EQ(e[2].substr(e[2].find(' ')), " escalation/default/round 1/tier 1");
   // A restart neither repeats nor loses a step.
   Restart();
+  engine_->SetAckLinks(&links);
   clock_.Advance(std::chrono::minutes(10));
   Round();
   EXPECT_EQ(escalation().size(), 3u);

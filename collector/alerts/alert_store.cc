@@ -527,6 +527,16 @@ StatusOr<AlertRecord> SqliteAlertStore::Get(int64_t id) {
   return *out;
 }
 
+StatusOr<AlertRecord> SqliteAlertStore::GetActiveByFingerprint(const std::string& fingerprint) {
+  std::optional<AlertRecord> out;
+  SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) -> Status {
+    SF_ASSIGN_OR_RETURN(out, ActiveByFingerprint(db, fingerprint));
+    return OkStatus();
+  }));
+  if (!out) return NotFoundError("no active alert " + fingerprint + " (it may have resolved)");
+  return *out;
+}
+
 StatusOr<std::vector<AlertEvent>> SqliteAlertStore::Events(int64_t alert_id) {
   std::vector<AlertEvent> out;
   SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) {

@@ -185,6 +185,7 @@ class SqliteAlertStore {
 
   StatusOr<AlertPage> List(const AlertQuery& query);
   StatusOr<AlertRecord> Get(int64_t id);  // NotFound
+  StatusOr<AlertRecord> GetActiveByFingerprint(const std::string& fingerprint);  // NotFound
   StatusOr<std::vector<AlertEvent>> Events(int64_t alert_id);
 
   // Person actions; each writes an alert_events row and an audit record in one transaction.

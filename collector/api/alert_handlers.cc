@@ -162,6 +162,11 @@ void AlertHandlers::AddRoutes(RouteTable& t) {
   // A heartbeat's token, checked by Ping itself, opens this route; people's credentials do not.
   t.Add({"POST", "/api/v1/heartbeats/{id}", "heartbeats.ping", std::nullopt, false, ObjectKind::kNone,
          bind(&AlertHandlers::Ping), /*agent_credentials=*/true});
+  // Public: the link's signature is the credential (ack_links.h).
+  t.Add({"GET", "/api/v1/alert-links/ack", "alerts.ack_link_page", std::nullopt, false, ObjectKind::kNone,
+         bind(&AlertHandlers::AckLink)});
+  t.Add({"POST", "/api/v1/alert-links/ack", "alerts.acknowledge_link", std::nullopt, false, ObjectKind::kNone,
+         bind(&AlertHandlers::AckLink)});
   t.Add({"POST", "/api/v2/alerts", "alerts.post_v2", P::kOperate, false, ObjectKind::kNone,
          bind(&AlertHandlers::PostAlertsV2)});
   t.Add({"GET", "/api/v1/oncall", "oncall.get", P::kRead, false, ObjectKind::kNone, bind(&AlertHandlers::OnCall)});
@@ -275,6 +280,96 @@ HttpResponse AlertHandlers::PostAlertsV2(const RequestContext& ctx) const {
   http::HttpResponse ok;
   ok.status = 200;
   return ok;
+}
+
+namespace {
+
+std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+HttpResponse Page(int status, const std::string& title, const std::string& body_html) {
+  HttpResponse r = HttpResponse::Text(
+      status,
+      "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+      "content=\"width=device-width, initial-scale=1\"><title>" +
+          HtmlEscape(title) + "</title></head><body style=\"font-family:sans-serif;max-width:40em;margin:2em auto\"><h2>" +
+          HtmlEscape(title) + "</h2>" + body_html + "</body></html>",
+      "text/html; charset=utf-8");
+  r.headers.Set("Cache-Control", "no-store");
+  r.headers.Set("Referrer-Policy", "no-referrer");
+  return r;
+}
+
+}  // namespace
+
+HttpResponse AlertHandlers::AckLink(const RequestContext& ctx) const {
+  const auto f = OptionalParam(ctx.request, "f"), u = OptionalParam(ctx.request, "u"),
+             e = OptionalParam(ctx.request, "e"), sig = OptionalParam(ctx.request, "s");
+  int64_t expires = 0;
+  if (!f || !u || !e || !sig || f->empty() || u->empty() || !ParsePositiveId(*e, &expires)) {
+    return Page(400, "Not an acknowledgement link", "<p>The link is incomplete. Open the alert in the console.</p>");
+  }
+  if (links_ == nullptr) return Page(503, "Acknowledgement links are off", "<p>Open the alert in the console.</p>");
+  const int64_t now = clock_.NowMillis();
+  Status valid = links_->Verify(*f, *u, expires, *sig, now);
+  if (!valid.ok()) {
+    return Page(valid.code() == StatusCode::kPermissionDenied ? 403 : 410, "Cannot acknowledge",
+                "<p>" + HtmlEscape(valid.message()) + "</p>");
+  }
+  StatusOr<AlertRecord> alert = store_.GetActiveByFingerprint(*f);
+  if (!alert.ok()) {
+    return Page(alert.status().code() == StatusCode::kNotFound ? 410 : 503, "Nothing to acknowledge",
+                "<p>" + HtmlEscape(alert.status().message()) + "</p>");
+  }
+  const std::string what = alert->rule + (alert->labels.count("host") ? " on " + alert->labels.at("host") : "");
+  if (ctx.request.method == "GET") {
+    if (alert->AcknowledgedAt(now)) {
+      return Page(200, "Already acknowledged", "<p>" + HtmlEscape(what) + " was acknowledged by " +
+                                                   HtmlEscape(alert->ack_by) + ".</p>");
+    }
+    // The form posts to this same URL (the query carries the signed fields).
+    return Page(200, "Acknowledge " + what + "?",
+                "<p>As <b>" + HtmlEscape(*u) + "</b>. This stops the escalation while you work on it.</p>"
+                "<form method=\"post\"><button type=\"submit\" style=\"font-size:1.5em;padding:.5em 2em\">"
+                "Acknowledge</button></form>");
+  }
+  StatusOr<accounts::User> user = accounts_.FindUserByUsername(*u);
+  if (!user.ok() || !user->active) {
+    return Page(403, "Cannot acknowledge", "<p>The account " + HtmlEscape(*u) + " does not exist or is deactivated.</p>");
+  }
+  accounts::Principal p;
+  p.roles = user->roles;
+  if (!p.Has(accounts::Permission::kOperate)) {
+    return Page(403, "Cannot acknowledge",
+                "<p>The account " + HtmlEscape(user->username) + " has no role that may acknowledge alerts.</p>");
+  }
+  accounts::Actor actor;
+  actor.type = "user";
+  actor.id = std::to_string(user->id);
+  actor.name = user->username;
+  actor.roles = accounts::RoleNames(user->roles);
+  actor.unit_id = user->unit_id;
+  actor.source_address = ctx.request.remote_address;
+  actor.time_ms = now;
+  alerts::AlertActor who;
+  who.name = user->username;
+  who.audit = accounts::AuditEventFor(actor, "alerts.acknowledge_link");
+  StatusOr<AlertRecord> acked = store_.Acknowledge(alert->id, who, "acknowledged from a link in a notification", 0, now);
+  if (!acked.ok()) return Page(409, "Cannot acknowledge", "<p>" + HtmlEscape(acked.status().message()) + "</p>");
+  return Page(200, "Acknowledged", "<p>" + HtmlEscape(what) + " is acknowledged by " + HtmlEscape(user->username) +
+                                       ". The escalation stops while it is.</p>");
 }
 
 HttpResponse AlertHandlers::OnCall(const RequestContext& ctx) const {

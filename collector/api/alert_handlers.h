@@ -13,6 +13,9 @@
 //   POST   /api/v2/alerts                  Alertmanager's API v2 (a JSON array of {labels,
 //                                          annotations, startsAt, endsAt, generatorURL}), so
 //                                          Prometheus can send its alerts here; `operate`
+//   GET    /api/v1/alert-links/ack?f&u&e&s a signed one-click acknowledgement link (ack_links.h):
+//   POST   (same)                          GET shows a confirmation page, its POST acknowledges
+//                                          as the person the link was made for
 //   GET    /api/v1/oncall                  who is on call now, or at=RFC 3339; schedule=NAME for one
 //   GET    /api/v1/silences                include_ended=true for the history too
 //   POST   /api/v1/silences                {matchers: ['host="db-1"', ...], comment, starts_at?,
@@ -45,6 +48,7 @@ class AlertHandlers {
   void AddRoutes(RouteTable& table);
   // The engine told of heartbeat pings (null when alerting is off: pings are still stored).
   void SetEngine(alerts::AlertEngine* engine) { engine_ = engine; }
+  void SetAckLinks(const alerts::AckLinks* links) { links_ = links; }
 
  private:
   http::HttpResponse List(const RequestContext& ctx) const;
@@ -56,6 +60,7 @@ class AlertHandlers {
   http::HttpResponse OnCall(const RequestContext& ctx) const;
   http::HttpResponse Ping(const RequestContext& ctx) const;
   http::HttpResponse PostAlertsV2(const RequestContext& ctx) const;
+  http::HttpResponse AckLink(const RequestContext& ctx) const;
   http::HttpResponse ListSilences(const RequestContext& ctx) const;
   http::HttpResponse CreateSilence(const RequestContext& ctx) const;
   http::HttpResponse GetSilence(const RequestContext& ctx) const;
@@ -70,6 +75,7 @@ class AlertHandlers {
   const Clock& clock_;
   const alerting::AlertingConfig& config_;
   alerts::AlertEngine* engine_ = nullptr;
+  const alerts::AckLinks* links_ = nullptr;
 };
 
 // The JSON of an alert, and of a silence, as the API shows them.

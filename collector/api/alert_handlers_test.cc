@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "collector/alerts/ack_links.h"
 #include "collector/testing/accounts_fixture.h"
 #include "common/random.h"
 
@@ -225,6 +226,48 @@ void WriteFile(const std::string& path, const std::string& text) {
   ASSERT_NE(f, nullptr) << path;
   std::fputs(text.c_str(), f);
   std::fclose(f);
+}
+
+TEST_F(AlertHandlersTest, AOneClickLinkAcknowledgesAsItsPersonOnlyAfterConfirming) {
+  auto links = alerts::AckLinks::LoadOrCreate(*fs_, config_.data_dir + "/ack-links.key", random_);
+  ASSERT_TRUE(links.ok()) << links.status().ToString();
+  auto alert = server_->alert_store().Get(alert_a_);
+  ASSERT_TRUE(alert.ok());
+  const std::string url = links->Url("https://sf.example/", alert->fingerprint, "oper-a", clock_.NowMillis());
+  ASSERT_EQ(url.rfind("https://sf.example/api/v1/alert-links/ack?f=", 0), 0u) << url;
+  const std::string target = url.substr(std::string("https://sf.example").size());
+
+  // Opening the link (a mail scanner does too) only asks.
+  http::HttpResponse page = Dispatch(*server_, "GET", target);
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_NE(page.body.find("<form method=\"post\">"), std::string::npos);
+  EXPECT_TRUE(server_->alert_store().Get(alert_a_)->ack_by.empty());
+  // Its POST acknowledges, as oper-a, audited.
+  http::HttpResponse done = Dispatch(*server_, "POST", target);
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_NE(done.body.find("Acknowledged"), std::string::npos);
+  EXPECT_EQ(server_->alert_store().Get(alert_a_)->ack_by, "oper-a");
+  audit::AuditQuery q;
+  q.action = "alerts.acknowledge_link";
+  auto records = server_->audit_log().Query(q);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].event.actor_name, "oper-a");
+  EXPECT_EQ((*records)[0].event.object_id, std::to_string(alert_a_));
+
+  // Changed to another person: refused. A viewer's own link: refused (cannot operate).
+  std::string forged = target;
+  forged.replace(forged.find("u=oper-a"), 8, "u=admin1");
+  EXPECT_EQ(Dispatch(*server_, "POST", forged).status, 403);
+  auto b = server_->alert_store().Get(alert_b_);
+  const std::string viewer = links->Url("https://sf.example", b->fingerprint, "viewer-a", clock_.NowMillis());
+  EXPECT_EQ(Dispatch(*server_, "POST", viewer.substr(std::string("https://sf.example").size())).status, 403);
+  EXPECT_TRUE(server_->alert_store().Get(alert_b_)->ack_by.empty());
+  // Expired after a day; incomplete links are not links.
+  const std::string later = links->Url("https://sf.example", b->fingerprint, "oper-a", clock_.NowMillis());
+  clock_.Advance(std::chrono::hours(25));
+  EXPECT_EQ(Dispatch(*server_, "POST", later.substr(std::string("https://sf.example").size())).status, 410);
+  EXPECT_EQ(Dispatch(*server_, "GET", "/api/v1/alert-links/ack?f=x").status, 400);
 }
 
 // Heartbeats with alerting on: a cron job's pings become a check series; a failure fires.
