@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 
 #include "alerting/suppression.h"
@@ -110,6 +111,54 @@ Status ReadEmail(const ConfigNode& n, FileSystem& fs, EmailConfig* out, bool nee
   SF_ASSIGN_OR_RETURN(out->templates.subject, t["subject"].String());
   SF_ASSIGN_OR_RETURN(out->templates.text, t["text"].String());
   SF_ASSIGN_OR_RETURN(out->templates.html, t["html"].String());
+  Status valid = ValidateTemplates(out->templates, out->language);
+  if (!valid.ok()) return t.Error(valid.message());
+  return OkStatus();
+}
+
+Status ReadChat(const ConfigNode& n, ChatKind kind, FileSystem& fs, ChatConfig* out) {
+  if (!n.IsMap()) return n.Error("expected a mapping: url, secret_file, send_resolved, ...");
+  SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys({"url", "secret_file", "chat_id", "send_resolved", "timeout", "language",
+                                           "templates", "rate_limit"}));
+  out->kind = kind;
+  // "20/1m": messages per window; 0 or "none": no limit.
+  out->rate_limit_messages = DefaultRateLimit(kind);
+  if (n["rate_limit"].present()) {
+    SF_ASSIGN_OR_RETURN(std::string text, n["rate_limit"].String());
+    const size_t slash = text.find('/');
+    if (text == "none" || text == "0") {
+      out->rate_limit_messages = 0;
+    } else {
+      int count = 0;
+      StatusOr<int64_t> window = slash == std::string::npos ? StatusOr<int64_t>(InvalidArgumentError(""))
+                                                            : ParseDurationMillis(text.substr(slash + 1));
+      if (slash == std::string::npos || std::sscanf(text.substr(0, slash).c_str(), "%d", &count) != 1 || count < 1 ||
+          !window.ok() || *window < 1000) {
+        return n["rate_limit"].Error("expected messages/window like 20/1m, or none");
+      }
+      out->rate_limit_messages = count;
+      out->rate_limit_window_ms = *window;
+    }
+  }
+  const bool url_required = kind != ChatKind::kTelegram && kind != ChatKind::kPagerDuty;
+  SF_ASSIGN_OR_RETURN(out->url, url_required ? n["url"].RequiredString() : n["url"].String());
+  if (!out->url.empty() && out->url.rfind("http://", 0) != 0 && out->url.rfind("https://", 0) != 0) {
+    return n["url"].Error("expected an http:// or https:// URL");
+  }
+  SF_RETURN_IF_ERROR(ReadPasswordFile(n["secret_file"], fs, &out->secret_file, &out->secret));
+  if ((kind == ChatKind::kTelegram || kind == ChatKind::kPagerDuty) && out->secret.empty()) {
+    return n["secret_file"].Error(kind == ChatKind::kTelegram ? "required: the bot token" : "required: the routing key");
+  }
+  SF_ASSIGN_OR_RETURN(out->chat_id, n["chat_id"].String());
+  if (kind == ChatKind::kTelegram && out->chat_id.empty()) return n["chat_id"].Error("required for telegram");
+  if (kind != ChatKind::kTelegram && n["chat_id"].present()) return n["chat_id"].Error("only for telegram");
+  SF_ASSIGN_OR_RETURN(out->send_resolved, n["send_resolved"].Bool(true));
+  SF_ASSIGN_OR_RETURN(out->timeout_ms, n["timeout"].DurationMillis(out->timeout_ms, 100, 300'000));
+  SF_ASSIGN_OR_RETURN(out->language, n["language"].Enum({"en", "zh-CN"}, "en"));
+  const ConfigNode t = n["templates"];
+  SF_RETURN_IF_ERROR(t.CheckNoUnknownKeys({"subject", "text"}));
+  SF_ASSIGN_OR_RETURN(out->templates.subject, t["subject"].String());
+  SF_ASSIGN_OR_RETURN(out->templates.text, t["text"].String());
   Status valid = ValidateTemplates(out->templates, out->language);
   if (!valid.ok()) return t.Error(valid.message());
   return OkStatus();
@@ -239,6 +288,34 @@ void CollectPolicies(const Route& node, std::vector<std::pair<std::string, std::
 
 }  // namespace
 
+std::vector<std::string> ReceiverConfig::Integrations() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < webhooks.size(); ++i) out.push_back("webhook[" + std::to_string(i) + "]");
+  for (size_t i = 0; i < emails.size(); ++i) out.push_back("email[" + std::to_string(i) + "]");
+  std::map<ChatKind, int> seen;
+  for (const ChatConfig& c : chats) out.push_back(std::string(ChatKindName(c.kind)) + "[" + std::to_string(seen[c.kind]++) + "]");
+  return out;
+}
+
+const ChatConfig* ReceiverConfig::FindChat(const std::string& integration) const {
+  std::map<ChatKind, int> seen;
+  for (const ChatConfig& c : chats) {
+    if (std::string(ChatKindName(c.kind)) + "[" + std::to_string(seen[c.kind]++) + "]" == integration) return &c;
+  }
+  return nullptr;
+}
+
+bool ReceiverConfig::SendsResolved(const std::string& integration) const {
+  for (size_t i = 0; i < webhooks.size(); ++i) {
+    if (integration == "webhook[" + std::to_string(i) + "]") return webhooks[i].send_resolved;
+  }
+  for (size_t i = 0; i < emails.size(); ++i) {
+    if (integration == "email[" + std::to_string(i) + "]") return emails[i].send_resolved;
+  }
+  const ChatConfig* chat = FindChat(integration);
+  return chat == nullptr || chat->send_resolved;
+}
+
 const EscalationPolicy* AlertingConfig::FindPolicy(const std::string& name) const {
   for (const EscalationPolicy& p : escalation_policies) {
     if (p.name == name) return &p;
@@ -282,7 +359,9 @@ StatusOr<AlertingConfig> ParseAlertingConfig(const ConfigNode& node, const std::
   SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> receivers, node["receivers"].Items());
   for (const ConfigNode& r : receivers) {
     if (!r.IsMap()) return r.Error("expected a receiver: name, webhook_configs, email_configs");
-    SF_RETURN_IF_ERROR(r.CheckNoUnknownKeys({"name", "webhook_configs", "email_configs"}));
+    std::vector<std::string> keys = {"name", "webhook_configs", "email_configs"};
+    for (ChatKind k : kAllChatKinds) keys.push_back(std::string(ChatKindName(k)) + "_configs");
+    SF_RETURN_IF_ERROR(r.CheckNoUnknownKeys(keys));
     ReceiverConfig rc;
     SF_ASSIGN_OR_RETURN(rc.name, r["name"].RequiredString());
     if (!names.insert(rc.name).second) return r["name"].Error("a second receiver named '" + rc.name + "'");
@@ -297,6 +376,14 @@ StatusOr<AlertingConfig> ParseAlertingConfig(const ConfigNode& node, const std::
       EmailConfig ec;
       SF_RETURN_IF_ERROR(ReadEmail(e, fs, &ec));
       rc.emails.push_back(std::move(ec));
+    }
+    for (ChatKind k : kAllChatKinds) {
+      SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> chats, r[std::string(ChatKindName(k)) + "_configs"].Items());
+      for (const ConfigNode& ch : chats) {
+        ChatConfig cc;
+        SF_RETURN_IF_ERROR(ReadChat(ch, k, fs, &cc));
+        rc.chats.push_back(std::move(cc));
+      }
     }
     c.receivers.push_back(std::move(rc));
   }

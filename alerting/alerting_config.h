@@ -26,6 +26,13 @@
 //             auth_password_file: /etc/steadfast/smtp.password
 //             language: zh-CN                # en | zh-CN: the default templates
 //             templates: {subject: "...", text: "...", html: "..."}   # Mustache (templates.h)
+//         dingtalk_configs:                  # also wecom_, feishu_, slack_, teams_, telegram_,
+//           - url: https://oapi.dingtalk.com/robot/send?access_token=...   # pagerduty_configs
+//             secret_file: /etc/steadfast/dingtalk.secret  # signing secret (DingTalk, Feishu);
+//                                                          # bot token (Telegram); routing key
+//                                                          # (PagerDuty)
+//             chat_id: "-100123"             # Telegram only
+//             language: zh-CN
 //       - name: record-only                # no integrations: alerts are stored, not sent
 //     schedules:                         # on-call rotations (oncall.h)
 //       - name: server-room
@@ -67,6 +74,7 @@
 
 #include "alerting/escalation.h"
 #include "alerting/heartbeat.h"
+#include "alerting/notify/chat_notifier.h"
 #include "alerting/notify/email_notifier.h"
 #include "alerting/oncall.h"
 #include "alerting/routing.h"
@@ -89,6 +97,14 @@ struct ReceiverConfig {
   std::string name;
   std::vector<WebhookConfig> webhooks;
   std::vector<EmailConfig> emails;
+  std::vector<ChatConfig> chats;  // every chat/incident service, in config order per kind
+
+  // "webhook[0]", "email[1]", "dingtalk[0]", ... for each integration, in a fixed order.
+  std::vector<std::string> Integrations() const;
+  // The chat integration named "<kind>[i]"; null when there is none.
+  const ChatConfig* FindChat(const std::string& integration) const;
+  // Whether the integration is told of resolutions (send_resolved).
+  bool SendsResolved(const std::string& integration) const;
 };
 
 struct HeartbeatEntry {

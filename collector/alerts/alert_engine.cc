@@ -538,11 +538,8 @@ Status AlertEngine::RunRound() {
           e.next_attempt_ms = now;
           round.outbox.push_back(std::move(e));
         };
-        for (size_t i = 0; i < receiver->webhooks.size(); ++i) {
-          queue("webhook[" + std::to_string(i) + "]", receiver->webhooks[i].send_resolved);
-        }
-        for (size_t i = 0; i < receiver->emails.size(); ++i) {
-          queue("email[" + std::to_string(i) + "]", receiver->emails[i].send_resolved);
+        for (const std::string& integration : receiver->Integrations()) {
+          queue(integration, receiver->SendsResolved(integration));
         }
       }
     }
@@ -634,8 +631,7 @@ Status AlertEngine::RunRound() {
               for (const std::string& r : step.receivers) {
                 const alerting::ReceiverConfig* receiver = config_.FindReceiver(r);
                 if (receiver == nullptr) continue;
-                for (size_t i = 0; i < receiver->webhooks.size(); ++i) queue(r, "webhook[" + std::to_string(i) + "]");
-                for (size_t i = 0; i < receiver->emails.size(); ++i) queue(r, "email[" + std::to_string(i) + "]");
+                for (const std::string& integration : receiver->Integrations()) queue(r, integration);
               }
             }
             e.checked_ms = now;

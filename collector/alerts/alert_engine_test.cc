@@ -507,6 +507,43 @@ TEST_F(AlertEngineTest, UnacknowledgedAlertsEscalateTierByTierAndAcknowledgingHo
   EXPECT_EQ(escalation().size(), 4u);
 }
 
+TEST_F(AlertEngineTest, ARateLimitedRobotGetsADigestAndNeverMoreThanItsLimit) {
+  const std::string yaml =
+      "alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: robot, group_by: [host]}\n"
+      "  receivers:\n    - name: robot\n      dingtalk_configs:\n"
+      "        - {url: 'http://127.0.0.1:9/robot/send?access_token=t', rate_limit: 2/1m, language: zh-CN}\n";
+  auto doc = config::ConfigDocument::Parse(yaml, "c.yaml");
+  ASSERT_TRUE(doc.ok());
+  auto c = alerting::ParseAlertingConfig(doc->root()["alerting"], dir_.path(), *fs_);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  config_ = std::move(c).value();
+  Restart();
+  for (int i = 0; i < 5; ++i) Report("a" + std::to_string(i), "db-" + std::to_string(i), {{"disk", CheckStatus::kCritical}});
+  Round();
+  ASSERT_EQ(Outbox().size(), 5u) << "five groups, five notifications";
+  FakeHttpClient client;
+  OutboxSender sender(config_, *store_, client, clock_, nullptr);
+  ASSERT_TRUE(sender.SendDueOnce().ok());
+  // The first alone; the window's last message is a digest of the other four.
+  ASSERT_EQ(client.requests.size(), 2u);
+  json second = json::parse(client.requests[1].body);
+  EXPECT_EQ(second["msgtype"], "markdown");
+  const std::string text = second["markdown"]["text"];
+  for (int i = 1; i < 5; ++i) EXPECT_NE(text.find("db-" + std::to_string(i)), std::string::npos) << text;
+  for (const OutboxEntry& e : Outbox()) EXPECT_EQ(e.state, "sent");
+  // More within the minute wait for the window, then go.
+  Report("a9", "db-9", {{"disk", CheckStatus::kCritical}});
+  Round();
+  ASSERT_TRUE(sender.SendDueOnce().ok());
+  EXPECT_EQ(client.requests.size(), 2u) << "the limit is 2 a minute";
+  EXPECT_EQ(Outbox().back().state, "pending");
+  EXPECT_EQ(Outbox().back().attempts, 0) << "held back, not failed";
+  clock_.Advance(std::chrono::seconds(61));
+  ASSERT_TRUE(sender.SendDueOnce().ok());
+  ASSERT_EQ(client.requests.size(), 3u);
+  EXPECT_EQ(Outbox().back().state, "sent");
+}
+
 TEST_F(AlertEngineTest, ConfigErrorsNameTheKey) {
   auto parse = [&](const std::string& yaml) {
     auto doc = config::ConfigDocument::Parse(yaml, "c.yaml");

@@ -742,6 +742,26 @@ StatusOr<std::optional<int64_t>> SqliteAlertStore::NextOutboxAttempt() {
   return next;
 }
 
+StatusOr<std::vector<OutboxEntry>> SqliteAlertStore::DueFor(const std::string& receiver, const std::string& integration,
+                                                            int64_t now_ms, int64_t limit) {
+  std::vector<OutboxEntry> out;
+  SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) {
+    return kSql.ForEachRow(db,
+                           std::string("SELECT ") + kOutboxColumns +
+                               " FROM outbox WHERE state = 'pending' AND receiver = ?1 AND integration = ?2 AND "
+                               "next_attempt_ms <= ?3 ORDER BY next_attempt_ms, id LIMIT ?4",
+                           [&](const SqliteStatement& s) { out.push_back(ReadOutbox(s)); }, receiver, integration,
+                           now_ms, limit);
+  }));
+  return out;
+}
+
+Status SqliteAlertStore::Defer(int64_t id, int64_t next_attempt_ms) {
+  return db_.Write([&](SqliteDb& db) {
+    return kSql.Exec(db, "UPDATE outbox SET next_attempt_ms = ?2 WHERE id = ?1", id, next_attempt_ms);
+  });
+}
+
 Status SqliteAlertStore::MarkSent(int64_t id, int64_t now_ms) {
   return db_.Write([&](SqliteDb& db) {
     return kSql.Exec(db, "UPDATE outbox SET state = 'sent', sent_ms = ?2, attempts = attempts + 1 WHERE id = ?1", id,

@@ -212,6 +212,11 @@ class SqliteAlertStore {
   StatusOr<std::vector<OutboxEntry>> DueOutbox(int64_t now_ms, int64_t limit);
   // The earliest next_attempt_ms of a pending entry; nullopt when none is pending.
   StatusOr<std::optional<int64_t>> NextOutboxAttempt();
+  // Due entries of one receiver integration, oldest first (a rate-limited robot's digest).
+  StatusOr<std::vector<OutboxEntry>> DueFor(const std::string& receiver, const std::string& integration,
+                                            int64_t now_ms, int64_t limit);
+  // Moves an entry's next attempt without counting an attempt (held by a rate limit).
+  Status Defer(int64_t id, int64_t next_attempt_ms);
   Status MarkSent(int64_t id, int64_t now_ms);
   Status MarkRetry(int64_t id, int64_t next_attempt_ms, const std::string& error);
   Status MarkFailed(int64_t id, int64_t now_ms, const std::string& error);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "alerting/notify/chat_notifier.h"
 #include "alerting/notify/email_notifier.h"
 #include "alerting/notify/templates.h"
 #include "alerting/notify/webhook_notifier.h"
@@ -112,9 +113,61 @@ void OutboxSender::Deliver(const OutboxEntry& e) {
     StatusOr<alerting::RenderedMessage> message = alerting::RenderMessage(e.body, c.templates, c.language);
     st = message.ok() ? alerting::SendEmail(c, *message, e.dedup_key, now)
                       : FailedPreconditionError("cannot render the message: " + message.status().message());
+  } else if (const alerting::ChatConfig* chat = receiver->FindChat(e.integration)) {
+    if (chat->rate_limit_messages > 0) {
+      DeliverLimited(e, *chat);
+      return;
+    }
+    st = alerting::SendChat(client_, *chat, e.body, now);
   } else {
     st = FailedPreconditionError("receiver '" + e.receiver + "' has no integration " + e.integration);
   }
+  Record(e, st);
+}
+
+void OutboxSender::DeliverLimited(const OutboxEntry& e, const alerting::ChatConfig& chat) {
+  const int64_t now = clock_.NowMillis();
+  const std::string key = e.receiver + "/" + e.integration;
+  bool last_slot = false;
+  {
+    std::lock_guard<std::mutex> lock(limits_mu_);
+    std::deque<int64_t>& sent = windows_[key];
+    while (!sent.empty() && sent.front() <= now - chat.rate_limit_window_ms) sent.pop_front();
+    if (static_cast<int>(sent.size()) >= chat.rate_limit_messages) {
+      // Held in the outbox until the window has room; then it leads a digest of everything
+      // held for this integration meanwhile.
+      Status deferred = store_.Defer(e.id, sent.front() + chat.rate_limit_window_ms);
+      if (!deferred.ok()) SF_LOG_WARN("notification {}: cannot hold it back: {}", e.id, deferred.ToString());
+      return;
+    }
+    sent.push_back(now);
+    last_slot = static_cast<int>(sent.size()) == chat.rate_limit_messages;
+  }
+  // Under the limit each notification goes by itself; the window's last message carries, as one
+  // digest, everything due for this integration, so nothing waits longer than a window.
+  std::vector<OutboxEntry> batch = {e};
+  StatusOr<std::vector<OutboxEntry>> due =
+      last_slot ? store_.DueFor(e.receiver, e.integration, now, 1000) : StatusOr<std::vector<OutboxEntry>>(std::vector<OutboxEntry>{});
+  if (due.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (OutboxEntry& d : *due) {
+      if (d.id != e.id && in_flight_.insert(d.id).second) batch.push_back(std::move(d));
+    }
+  }
+  std::string body = e.body;
+  if (batch.size() > 1) {
+    std::vector<std::string> bodies;
+    for (const OutboxEntry& b : batch) bodies.push_back(b.body);
+    body = alerting::MergeNotifications(bodies);
+  }
+  const Status st = alerting::SendChat(client_, chat, body, now);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Record(batch[i], st);
+    if (i > 0) Release(batch[i].id);
+  }
+}
+
+void OutboxSender::Record(const OutboxEntry& e, const Status& st) {
   const int64_t done = clock_.NowMillis();
   Status marked;
   std::string result;

@@ -5,7 +5,10 @@
 // marked sent; a failure worth retrying is tried again after a backoff (1 s, 2 s, 4 s ... up to
 // delivery.max_backoff); an entry refused for good (a 4xx answer), or still failing after
 // delivery.retry_for, is marked failed with the reason. Entries survive restarts: a collector
-// killed while sending sends them after it starts again. "user:<name>" entries (escalation
+// killed while sending sends them after it starts again. Chat robots with a rate limit
+// (DingTalk, WeCom, Telegram: 20 a minute) never get more: what is over waits in the outbox and
+// goes out as one digest (every alert of the held notifications, cut to the robot's size) when
+// the window has room. "user:<name>" entries (escalation
 // steps to people) are emailed to the account's address with alerting.user_email. A kill between the receiver's answer
 // and marking the entry sent makes the entry go out once more, with the same Idempotency-Key.
 #pragma once
@@ -14,6 +17,8 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -65,6 +70,11 @@ class OutboxSender {
   // Takes one due entry not held by another worker.
   StatusOr<std::optional<OutboxEntry>> Take();
   void Deliver(const OutboxEntry& e);
+  // A chat integration with a rate limit: sends `e` with every other due entry of the same
+  // integration as one digest, or holds it back (Defer) while the window is full.
+  void DeliverLimited(const OutboxEntry& e, const alerting::ChatConfig& chat);
+  // Marks the entry sent, to retry (with backoff) or failed, by `st`.
+  void Record(const OutboxEntry& e, const Status& st);
   void Release(int64_t id);
 
   const alerting::AlertingConfig& config_;
@@ -79,6 +89,10 @@ class OutboxSender {
   uint64_t wakes_ = 0;           // guarded by mu_
   bool stopping_ = false;        // guarded by mu_
   std::vector<std::thread> threads_;
+  // Send times within the window, per receiver/integration with a rate limit. In memory: after
+  // a restart a robot may get up to one extra window's worth.
+  std::mutex limits_mu_;
+  std::map<std::string, std::deque<int64_t>> windows_;  // guarded by limits_mu_
 
   prometheus::Family<prometheus::Counter>* sent_ = nullptr;
 };
