@@ -53,6 +53,7 @@ std::string_view ChatKindName(ChatKind k) {
     case ChatKind::kWeCom: return "wecom";
     case ChatKind::kFeishu: return "feishu";
     case ChatKind::kPagerDuty: return "pagerduty";
+    case ChatKind::kAlertmanager: return "alertmanager";
   }
   return "slack";
 }
@@ -125,6 +126,7 @@ Status SendChat(http::HttpClient& client, const ChatConfig& c, const std::string
     case ChatKind::kWeCom: r = BuildWeComRequest(c, *m); break;
     case ChatKind::kFeishu: r = BuildFeishuRequest(c, *m, now_ms); break;
     case ChatKind::kPagerDuty: r = BuildPagerDutyRequest(c, *m, body_json); break;
+    case ChatKind::kAlertmanager: r = BuildAlertmanagerRequest(c, body_json, now_ms); break;
   }
   http::HttpClientRequest req;
   req.method = "POST";

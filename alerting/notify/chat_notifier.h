@@ -1,5 +1,7 @@
 // Chat and incident-service notifiers: Slack, Microsoft Teams (Workflows, Adaptive Card),
-// Telegram, DingTalk, WeCom and Feishu group robots, and PagerDuty Events v2. Each service's
+// Telegram, DingTalk, WeCom and Feishu group robots, PagerDuty Events v2, and forwarding to a
+// Prometheus Alertmanager (its API v2; the alert engine re-sends active alerts every minute, as
+// Alertmanager expects of its clients). Each service's
 // request lives in its own file (<service>_notifier.cc); they share this configuration, the
 // message (rendered by templates.h from the notification body) and SendChat, which posts the
 // request and reads the service's answer (several answer 200 with an error code in the body).
@@ -19,17 +21,18 @@
 
 namespace steadfast::alerting {
 
-enum class ChatKind { kSlack, kTeams, kTelegram, kDingTalk, kWeCom, kFeishu, kPagerDuty };
-inline constexpr ChatKind kAllChatKinds[] = {ChatKind::kSlack,    ChatKind::kTeams, ChatKind::kTelegram,
-                                             ChatKind::kDingTalk, ChatKind::kWeCom, ChatKind::kFeishu,
-                                             ChatKind::kPagerDuty};
+enum class ChatKind { kSlack, kTeams, kTelegram, kDingTalk, kWeCom, kFeishu, kPagerDuty, kAlertmanager };
+inline constexpr ChatKind kAllChatKinds[] = {ChatKind::kSlack,    ChatKind::kTeams,     ChatKind::kTelegram,
+                                             ChatKind::kDingTalk, ChatKind::kWeCom,     ChatKind::kFeishu,
+                                             ChatKind::kPagerDuty, ChatKind::kAlertmanager};
 // "slack", "teams", ... (the config key is "<name>_configs", the outbox integration "<name>[i]").
 std::string_view ChatKindName(ChatKind k);
 
 struct ChatConfig {
   ChatKind kind = ChatKind::kSlack;
   // The webhook URL (Slack, Teams, DingTalk, WeCom, Feishu); Telegram's API base
-  // (https://api.telegram.org); PagerDuty's events URL (https://events.pagerduty.com/v2/enqueue).
+  // (https://api.telegram.org); PagerDuty's events URL (https://events.pagerduty.com/v2/enqueue);
+  // Alertmanager's base URL (http://alertmanager:9093).
   std::string url;
   // DingTalk / Feishu: the robot's signing secret (optional); Telegram: the bot token;
   // PagerDuty: the integration's routing key. Read from secret_file.
@@ -68,6 +71,9 @@ ChatRequest BuildDingTalkRequest(const ChatConfig& c, const RenderedMessage& m, 
 ChatRequest BuildWeComRequest(const ChatConfig& c, const RenderedMessage& m);
 ChatRequest BuildFeishuRequest(const ChatConfig& c, const RenderedMessage& m, int64_t now_ms);
 ChatRequest BuildPagerDutyRequest(const ChatConfig& c, const RenderedMessage& m, const std::string& body_json);
+// Firing alerts get endsAt = now + 5 minutes (kept alive by the engine's re-sends), resolved ones
+// their end.
+ChatRequest BuildAlertmanagerRequest(const ChatConfig& c, const std::string& body_json, int64_t now_ms);
 
 // `text` cut to at most `max_bytes` at a line end (never inside a UTF-8 character), with a
 // last line saying how many lines were left out; unchanged when it fits.

@@ -23,6 +23,7 @@ namespace steadfast::collector::alerts {
 namespace {
 
 constexpr char kExternalRule[] = "external";
+constexpr int64_t kAlertmanagerResendMs = 60'000;
 constexpr int64_t kExternalResolveMs = 5 * 60'000;
 
 // Status changes older than this are forgotten (flapping windows are shorter).
@@ -553,6 +554,42 @@ Status AlertEngine::RunRound() {
   for (const std::string& id : changed) {
     if (std::find(finished.begin(), finished.end(), id) == finished.end()) round.groups.push_back(groups.at(id).record);
   }
+  // Alertmanager integrations hear about every active alert routed to them every minute.
+  std::map<std::string, int64_t> am_resent = am_resent_;
+  for (const alerting::ReceiverConfig& receiver : config_.receivers) {
+    for (const std::string& integration : receiver.Integrations()) {
+      if (integration.rfind("alertmanager[", 0) != 0) continue;
+      const std::string key = receiver.name + "/" + integration;
+      auto last = am_resent.find(key);
+      if (last != am_resent.end() && now - last->second < kAlertmanagerResendMs) continue;
+      alerting::WebhookGroup wg;
+      wg.receiver = receiver.name;
+      wg.group_key = "resend";
+      wg.external_url = config_.external_url;
+      for (const std::string& fp : firing_fps) {
+        const alerting::Alert& a = *firing.at(fp);
+        if (inhibited.count(fp) != 0 || !alerting::SilencedBy(silences_, a.labels, now).empty()) continue;
+        for (const alerting::RouteMatch& m : alerting::MatchRoutes(config_.route, a.labels)) {
+          if (m.route->receiver == receiver.name) {
+            wg.alerts.push_back({a, false, 0});
+            break;
+          }
+        }
+      }
+      am_resent[key] = now;
+      if (wg.alerts.empty()) continue;
+      OutboxEntry o;
+      o.receiver = receiver.name;
+      o.integration = integration;
+      o.group_key = wg.group_key;
+      o.dedup_key = "amresend/" + key + "/" + std::to_string(now);
+      o.body = alerting::WebhookBody(wg);
+      o.created_ms = now;
+      o.next_attempt_ms = now;
+      round.outbox.push_back(std::move(o));
+    }
+  }
+
   // Escalations of the firing, unsuppressed alerts.
   std::map<std::string, EscalationState> escalations;
   {
@@ -667,6 +704,7 @@ Status AlertEngine::RunRound() {
   book_ = std::move(eval.book);
   book_valid_ = true;
   escalations_ = std::move(escalations);
+  am_resent_ = std::move(am_resent);
   {
     std::lock_guard<std::mutex> lock(series_mu_);
     for (auto& [fp, x] : external) {

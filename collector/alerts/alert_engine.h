@@ -152,6 +152,9 @@ class AlertEngine {
   // Silences not over yet, reloaded when the store's silence version moves.
   std::vector<alerting::Silence> silences_;
   int64_t silence_version_ = 0;
+  // When each Alertmanager integration ("receiver/alertmanager[i]") last had the active alerts
+  // re-sent (every minute: Alertmanager resolves what it stops hearing about).
+  std::map<std::string, int64_t> am_resent_;
   // Escalations by fingerprint + '\x1e' + policy.
   std::map<std::string, EscalationState> escalations_;
 

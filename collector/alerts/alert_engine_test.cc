@@ -544,6 +544,41 @@ TEST_F(AlertEngineTest, ARateLimitedRobotGetsADigestAndNeverMoreThanItsLimit) {
   EXPECT_EQ(Outbox().back().state, "sent");
 }
 
+TEST_F(AlertEngineTest, AnAlertmanagerHearsOfActiveAlertsEveryMinuteUntilTheyResolve) {
+  const std::string yaml =
+      "alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: am, group_by: [host]}\n"
+      "  receivers:\n    - name: am\n      alertmanager_configs: [{url: 'http://127.0.0.1:9'}]\n";
+  auto doc = config::ConfigDocument::Parse(yaml, "c.yaml");
+  ASSERT_TRUE(doc.ok());
+  auto c = alerting::ParseAlertingConfig(doc->root()["alerting"], dir_.path(), *fs_);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  config_ = std::move(c).value();
+  Restart();
+  auto resends = [&] {
+    int n = 0;
+    for (const OutboxEntry& e : Outbox()) n += e.group_key == "resend";
+    return n;
+  };
+  Report("a1", "db-1", {{"disk", CheckStatus::kCritical}});
+  Round();
+  EXPECT_EQ(resends(), 1);
+  EXPECT_EQ(Outbox().front().integration, "alertmanager[0]");
+  clock_.Advance(std::chrono::seconds(30));
+  Round();
+  EXPECT_EQ(resends(), 1);
+  clock_.Advance(std::chrono::seconds(31));
+  Round();
+  ASSERT_EQ(resends(), 2);
+  EXPECT_EQ(json::parse(Outbox().back().body)["alerts"].size(), 1u);
+  Report("a1", "db-1", {{"disk", CheckStatus::kOk}});
+  clock_.Advance(std::chrono::minutes(2));
+  Round();
+  clock_.Advance(std::chrono::minutes(2));
+  Round();
+  EXPECT_EQ(resends(), 2) << "nothing active: nothing to re-send";
+  EXPECT_EQ(json::parse(Outbox().back().body)["status"], "resolved") << "the resolution itself went out";
+}
+
 TEST_F(AlertEngineTest, ConfigErrorsNameTheKey) {
   auto parse = [&](const std::string& yaml) {
     auto doc = config::ConfigDocument::Parse(yaml, "c.yaml");

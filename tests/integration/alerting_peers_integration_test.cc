@@ -8,8 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "alerting/notify/chat_notifier.h"
 #include "alerting/notify/email_notifier.h"
 #include "alerting/notify/webhook_payload.h"
+#include "common/http/http_client.h"
 #include "tests/support/process.h"
 
 namespace steadfast::alerting {
@@ -178,6 +180,87 @@ TEST_F(SmtpPeerTest, ImplicitTlsAndAServerThatIsDown) {
   c.smarthost = "127.0.0.1:" + std::to_string(testsupport::FreeLoopbackPort());
   st = SendEmail(c, *m, "k2", 1'790'000'000'000);
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+}
+
+// Forwarding to a real Prometheus Alertmanager (Debian's prometheus-alertmanager) on loopback:
+// its own API must show the forwarded alert, and then its resolution.
+class AlertmanagerPeerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (access("/usr/bin/prometheus-alertmanager", X_OK) != 0) {
+      GTEST_SKIP() << "needs prometheus-alertmanager (deploy/install-deps.sh)";
+    }
+    port_ = testsupport::FreeLoopbackPort();
+    const std::string d = dir_.path();
+    testsupport::WriteTextFile(d + "/am.yml", "route: {receiver: nowhere}\nreceivers: [{name: nowhere}]\n");
+    am_ = std::make_unique<Process>(
+        std::vector<std::string>{"/usr/bin/prometheus-alertmanager", "--config.file=" + d + "/am.yml",
+                                 "--storage.path=" + d + "/data", "--web.listen-address=127.0.0.1:" + std::to_string(port_),
+                                 "--cluster.listen-address="},
+        d + "/am.log");
+    client_ = http::NewCurlHttpClient({});
+    for (int i = 0; i < 300; ++i) {
+      if (Get("/-/ready").first == 200) return;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    FAIL() << "alertmanager not ready: " << testsupport::ReadTextFile(d + "/am.log");
+  }
+
+  std::pair<int, std::string> Get(const std::string& path) {
+    http::HttpClientRequest r;
+    r.url = "http://127.0.0.1:" + std::to_string(port_) + path;
+    r.timeout = milliseconds(2000);
+    auto resp = client_->Do(r);
+    if (!resp.ok()) return {0, ""};
+    return {resp->status, resp->body};
+  }
+
+  // Alertmanager's view of our alert: its state, or "" when it does not list it.
+  std::string StateOf(const std::string& target) {
+    json alerts = json::parse(Get("/api/v2/alerts").second, nullptr, false);
+    if (!alerts.is_array()) return "";
+    for (const json& a : alerts) {
+      if (a["labels"].value("target", "") == target) return a["status"]["state"].get<std::string>();
+    }
+    return "";
+  }
+
+  static std::string Notification(bool resolved, int64_t now_ms) {
+    WebhookGroup g;
+    g.receiver = "am";
+    g.group_labels = {{"host", "db-1"}};
+    WebhookAlert a;
+    a.alert.fingerprint = "00000000000000ab";
+    a.alert.labels = {{"alertname", "disk-failing"}, {"host", "db-1"}, {"target", "/dev/sdq"}, {"severity", "critical"}};
+    a.alert.annotations = {{"summary", "disk failing"}};
+    a.alert.firing_since_ms = now_ms - 60'000;
+    a.resolved = resolved;
+    a.ends_ms = resolved ? now_ms - 1'000 : 0;
+    g.alerts.push_back(a);
+    return WebhookBody(g);
+  }
+
+  TempDir dir_;
+  int port_ = 0;
+  std::unique_ptr<Process> am_;
+  std::unique_ptr<http::HttpClient> client_;
+};
+
+TEST_F(AlertmanagerPeerTest, ItsApiShowsTheForwardedAlertAndThenItsResolution) {
+  ChatConfig c;
+  c.kind = ChatKind::kAlertmanager;
+  c.url = "http://127.0.0.1:" + std::to_string(port_) + "/";
+  const int64_t now = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  Status st = SendChat(*client_, c, Notification(false, now), now);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(StateOf("/dev/sdq"), "active") << Get("/api/v2/alerts").second;
+  st = SendChat(*client_, c, Notification(true, now), now);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  for (int i = 0; i < 40 && !StateOf("/dev/sdq").empty(); ++i) std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(StateOf("/dev/sdq"), "") << "resolved alerts leave Alertmanager's active list: " << Get("/api/v2/alerts").second;
+  // A wrong path is refused for good.
+  c.url += "nothing-here";
+  EXPECT_EQ(SendChat(*client_, c, Notification(false, now), now).code(), StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
