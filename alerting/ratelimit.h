@@ -4,8 +4,9 @@
 // limit a message goes at once; over it, messages are held and go out together as one digest
 // when the window has room again. Nothing is dropped and the limit is never exceeded. Pure: the
 // caller passes the time and sends what it is handed. A digest of many groups must still fit the
-// robot's message size (DingTalk about 20 KB, WeCom markdown 4,096 bytes): rendering it as a
-// summary that fits is the notifier's job (not built yet).
+// robot's message size (DingTalk about 20 KB, WeCom markdown 4,096 bytes): the chat notifiers
+// cut it to fit (notify/chat_notifier.h). The collector's outbox sender applies the same policy
+// to the persistent outbox (collector/alerts/outbox_sender.h).
 #pragma once
 
 #include <cstdint>

@@ -17,10 +17,11 @@
 //         escalation_policy: finance-duty      # escalation.h; inherited like the receiver
 //         group_by: [...]                  # "..." groups by every label: one alert per group
 //
-// Children inherit receiver, group_by and the timings unless they set them (filled in when the
-// tree is read). Sending by these timings is the notifier's work (not built yet). An alert goes down
-// the tree to the first matching child (and its siblings after it while `continue` is set),
-// recursively; where no child matches, the node itself takes it.
+// Children inherit receiver, group_by, the timings and escalation_policy unless they set them
+// (filled in when the tree is read). Sending by these timings is the collector's alert engine's
+// work (grouping.h). An alert goes down the tree to the first matching child (and its siblings
+// after it while `continue` is set), recursively; where no child matches, the node itself takes
+// it.
 #pragma once
 
 #include <string>

@@ -88,6 +88,16 @@ class AlertEngineTest : public ::testing::Test {
     config_ = std::move(c).value();
   }
 
+  // A whole alerting section, then a restart with it.
+  void UseConfig(const std::string& yaml) {
+    auto doc = config::ConfigDocument::Parse(yaml, "c.yaml");
+    ASSERT_TRUE(doc.ok());
+    auto c = alerting::ParseAlertingConfig(doc->root()["alerting"], dir_.path(), *fs_);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    config_ = std::move(c).value();
+    Restart();
+  }
+
   void OpenStores() {
     SqliteStorageOptions o;
     o.path = dir_.path() + "/collector.db";
@@ -512,12 +522,7 @@ TEST_F(AlertEngineTest, ARateLimitedRobotGetsADigestAndNeverMoreThanItsLimit) {
       "alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: robot, group_by: [host]}\n"
       "  receivers:\n    - name: robot\n      dingtalk_configs:\n"
       "        - {url: 'http://127.0.0.1:9/robot/send?access_token=t', rate_limit: 2/1m, language: zh-CN}\n";
-  auto doc = config::ConfigDocument::Parse(yaml, "c.yaml");
-  ASSERT_TRUE(doc.ok());
-  auto c = alerting::ParseAlertingConfig(doc->root()["alerting"], dir_.path(), *fs_);
-  ASSERT_TRUE(c.ok()) << c.status().ToString();
-  config_ = std::move(c).value();
-  Restart();
+  UseConfig(yaml);
   for (int i = 0; i < 5; ++i) Report("a" + std::to_string(i), "db-" + std::to_string(i), {{"disk", CheckStatus::kCritical}});
   Round();
   ASSERT_EQ(Outbox().size(), 5u) << "five groups, five notifications";
@@ -548,12 +553,7 @@ TEST_F(AlertEngineTest, AnAlertmanagerHearsOfActiveAlertsEveryMinuteUntilTheyRes
   const std::string yaml =
       "alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: am, group_by: [host]}\n"
       "  receivers:\n    - name: am\n      alertmanager_configs: [{url: 'http://127.0.0.1:9'}]\n";
-  auto doc = config::ConfigDocument::Parse(yaml, "c.yaml");
-  ASSERT_TRUE(doc.ok());
-  auto c = alerting::ParseAlertingConfig(doc->root()["alerting"], dir_.path(), *fs_);
-  ASSERT_TRUE(c.ok()) << c.status().ToString();
-  config_ = std::move(c).value();
-  Restart();
+  UseConfig(yaml);
   auto resends = [&] {
     int n = 0;
     for (const OutboxEntry& e : Outbox()) n += e.group_key == "resend";
