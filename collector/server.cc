@@ -121,6 +121,7 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
                                                                       *s->storage_, deps.clock, s->registry_.get()));
     s->alert_engine_->SetOnNotifications([sender = s->outbox_sender_.get()] { sender->Wake(); });
     s->alert_handlers_->SetEngine(s->alert_engine_.get());
+    s->alert_handlers_->SetSender(s->outbox_sender_.get());
     s->alert_engine_->SetAckLinks(&*s->ack_links_);
     s->outbox_sender_->Start();
     s->alert_engine_->Start();

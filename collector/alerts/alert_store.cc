@@ -235,6 +235,14 @@ Status ApplyTransition(SqliteDb& db, const alerting::Transition& t, int64_t now_
   return InsertEvent(db, id, t.at_ms, state, "system", "");
 }
 
+// A dedup key already there is skipped: the same notification is stored once.
+Status InsertOutbox(SqliteDb& db, const OutboxEntry& e) {
+  return kSql.Exec(db,
+                   "INSERT INTO outbox (dedup_key, receiver, integration, group_key, body, created_ms, "
+                   "next_attempt_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (dedup_key) DO NOTHING",
+                   e.dedup_key, e.receiver, e.integration, e.group_key, e.body, e.created_ms, e.next_attempt_ms);
+}
+
 std::string ChangesJson(const std::vector<int64_t>& changes) {
   json j = json::array();
   for (int64_t c : changes) j.push_back(c);
@@ -392,12 +400,7 @@ Status SqliteAlertStore::ApplyRound(const RoundWrite& round, int64_t now_ms) {
           kSql.Exec(db, "DELETE FROM alert_escalations WHERE fingerprint = ?1 AND policy = ?2", fp, policy));
     }
     for (const OutboxEntry& e : round.outbox) {
-      SF_RETURN_IF_ERROR(kSql.Exec(db,
-                                   "INSERT INTO outbox (dedup_key, receiver, integration, group_key, body, created_ms, "
-                                   "next_attempt_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (dedup_key) DO "
-                                   "NOTHING",
-                                   e.dedup_key, e.receiver, e.integration, e.group_key, e.body, e.created_ms,
-                                   e.next_attempt_ms));
+      SF_RETURN_IF_ERROR(InsertOutbox(db, e));
     }
     return OkStatus();
   });
@@ -783,6 +786,37 @@ Status SqliteAlertStore::MarkFailed(int64_t id, int64_t now_ms, const std::strin
                      "UPDATE outbox SET state = 'failed', attempts = attempts + 1, sent_ms = ?2, last_error = ?3 "
                      "WHERE id = ?1",
                      id, now_ms, error);
+  });
+}
+
+StatusOr<std::vector<OutboxEntry>> SqliteAlertStore::ListOutbox(const std::string& state, const std::string& receiver,
+                                                                int64_t before_id, int64_t limit) {
+  std::vector<OutboxEntry> out;
+  SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) {
+    return kSql.ForEachRow(db,
+                           std::string("SELECT ") + kOutboxColumns +
+                               " FROM outbox WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR receiver = ?2) AND "
+                               "(?3 = 0 OR id < ?3) ORDER BY id DESC LIMIT ?4",
+                           [&](const SqliteStatement& s) { out.push_back(ReadOutbox(s)); }, state, receiver,
+                           before_id, limit);
+  }));
+  return out;
+}
+
+Status SqliteAlertStore::QueueAudited(const std::vector<OutboxEntry>& entries, const AlertActor& actor,
+                                      int64_t now_ms) {
+  return db_.Write([&](SqliteDb& db) -> Status {
+    json keys = json::array();
+    for (const OutboxEntry& e : entries) {
+      SF_RETURN_IF_ERROR(InsertOutbox(db, e));
+      keys.push_back(e.integration);
+    }
+    audit::AuditEvent a = actor.audit;
+    a.time_ms = now_ms;
+    a.object_type = "receiver";
+    a.object_id = entries.empty() ? std::string() : entries.front().receiver;
+    a.summary_json = json{{"integrations", keys}}.dump();
+    return append_audit_(db, a);
   });
 }
 

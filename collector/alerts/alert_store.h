@@ -232,7 +232,13 @@ class SqliteAlertStore {
   StatusOr<int64_t> EnsureHeartbeat(const std::string& name, int64_t now_ms);  // returns created_ms
   Status RecordPing(const std::string& name, const alerting::Ping& ping, const std::string& source);
   StatusOr<std::vector<alerting::Ping>> RecentPings(const std::string& name);  // oldest first
-  StatusOr<std::vector<OutboxEntry>> OutboxEntries(int64_t after_id, int64_t limit);  // tests, API
+  StatusOr<std::vector<OutboxEntry>> OutboxEntries(int64_t after_id, int64_t limit);  // tests
+  // Newest first: entries of `state` ("" any) and `receiver` ("" any), id < before_id (0: from
+  // the newest), at most `limit`.
+  StatusOr<std::vector<OutboxEntry>> ListOutbox(const std::string& state, const std::string& receiver,
+                                                int64_t before_id, int64_t limit);
+  // Queues `entries` (a test message), audited as `actor` in the same transaction.
+  Status QueueAudited(const std::vector<OutboxEntry>& entries, const AlertActor& actor, int64_t now_ms);
 
  private:
   SqliteAlertStore(AdminDb& db, AuditAppender append_audit) : db_(db), append_audit_(std::move(append_audit)) {}

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "alerting/notify/webhook_payload.h"
 #include "collector/api/api_util.h"
 #include "collector/auth/tokens.h"
 #include "common/random.h"
@@ -167,6 +168,10 @@ void AlertHandlers::AddRoutes(RouteTable& t) {
          bind(&AlertHandlers::AckLink)});
   t.Add({"POST", "/api/v1/alert-links/ack", "alerts.acknowledge_link", std::nullopt, false, ObjectKind::kNone,
          bind(&AlertHandlers::AckLink)});
+  t.Add({"GET", "/api/v1/notifications", "notifications.list", P::kRead, false, ObjectKind::kNone,
+         bind(&AlertHandlers::ListNotifications)});
+  t.Add({"POST", "/api/v1/receivers/{id}/test", "receivers.test", P::kOperate, false, ObjectKind::kNone,
+         bind(&AlertHandlers::TestReceiver)});
   t.Add({"POST", "/api/v2/alerts", "alerts.post_v2", P::kOperate, false, ObjectKind::kNone,
          bind(&AlertHandlers::PostAlertsV2)});
   t.Add({"GET", "/api/v1/oncall", "oncall.get", P::kRead, false, ObjectKind::kNone, bind(&AlertHandlers::OnCall)});
@@ -370,6 +375,82 @@ HttpResponse AlertHandlers::AckLink(const RequestContext& ctx) const {
   if (!acked.ok()) return Page(409, "Cannot acknowledge", "<p>" + HtmlEscape(acked.status().message()) + "</p>");
   return Page(200, "Acknowledged", "<p>" + HtmlEscape(what) + " is acknowledged by " + HtmlEscape(user->username) +
                                        ". The escalation stops while it is.</p>");
+}
+
+HttpResponse AlertHandlers::ListNotifications(const RequestContext& ctx) const {
+  HttpResponse error;
+  const std::string state = OptionalParam(ctx.request, "state").value_or("");
+  if (!state.empty() && state != "pending" && state != "sent" && state != "failed") {
+    return BadParam("state", "expected pending, sent or failed");
+  }
+  std::optional<int64_t> limit = IntParam(ctx.request, "limit", 100, 1, 1000, &error);
+  if (!limit) return error;
+  std::optional<int64_t> before = IntParam(ctx.request, "before_id", 0, 0, INT64_MAX, &error);
+  if (!before) return error;
+  StatusOr<std::vector<alerts::OutboxEntry>> list =
+      store_.ListOutbox(state, OptionalParam(ctx.request, "receiver").value_or(""), *before, *limit);
+  if (!list.ok()) return ErrorResponse(list.status());
+  json items = json::array();
+  for (const alerts::OutboxEntry& e : *list) {
+    json body = json::parse(e.body, nullptr, false);
+    items.push_back({{"id", e.id},
+                     {"receiver", e.receiver},
+                     {"integration", e.integration},
+                     {"group_key", e.group_key},
+                     {"state", e.state},
+                     {"attempts", e.attempts},
+                     {"created_at", TimeOrNull(e.created_ms)},
+                     {"next_attempt_at", e.state == "pending" ? TimeOrNull(e.next_attempt_ms) : json(nullptr)},
+                     {"sent_at", TimeOrNull(e.sent_ms)},
+                     {"last_error", e.last_error.empty() ? json(nullptr) : json(e.last_error)},
+                     {"alerts", body.is_object() && body.contains("alerts") ? body["alerts"].size() : 0}});
+  }
+  const int64_t next = static_cast<int64_t>(list->size()) == *limit && !list->empty() ? list->back().id : 0;
+  return JsonResponse(200, json{{"items", std::move(items)}, {"next_before_id", next == 0 ? json(nullptr) : json(next)}});
+}
+
+HttpResponse AlertHandlers::TestReceiver(const RequestContext& ctx) const {
+  const std::string name = PathParam(ctx.request, "id");
+  const alerting::ReceiverConfig* receiver = config_.FindReceiver(name);
+  if (receiver == nullptr) return ErrorResponse(NotFoundError("no receiver '" + name + "'"));
+  const std::vector<std::string> integrations = receiver->Integrations();
+  if (integrations.empty()) {
+    return ErrorResponse(FailedPreconditionError("receiver '" + name + "' has no integrations to test"));
+  }
+  if (sender_ == nullptr) {
+    return HttpResponse::Error(503, "unavailable", "alerting is not configured on this collector (no alerting: section)");
+  }
+  const int64_t now = clock_.NowMillis();
+  const alerts::AlertActor actor = ActorFor(ctx, "receivers.test");
+  alerting::WebhookGroup g;
+  g.receiver = name;
+  g.group_key = "test";
+  g.group_labels = {{"alertname", "SteadfastTest"}};
+  g.external_url = config_.external_url;
+  alerting::WebhookAlert a;
+  a.alert.rule = "test";
+  a.alert.labels = {{"alertname", "SteadfastTest"}, {"severity", "info"}, {"host", "steadfast"}};
+  a.alert.annotations = {{"summary", "Test message sent by " + actor.name + "; no action needed"}};
+  a.alert.fingerprint = alerting::Fingerprint(a.alert.labels);
+  a.alert.active_since_ms = a.alert.firing_since_ms = now;
+  g.alerts.push_back(a);
+  const std::string body = alerting::WebhookBody(g);
+  std::vector<alerts::OutboxEntry> entries;
+  for (const std::string& integration : integrations) {
+    alerts::OutboxEntry e;
+    e.receiver = name;
+    e.integration = integration;
+    e.group_key = "test";
+    e.dedup_key = "test/" + name + "/" + integration + "/" + std::to_string(now);
+    e.body = body;
+    e.created_ms = now;
+    e.next_attempt_ms = now;
+    entries.push_back(std::move(e));
+  }
+  Status queued = store_.QueueAudited(entries, actor, now);
+  if (!queued.ok()) return ErrorResponse(queued);
+  sender_->Wake();
+  return JsonResponse(202, json{{"receiver", name}, {"queued", integrations}});
 }
 
 HttpResponse AlertHandlers::OnCall(const RequestContext& ctx) const {

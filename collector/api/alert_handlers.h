@@ -16,6 +16,11 @@
 //   GET    /api/v1/alert-links/ack?f&u&e&s a signed one-click acknowledgement link (ack_links.h):
 //   POST   (same)                          GET shows a confirmation page, its POST acknowledges
 //                                          as the person the link was made for
+//   GET    /api/v1/notifications           the outbox, newest first: state (pending, sent,
+//                                          failed), receiver, before_id + limit; with each
+//                                          entry's attempts and last error
+//   POST   /api/v1/receivers/{name}/test   queues a test message to every integration of the
+//                                          receiver (`operate`); see its outcome in notifications
 //   GET    /api/v1/oncall                  who is on call now, or at=RFC 3339; schedule=NAME for one
 //   GET    /api/v1/silences                include_ended=true for the history too
 //   POST   /api/v1/silences                {matchers: ['host="db-1"', ...], comment, starts_at?,
@@ -33,6 +38,7 @@
 #include "collector/accounts/account_store.h"
 #include "collector/alerts/alert_engine.h"
 #include "collector/alerts/alert_store.h"
+#include "collector/alerts/outbox_sender.h"
 #include "collector/api/api_util.h"
 #include "collector/api/route_table.h"
 #include "common/clock.h"
@@ -49,6 +55,7 @@ class AlertHandlers {
   // The engine told of heartbeat pings (null when alerting is off: pings are still stored).
   void SetEngine(alerts::AlertEngine* engine) { engine_ = engine; }
   void SetAckLinks(const alerts::AckLinks* links) { links_ = links; }
+  void SetSender(alerts::OutboxSender* sender) { sender_ = sender; }
 
  private:
   http::HttpResponse List(const RequestContext& ctx) const;
@@ -61,6 +68,8 @@ class AlertHandlers {
   http::HttpResponse Ping(const RequestContext& ctx) const;
   http::HttpResponse PostAlertsV2(const RequestContext& ctx) const;
   http::HttpResponse AckLink(const RequestContext& ctx) const;
+  http::HttpResponse ListNotifications(const RequestContext& ctx) const;
+  http::HttpResponse TestReceiver(const RequestContext& ctx) const;
   http::HttpResponse ListSilences(const RequestContext& ctx) const;
   http::HttpResponse CreateSilence(const RequestContext& ctx) const;
   http::HttpResponse GetSilence(const RequestContext& ctx) const;
@@ -76,6 +85,7 @@ class AlertHandlers {
   const alerting::AlertingConfig& config_;
   alerts::AlertEngine* engine_ = nullptr;
   const alerts::AckLinks* links_ = nullptr;
+  alerts::OutboxSender* sender_ = nullptr;
 };
 
 // The JSON of an alert, and of a silence, as the API shows them.

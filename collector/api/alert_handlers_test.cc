@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <thread>
 
 #include "collector/alerts/ack_links.h"
@@ -387,6 +388,67 @@ TEST_F(HeartbeatTest, PrometheusCanSendItsAlertsToTheAlertmanagerApi) {
   auto viewer_token = testutil::AddToken(*server_, *viewer, Role::kViewer, "v", clock_.NowMillis(), random_);
   ASSERT_TRUE(viewer_token.ok());
   EXPECT_EQ(Dispatch(*server_, "POST", "/api/v2/alerts", body, testutil::Bearer(*viewer_token)).status, 403);
+}
+
+class RecordingClient : public http::HttpClient {
+ public:
+  StatusOr<http::HttpResponse> Do(const http::HttpClientRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu);
+    bodies.push_back(request.body);
+    http::HttpResponse r;
+    r.status = 200;
+    return r;
+  }
+  size_t Count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return bodies.size();
+  }
+  std::mutex mu;
+  std::vector<std::string> bodies;
+};
+
+TEST_F(AlertHandlersTest, ATestMessageGoesToEveryIntegrationAndTheOutboxShowsIt) {
+  // A second collector on its own data dir, with a webhook receiver and a recording client.
+  testutil::TempDir dir;
+  CollectorConfig config = testutil::TestCollectorConfig(dir.path(), SF_WEB_ROOT);
+  WriteFile(dir.path() + "/rules.yaml", "rules: []\n");
+  auto doc = config::ConfigDocument::Parse(
+      "alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: hook}\n"
+      "  receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:9/x'}]}]\n",
+      "c.yaml");
+  ASSERT_TRUE(doc.ok());
+  auto alerting = alerting::ParseAlertingConfig(doc->root()["alerting"], dir.path(), *fs_);
+  ASSERT_TRUE(alerting.ok()) << alerting.status().ToString();
+  config.alerting = std::move(alerting).value();
+  RecordingClient client;
+  auto server = CollectorServer::Start(config, CollectorDeps{clock_, *fs_, &random_, nullptr, &client});
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  ASSERT_TRUE(testutil::AddUser(**server, "oper", accounts::kCentreUnitId, {Role::kOperator}).ok());
+  BrowserSession s = testutil::Login(**server, "oper");
+  http::HttpResponse r = Dispatch(**server, "POST", "/api/v1/receivers/hook/test", "{}", s.Headers());
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(json::parse(r.body)["queued"], json({"webhook[0]"}));
+  for (int i = 0; i < 200 && client.Count() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  ASSERT_EQ(client.Count(), 1u);
+  EXPECT_NE(client.bodies[0].find("SteadfastTest"), std::string::npos);
+  json list;
+  for (int i = 0; i < 200; ++i) {
+    list = json::parse(Dispatch(**server, "GET", "/api/v1/notifications?receiver=hook", "", s.Headers()).body);
+    if (list["items"].size() == 1 && list["items"][0]["state"] == "sent") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_EQ(list["items"].size(), 1u) << list.dump();
+  EXPECT_EQ(list["items"][0]["state"], "sent");
+  EXPECT_EQ(list["items"][0]["integration"], "webhook[0]");
+  EXPECT_EQ(Dispatch(**server, "POST", "/api/v1/receivers/nobody/test", "{}", s.Headers()).status, 404);
+  EXPECT_EQ(Dispatch(**server, "GET", "/api/v1/notifications?state=lost", "", s.Headers()).status, 400);
+  audit::AuditQuery q;
+  q.action = "receivers.test";
+  q.result = audit::AuditResult::kOk;
+  auto records = (*server)->audit_log().Query(q);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u) << "the refused one (no such receiver) is recorded as an error";
+  EXPECT_EQ((*records)[0].event.actor_name, "oper");
 }
 
 }  // namespace
