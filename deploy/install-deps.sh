@@ -32,14 +32,13 @@ PACKAGES=(
   python3-prometheus-client # an independent parse of the agent's /metrics
   python3-aiosmtpd          # the SMTP server the email notifier tests deliver to
   prometheus-alertmanager   # alert forwarding tests: a real Alertmanager on a loopback port
+  prometheus                # inbound alert tests: a real Prometheus sends to POST /api/v2/alerts
   smartmontools             # disk_health check: smartctl (the agent needs it at run time too)
   # tools the quickstart and tests call
   curl openssl sqlite3 zstd ca-certificates procps jq
 )
 if [ "${1:-}" = "--bench" ]; then
   PACKAGES+=(prometheus-node-exporter)  # bench/agent_footprint.sh: the resident-memory baseline
-  # bench/alert_latency.sh: the same alert path through Prometheus + Alertmanager
-  PACKAGES+=(prometheus)
 fi
 
 missing=()

@@ -272,5 +272,58 @@ TEST_F(AlertingE2E, ACollectorKilledAtAnyMomentSendsEveryNotificationAfterRestar
   EXPECT_LE(repeats, 4 * 2 * kRounds);
 }
 
+// Prometheus itself (Debian's prometheus) sends its alerts to the collector's Alertmanager API;
+// they go out to the webhook like the collector's own.
+TEST_F(AlertingE2E, PrometheusAlertsArriveThroughTheAlertmanagerApi) {
+  if (access("/usr/bin/prometheus", X_OK) != 0) GTEST_SKIP() << "needs prometheus (deploy/install-deps.sh)";
+  const std::string d = dir_.path();
+  // An API token for Prometheus, made with the admin CLI as an operator would (the CLI makes
+  // the first account an admin; a token carries one of its user's roles).
+  const std::string cli = std::string(SF_COLLECTOR_BIN) + " admin ";
+  const std::string conf = " --config " + d + "/collector.yaml";
+  const std::string setup = "echo 'E2e-Watch-Pass-17x' | " + cli + "create-admin" + conf +
+                            " --username feeder --password-stdin >/dev/null && " + cli + "create-token" + conf +
+                            " --username feeder --name prometheus --role admin > " + d + "/prom.token 2>/dev/null";
+  ASSERT_EQ(std::system(setup.c_str()), 0) << setup;
+  std::string token = testsupport::ReadTextFile(d + "/prom.token");
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  auto collector = StartCollector();
+  const int prom_port = testsupport::FreeLoopbackPort();
+  testsupport::WriteTextFile(d + "/prom-rules.yml",
+                             "groups:\n  - name: e2e\n    rules:\n      - alert: BackupStale\n"
+                             "        expr: vector(1)\n        labels: {host: nas1, severity: critical}\n"
+                             "        annotations: {summary: 'nightly backup is stale'}\n");
+  testsupport::WriteTextFile(d + "/prometheus.yml",
+                             "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+                             "rule_files: ['" + d + "/prom-rules.yml']\n"
+                             "alerting:\n  alertmanagers:\n    - api_version: v2\n"
+                             "      authorization: {credentials: '" + token + "'}\n"
+                             "      static_configs: [{targets: ['127.0.0.1:" + std::to_string(port_) + "']}]\n");
+  // resend-delay 1s: Prometheus drops the first send made before it has discovered the target.
+  Process prometheus({"/usr/bin/prometheus", "--config.file=" + d + "/prometheus.yml",
+                      "--storage.tsdb.path=" + d + "/prom-data", "--web.listen-address=127.0.0.1:" + std::to_string(prom_port),
+                      "--rules.alert.resend-delay=1s"},
+                     d + "/prometheus.log");
+  WaitFor([&] {
+    for (const json& r : Received()) {
+      for (const json& a : r["body"]["alerts"]) {
+        if (a["labels"].value("alertname", "") == "BackupStale") return true;
+      }
+    }
+    return false;
+  }, milliseconds(40'000), "Prometheus' alert at the webhook");
+  for (const json& r : Received()) {
+    for (const json& a : r["body"]["alerts"]) {
+      if (a["labels"].value("alertname", "") != "BackupStale") continue;
+      EXPECT_EQ(r["signature_ok"], true);
+      EXPECT_EQ(a["status"], "firing");
+      EXPECT_EQ(a["labels"]["host"], "nas1");
+      EXPECT_EQ(a["annotations"]["summary"], "nightly backup is stale");
+    }
+  }
+  prometheus.Signal(SIGTERM);
+  prometheus.Wait(milliseconds(10'000));
+}
+
 }  // namespace
 }  // namespace steadfast
