@@ -241,7 +241,16 @@ TEST_F(AlertingE2E, ACollectorKilledAtAnyMomentSendsEveryNotificationAfterRestar
                                      std::pair{protocol::CheckStatus::kOk, "resolved"}}) {
     for (int round = 0; round < kRounds; ++round) {
       std::vector<std::string> batch(targets.begin() + round * kPerRound, targets.begin() + (round + 1) * kPerRound);
-      while (!Report(batch, status, seq)) collector = StartCollector();
+      // An agent retries until the collector answers (it may still be starting after a kill).
+      bool stored = false;
+      for (int attempt = 0; attempt < 50 && !stored; ++attempt) {
+        stored = Report(batch, status, seq);
+        if (!stored) {
+          if (!collector->running()) collector = StartCollector();
+          std::this_thread::sleep_for(milliseconds(100));
+        }
+      }
+      ASSERT_TRUE(stored) << "the collector never took the batch";
       seq += batch.size();
       kill_and_restart();
     }
