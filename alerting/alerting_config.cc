@@ -288,32 +288,27 @@ void CollectPolicies(const Route& node, std::vector<std::pair<std::string, std::
 
 }  // namespace
 
-std::vector<std::string> ReceiverConfig::Integrations() const {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < webhooks.size(); ++i) out.push_back("webhook[" + std::to_string(i) + "]");
-  for (size_t i = 0; i < emails.size(); ++i) out.push_back("email[" + std::to_string(i) + "]");
+std::vector<IntegrationRef> ReceiverConfig::Integrations() const {
+  std::vector<IntegrationRef> out;
+  for (size_t i = 0; i < webhooks.size(); ++i) {
+    out.push_back({"webhook[" + std::to_string(i) + "]", &webhooks[i], nullptr, nullptr, webhooks[i].send_resolved});
+  }
+  for (size_t i = 0; i < emails.size(); ++i) {
+    out.push_back({"email[" + std::to_string(i) + "]", nullptr, &emails[i], nullptr, emails[i].send_resolved});
+  }
   std::map<ChatKind, int> seen;
-  for (const ChatConfig& c : chats) out.push_back(std::string(ChatKindName(c.kind)) + "[" + std::to_string(seen[c.kind]++) + "]");
+  for (const ChatConfig& c : chats) {
+    out.push_back({std::string(ChatKindName(c.kind)) + "[" + std::to_string(seen[c.kind]++) + "]", nullptr, nullptr,
+                   &c, c.send_resolved});
+  }
   return out;
 }
 
-const ChatConfig* ReceiverConfig::FindChat(const std::string& integration) const {
-  std::map<ChatKind, int> seen;
-  for (const ChatConfig& c : chats) {
-    if (std::string(ChatKindName(c.kind)) + "[" + std::to_string(seen[c.kind]++) + "]" == integration) return &c;
+std::optional<IntegrationRef> ReceiverConfig::FindIntegration(const std::string& name) const {
+  for (IntegrationRef& i : Integrations()) {
+    if (i.name == name) return std::move(i);
   }
-  return nullptr;
-}
-
-bool ReceiverConfig::SendsResolved(const std::string& integration) const {
-  for (size_t i = 0; i < webhooks.size(); ++i) {
-    if (integration == "webhook[" + std::to_string(i) + "]") return webhooks[i].send_resolved;
-  }
-  for (size_t i = 0; i < emails.size(); ++i) {
-    if (integration == "email[" + std::to_string(i) + "]") return emails[i].send_resolved;
-  }
-  const ChatConfig* chat = FindChat(integration);
-  return chat == nullptr || chat->send_resolved;
+  return std::nullopt;
 }
 
 const EscalationPolicy* AlertingConfig::FindPolicy(const std::string& name) const {

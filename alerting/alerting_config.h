@@ -93,18 +93,26 @@ struct WebhookConfig {
   int64_t timeout_ms = 10'000;
 };
 
+// One integration of a receiver, by the name the outbox keeps ("webhook[0]", "email[1]",
+// "dingtalk[0]" ...: its kind and its place among that kind's entries); exactly one pointer set.
+struct IntegrationRef {
+  std::string name;
+  const WebhookConfig* webhook = nullptr;
+  const EmailConfig* email = nullptr;
+  const ChatConfig* chat = nullptr;
+  bool send_resolved = true;
+};
+
 struct ReceiverConfig {
   std::string name;
   std::vector<WebhookConfig> webhooks;
   std::vector<EmailConfig> emails;
   std::vector<ChatConfig> chats;  // every chat/incident service, in config order per kind
 
-  // "webhook[0]", "email[1]", "dingtalk[0]", ... for each integration, in a fixed order.
-  std::vector<std::string> Integrations() const;
-  // The chat integration named "<kind>[i]"; null when there is none.
-  const ChatConfig* FindChat(const std::string& integration) const;
-  // Whether the integration is told of resolutions (send_resolved).
-  bool SendsResolved(const std::string& integration) const;
+  // Every integration, in a fixed order (webhooks, emails, chats).
+  std::vector<IntegrationRef> Integrations() const;
+  // nullopt: no integration of that name (the config changed since it was queued).
+  std::optional<IntegrationRef> FindIntegration(const std::string& name) const;
 };
 
 struct HeartbeatEntry {

@@ -145,4 +145,11 @@ Status SendEmail(const EmailConfig& c, const RenderedMessage& m, const std::stri
   }
 }
 
+Status SendEmailNotification(const EmailConfig& c, const std::string& body_json, const std::string& dedup_key,
+                             int64_t now_ms) {
+  StatusOr<RenderedMessage> message = RenderMessage(body_json, c.templates, c.language);
+  if (!message.ok()) return FailedPreconditionError("cannot render the message: " + message.status().message());
+  return SendEmail(c, *message, dedup_key, now_ms);
+}
+
 }  // namespace steadfast::alerting

@@ -39,4 +39,9 @@ std::string BuildEmail(const EmailConfig& config, const RenderedMessage& message
 Status SendEmail(const EmailConfig& config, const RenderedMessage& message, const std::string& dedup_key,
                  int64_t now_ms);
 
+// Renders the notification body (webhook_payload.h) with the config's templates and language,
+// then SendEmail; a body that does not render is FailedPrecondition.
+Status SendEmailNotification(const EmailConfig& config, const std::string& body_json, const std::string& dedup_key,
+                             int64_t now_ms);
+
 }  // namespace steadfast::alerting

@@ -466,13 +466,25 @@ Status AlertEngine::RunRound() {
   firing_fps.reserve(firing.size());
   for (const auto& [fp, a] : firing) firing_fps.push_back(fp);
   std::sort(firing_fps.begin(), firing_fps.end());
+  // Where each firing alert goes and whether a silence or inhibition holds it: worked out once
+  // per round and used by grouping, Alertmanager re-sends and escalation alike.
+  struct Routed {
+    bool suppressed = false;
+    std::vector<alerting::RouteMatch> matches;
+  };
+  std::unordered_map<std::string, Routed> routed;
+  routed.reserve(firing_fps.size());
   for (const std::string& fp : firing_fps) {
     const alerting::Alert& a = *firing.at(fp);
-    const bool suppressed =
-        inhibited.count(fp) != 0 || !alerting::SilencedBy(silences_, a.labels, now).empty();
+    routed[fp] = {inhibited.count(fp) != 0 || !alerting::SilencedBy(silences_, a.labels, now).empty(),
+                  alerting::MatchRoutes(config_.route, a.labels)};
+  }
+  for (const std::string& fp : firing_fps) {
+    const alerting::Alert& a = *firing.at(fp);
+    const bool suppressed = routed[fp].suppressed;
     auto sev = a.labels.find("severity");
     const bool critical = sev != a.labels.end() && sev->second == "critical";
-    for (const alerting::RouteMatch& m : alerting::MatchRoutes(config_.route, a.labels)) {
+    for (const alerting::RouteMatch& m : routed[fp].matches) {
       const std::string id = GroupId(m.route->receiver, m.group_key);
       auto it = groups.find(id);
       if (it == groups.end()) {
@@ -539,8 +551,8 @@ Status AlertEngine::RunRound() {
           e.next_attempt_ms = now;
           round.outbox.push_back(std::move(e));
         };
-        for (const std::string& integration : receiver->Integrations()) {
-          queue(integration, receiver->SendsResolved(integration));
+        for (const alerting::IntegrationRef& integration : receiver->Integrations()) {
+          queue(integration.name, integration.send_resolved);
         }
       }
     }
@@ -557,8 +569,9 @@ Status AlertEngine::RunRound() {
   // Alertmanager integrations hear about every active alert routed to them every minute.
   std::map<std::string, int64_t> am_resent = am_resent_;
   for (const alerting::ReceiverConfig& receiver : config_.receivers) {
-    for (const std::string& integration : receiver.Integrations()) {
-      if (integration.rfind("alertmanager[", 0) != 0) continue;
+    for (const alerting::IntegrationRef& ref : receiver.Integrations()) {
+      if (ref.chat == nullptr || ref.chat->kind != alerting::ChatKind::kAlertmanager) continue;
+      const std::string& integration = ref.name;
       const std::string key = receiver.name + "/" + integration;
       auto last = am_resent.find(key);
       if (last != am_resent.end() && now - last->second < kAlertmanagerResendMs) continue;
@@ -567,13 +580,11 @@ Status AlertEngine::RunRound() {
       wg.group_key = "resend";
       wg.external_url = config_.external_url;
       for (const std::string& fp : firing_fps) {
-        const alerting::Alert& a = *firing.at(fp);
-        if (inhibited.count(fp) != 0 || !alerting::SilencedBy(silences_, a.labels, now).empty()) continue;
-        for (const alerting::RouteMatch& m : alerting::MatchRoutes(config_.route, a.labels)) {
-          if (m.route->receiver == receiver.name) {
-            wg.alerts.push_back({a, false, 0});
-            break;
-          }
+        const Routed& r = routed[fp];
+        if (r.suppressed) continue;
+        if (std::any_of(r.matches.begin(), r.matches.end(),
+                        [&](const alerting::RouteMatch& m) { return m.route->receiver == receiver.name; })) {
+          wg.alerts.push_back({*firing.at(fp), false, 0});
         }
       }
       am_resent[key] = now;
@@ -597,9 +608,9 @@ Status AlertEngine::RunRound() {
     const std::set<std::string> acked(acked_list.begin(), acked_list.end());
     for (const std::string& fp : firing_fps) {
       const alerting::Alert& a = *firing.at(fp);
-      if (inhibited.count(fp) != 0 || !alerting::SilencedBy(silences_, a.labels, now).empty()) continue;
+      if (routed[fp].suppressed) continue;
       std::set<std::string> policies;
-      for (const alerting::RouteMatch& m : alerting::MatchRoutes(config_.route, a.labels)) {
+      for (const alerting::RouteMatch& m : routed[fp].matches) {
         if (!m.route->escalation_policy.empty()) policies.insert(m.route->escalation_policy);
       }
       for (const std::string& name : policies) {
@@ -668,7 +679,7 @@ Status AlertEngine::RunRound() {
               for (const std::string& r : step.receivers) {
                 const alerting::ReceiverConfig* receiver = config_.FindReceiver(r);
                 if (receiver == nullptr) continue;
-                for (const std::string& integration : receiver->Integrations()) queue(r, integration);
+                for (const alerting::IntegrationRef& integration : receiver->Integrations()) queue(r, integration.name);
               }
             }
             e.checked_ms = now;

@@ -61,18 +61,11 @@ class AlertEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     fs_ = NewPosixFileSystem();
-    testsupport_write(dir_.path() + "/rules.yaml", kRules);
-    testsupport_write(dir_.path() + "/hook.secret", "0123456789abcdef-secret");
+    ASSERT_TRUE(testutil::WriteFile(dir_.path() + "/rules.yaml", kRules));
+    ASSERT_TRUE(testutil::WriteFile(dir_.path() + "/hook.secret", "0123456789abcdef-secret"));
     ::chmod((dir_.path() + "/hook.secret").c_str(), 0600);
     SetConfig("route: {receiver: hook, group_by: [host], group_wait: 10s, group_interval: 1m, repeat_interval: 4h}\n");
     OpenStores();
-  }
-
-  static void testsupport_write(const std::string& path, const std::string& text) {
-    FILE* f = std::fopen(path.c_str(), "w");
-    ASSERT_NE(f, nullptr);
-    std::fputs(text.c_str(), f);
-    std::fclose(f);
   }
 
   void SetConfig(const std::string& route_yaml, const std::string& extra = "") {

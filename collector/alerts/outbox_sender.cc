@@ -8,23 +8,10 @@
 
 #include "alerting/notify/chat_notifier.h"
 #include "alerting/notify/email_notifier.h"
-#include "alerting/notify/templates.h"
 #include "alerting/notify/webhook_notifier.h"
 #include "common/logging.h"
 
 namespace steadfast::collector::alerts {
-namespace {
-
-// "webhook[3]" -> 3; -1 when malformed.
-int IntegrationIndex(const std::string& integration, const std::string& kind) {
-  if (integration.rfind(kind + "[", 0) != 0 || integration.back() != ']') return -1;
-  const std::string digits = integration.substr(kind.size() + 1, integration.size() - kind.size() - 2);
-  if (digits.empty() || digits.size() > 4 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return -1;
-  return std::stoi(digits);
-}
-
-}  // namespace
-
 OutboxSender::OutboxSender(const alerting::AlertingConfig& config, SqliteAlertStore& store, http::HttpClient& client,
                            const Clock& clock, prometheus::Registry* registry, OutboxSenderOptions options)
     : config_(config), store_(store), client_(client), clock_(clock), options_(options) {
@@ -87,8 +74,8 @@ void OutboxSender::Deliver(const OutboxEntry& e) {
   const int64_t now = clock_.NowMillis();
   Status st;
   const alerting::ReceiverConfig* receiver = config_.FindReceiver(e.receiver);
-  const int webhook = IntegrationIndex(e.integration, "webhook");
-  const int email = IntegrationIndex(e.integration, "email");
+  const std::optional<alerting::IntegrationRef> integration =
+      receiver != nullptr ? receiver->FindIntegration(e.integration) : std::nullopt;
   if (e.integration.rfind("user:", 0) == 0) {
     const std::string user = e.integration.substr(5);
     StatusOr<std::string> address =
@@ -100,27 +87,21 @@ void OutboxSender::Deliver(const OutboxEntry& e) {
     } else {
       alerting::EmailConfig c = *config_.user_email;
       c.to = {*address};
-      StatusOr<alerting::RenderedMessage> message = alerting::RenderMessage(e.body, c.templates, c.language);
-      st = message.ok() ? alerting::SendEmail(c, *message, e.dedup_key, now)
-                        : FailedPreconditionError("cannot render the message: " + message.status().message());
+      st = alerting::SendEmailNotification(c, e.body, e.dedup_key, now);
     }
   } else if (receiver == nullptr) {
     st = FailedPreconditionError("receiver '" + e.receiver + "' is no longer configured");
-  } else if (webhook >= 0 && webhook < static_cast<int>(receiver->webhooks.size())) {
-    st = alerting::SendWebhook(client_, receiver->webhooks[webhook], e.body, e.dedup_key, now);
-  } else if (email >= 0 && email < static_cast<int>(receiver->emails.size())) {
-    const alerting::EmailConfig& c = receiver->emails[email];
-    StatusOr<alerting::RenderedMessage> message = alerting::RenderMessage(e.body, c.templates, c.language);
-    st = message.ok() ? alerting::SendEmail(c, *message, e.dedup_key, now)
-                      : FailedPreconditionError("cannot render the message: " + message.status().message());
-  } else if (const alerting::ChatConfig* chat = receiver->FindChat(e.integration)) {
-    if (chat->rate_limit_messages > 0) {
-      DeliverLimited(e, *chat);
-      return;
-    }
-    st = alerting::SendChat(client_, *chat, e.body, now);
-  } else {
+  } else if (!integration) {
     st = FailedPreconditionError("receiver '" + e.receiver + "' has no integration " + e.integration);
+  } else if (integration->webhook != nullptr) {
+    st = alerting::SendWebhook(client_, *integration->webhook, e.body, e.dedup_key, now);
+  } else if (integration->email != nullptr) {
+    st = alerting::SendEmailNotification(*integration->email, e.body, e.dedup_key, now);
+  } else if (integration->chat->rate_limit_messages > 0) {
+    DeliverLimited(e, *integration->chat);
+    return;
+  } else {
+    st = alerting::SendChat(client_, *integration->chat, e.body, now);
   }
   Record(e, st);
 }

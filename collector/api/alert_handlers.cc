@@ -413,7 +413,8 @@ HttpResponse AlertHandlers::TestReceiver(const RequestContext& ctx) const {
   const std::string name = PathParam(ctx.request, "id");
   const alerting::ReceiverConfig* receiver = config_.FindReceiver(name);
   if (receiver == nullptr) return ErrorResponse(NotFoundError("no receiver '" + name + "'"));
-  const std::vector<std::string> integrations = receiver->Integrations();
+  std::vector<std::string> integrations;
+  for (const alerting::IntegrationRef& i : receiver->Integrations()) integrations.push_back(i.name);
   if (integrations.empty()) {
     return ErrorResponse(FailedPreconditionError("receiver '" + name + "' has no integrations to test"));
   }

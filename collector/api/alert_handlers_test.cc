@@ -222,13 +222,6 @@ TEST_F(AlertHandlersTest, SilencesAreMadeListedAndEndedWithinTheCallersUnits) {
   }
 }
 
-void WriteFile(const std::string& path, const std::string& text) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  ASSERT_NE(f, nullptr) << path;
-  std::fputs(text.c_str(), f);
-  std::fclose(f);
-}
-
 TEST_F(AlertHandlersTest, AOneClickLinkAcknowledgesAsItsPersonOnlyAfterConfirming) {
   auto links = alerts::AckLinks::LoadOrCreate(*fs_, config_.data_dir + "/ack-links.key", random_);
   ASSERT_TRUE(links.ok()) << links.status().ToString();
@@ -276,10 +269,10 @@ class HeartbeatTest : public testutil::InProcessCollectorTest {
  protected:
   void SetUp() override {
     const std::string d = dir_.path();
-    WriteFile(d + "/rules.yaml",
+    ASSERT_TRUE(testutil::WriteFile(d + "/rules.yaml",
                         "rules:\n  - {name: job-failed, kind: check_status, match: ['check=\"heartbeat\"'], "
-                        "statuses: [critical]}\n");
-    WriteFile(d + "/hb.token", "heartbeat-token-0123456789\n");
+                        "statuses: [critical]}\n"));
+    ASSERT_TRUE(testutil::WriteFile(d + "/hb.token", "heartbeat-token-0123456789\n"));
     ::chmod((d + "/hb.token").c_str(), 0600);
     auto doc = config::ConfigDocument::Parse(
         "alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: console}\n  receivers: [{name: console}]\n"
@@ -411,7 +404,7 @@ TEST_F(AlertHandlersTest, ATestMessageGoesToEveryIntegrationAndTheOutboxShowsIt)
   // A second collector on its own data dir, with a webhook receiver and a recording client.
   testutil::TempDir dir;
   CollectorConfig config = testutil::TestCollectorConfig(dir.path(), SF_WEB_ROOT);
-  WriteFile(dir.path() + "/rules.yaml", "rules: []\n");
+  ASSERT_TRUE(testutil::WriteFile(dir.path() + "/rules.yaml", "rules: []\n"));
   auto doc = config::ConfigDocument::Parse(
       "alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: hook}\n"
       "  receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:9/x'}]}]\n",
