@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "alerting/oncall_config.h"
 #include "alerting/suppression.h"
 #include "common/clock.h"
 #include "common/random.h"
@@ -164,90 +165,6 @@ Status ReadChat(const ConfigNode& n, ChatKind kind, FileSystem& fs, ChatConfig* 
   return OkStatus();
 }
 
-StatusOr<unsigned> IsoWeekday(const ConfigNode& n) {
-  SF_ASSIGN_OR_RETURN(std::string day, n.Enum({"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, "mon"));
-  static const char* kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-  for (unsigned i = 0; i < 7; ++i) {
-    if (day == kDays[i]) return i + 1;
-  }
-  return 1u;
-}
-
-Status ReadRotation(const ConfigNode& n, Rotation* out) {
-  if (!n.IsMap()) return n.Error("expected a rotation: members, handoff, every, handoff_day, start_date");
-  SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys({"members", "handoff", "every", "handoff_day", "start_date"}));
-  SF_ASSIGN_OR_RETURN(out->members, n["members"].StringList());
-  if (out->members.empty()) return n["members"].Error("at least one member");
-  SF_ASSIGN_OR_RETURN(std::string handoff, n["handoff"].String("09:00"));
-  StatusOr<int> minute = ParseTimeOfDay(handoff);
-  if (!minute.ok()) return n["handoff"].Error(minute.status().message());
-  out->handoff_minute = *minute;
-  SF_ASSIGN_OR_RETURN(std::string every, n["every"].Enum({"day", "week"}, "day"));
-  out->weekly = every == "week";
-  if (n["handoff_day"].present() && !out->weekly) return n["handoff_day"].Error("only for every: week");
-  SF_ASSIGN_OR_RETURN(out->handoff_weekday, IsoWeekday(n["handoff_day"]));
-  SF_ASSIGN_OR_RETURN(out->start_date, n["start_date"].RequiredString());
-  return OkStatus();
-}
-
-Status ReadSchedule(const ConfigNode& n, Schedule* out) {
-  if (!n.IsMap()) return n.Error("expected a schedule: name, time_zone, working, days_off, holidays, overrides");
-  SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys({"name", "time_zone", "working", "days_off", "holidays", "overrides"}));
-  SF_ASSIGN_OR_RETURN(out->name, n["name"].RequiredString());
-  SF_ASSIGN_OR_RETURN(out->time_zone, n["time_zone"].String("UTC"));
-  if (!n["working"].present()) return n["working"].Error("required: the working-day rotation");
-  SF_RETURN_IF_ERROR(ReadRotation(n["working"], &out->working));
-  if (n["days_off"].present()) {
-    Rotation r;
-    SF_RETURN_IF_ERROR(ReadRotation(n["days_off"], &r));
-    out->days_off = std::move(r);
-  }
-  const ConfigNode h = n["holidays"];
-  SF_RETURN_IF_ERROR(h.CheckNoUnknownKeys({"days_off", "working_days"}));
-  SF_ASSIGN_OR_RETURN(std::vector<std::string> off, h["days_off"].StringList());
-  SF_ASSIGN_OR_RETURN(std::vector<std::string> working, h["working_days"].StringList());
-  out->calendar.days_off.insert(off.begin(), off.end());
-  out->calendar.working_days.insert(working.begin(), working.end());
-  SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> overrides, n["overrides"].Items());
-  for (const ConfigNode& o : overrides) {
-    SF_RETURN_IF_ERROR(o.CheckNoUnknownKeys({"user", "starts_at", "ends_at"}));
-    Override ov;
-    SF_ASSIGN_OR_RETURN(ov.user, o["user"].RequiredString());
-    for (const char* key : {"starts_at", "ends_at"}) {
-      SF_ASSIGN_OR_RETURN(std::string text, o[key].RequiredString());
-      StatusOr<int64_t> t = ParseRfc3339Millis(text);
-      if (!t.ok()) return o[key].Error("expected an RFC 3339 time, got '" + text + "'");
-      (std::string(key) == "starts_at" ? ov.starts_ms : ov.ends_ms) = *t;
-    }
-    out->overrides.push_back(std::move(ov));
-  }
-  Status valid = ValidateSchedule(*out);
-  if (!valid.ok()) return n.Error(valid.message());
-  return OkStatus();
-}
-
-Status ReadPolicy(const ConfigNode& n, const std::vector<Schedule>& schedules, EscalationPolicy* out) {
-  if (!n.IsMap()) return n.Error("expected a policy: name, tiers, repeat, repeat_after");
-  SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys({"name", "tiers", "repeat", "repeat_after"}));
-  SF_ASSIGN_OR_RETURN(out->name, n["name"].RequiredString());
-  SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> tiers, n["tiers"].Items());
-  for (const ConfigNode& t : tiers) {
-    SF_RETURN_IF_ERROR(t.CheckNoUnknownKeys({"after", "schedules", "users", "receivers"}));
-    EscalationTier tier;
-    SF_ASSIGN_OR_RETURN(tier.after_ms, t["after"].DurationMillis(0, 0, 7 * kDay));
-    SF_ASSIGN_OR_RETURN(tier.schedules, t["schedules"].StringList());
-    SF_ASSIGN_OR_RETURN(tier.users, t["users"].StringList());
-    SF_ASSIGN_OR_RETURN(tier.receivers, t["receivers"].StringList());
-    out->tiers.push_back(std::move(tier));
-  }
-  SF_ASSIGN_OR_RETURN(int64_t repeat, n["repeat"].Int(0, 0, 100));
-  out->repeat = static_cast<int>(repeat);
-  SF_ASSIGN_OR_RETURN(out->repeat_after_ms, n["repeat_after"].DurationMillis(0, 0, 7 * kDay));
-  Status valid = ValidateEscalationPolicy(*out, schedules);
-  if (!valid.ok()) return n.Error(valid.message());
-  return OkStatus();
-}
-
 Status ReadHeartbeat(const ConfigNode& n, FileSystem& fs, HeartbeatEntry* out) {
   if (!n.IsMap()) return n.Error("expected a heartbeat: name, period, grace, max_runtime, token_file, labels");
   SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys({"name", "period", "grace", "max_runtime", "token_file", "labels"}));
@@ -279,11 +196,6 @@ Status ReadHeartbeat(const ConfigNode& n, FileSystem& fs, HeartbeatEntry* out) {
     }
   }
   return OkStatus();
-}
-
-void CollectPolicies(const Route& node, std::vector<std::pair<std::string, std::string>>* out) {
-  if (!node.escalation_policy.empty()) out->emplace_back(node.escalation_policy, node.path);
-  for (const Route& c : node.routes) CollectPolicies(c, out);
 }
 
 }  // namespace
@@ -394,20 +306,16 @@ StatusOr<AlertingConfig> ParseAlertingConfig(const ConfigNode& node, const std::
   std::set<std::string> schedule_names;
   SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> schedules, node["schedules"].Items());
   for (const ConfigNode& n : schedules) {
-    Schedule sc;
-    SF_RETURN_IF_ERROR(ReadSchedule(n, &sc));
+    SF_ASSIGN_OR_RETURN(Schedule sc, ParseSchedule(n));
     if (!schedule_names.insert(sc.name).second) return n["name"].Error("a second schedule named '" + sc.name + "'");
     c.schedules.push_back(std::move(sc));
   }
   std::set<std::string> policy_names;
-  bool pages_people = false;
   SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> policies, node["escalation_policies"].Items());
   for (const ConfigNode& n : policies) {
-    EscalationPolicy p;
-    SF_RETURN_IF_ERROR(ReadPolicy(n, c.schedules, &p));
+    SF_ASSIGN_OR_RETURN(EscalationPolicy p, ParsePolicy(n, c.schedules));
     if (!policy_names.insert(p.name).second) return n["name"].Error("a second policy named '" + p.name + "'");
     for (size_t i = 0; i < p.tiers.size(); ++i) {
-      pages_people = pages_people || !p.tiers[i].users.empty() || !p.tiers[i].schedules.empty();
       for (const std::string& r : p.tiers[i].receivers) {
         if (names.count(r) == 0) {
           return n["tiers"].Error("tier " + std::to_string(i + 1) + ": receiver '" + r + "' is not among the receivers");
@@ -416,19 +324,12 @@ StatusOr<AlertingConfig> ParseAlertingConfig(const ConfigNode& node, const std::
     }
     c.escalation_policies.push_back(std::move(p));
   }
-  std::vector<std::pair<std::string, std::string>> used;
-  CollectPolicies(c.route, &used);
-  for (const auto& [policy, path] : used) {
-    if (policy_names.count(policy) == 0) {
-      return node["route"].Error(path + ": escalation_policy '" + policy + "' is not among the escalation_policies");
-    }
-  }
+  // Routes may name policies made through the API, and tiers paging people need user_email:
+  // both are checked once the API's schedules and policies are added (oncall_config.h).
   if (node["user_email"].present()) {
     EmailConfig e;
     SF_RETURN_IF_ERROR(ReadEmail(node["user_email"], fs, &e, /*need_to=*/false));
     c.user_email = std::move(e);
-  } else if (pages_people) {
-    return node["user_email"].Error("required: escalation tiers page people (users, schedules), who are emailed");
   }
 
   std::set<std::string> heartbeat_names;

@@ -1,7 +1,8 @@
 // steadfast-collector: receives agent reports, stores state and history, serves the REST API,
 // the web console and /metrics.
 //
-//   steadfast-collector --config /etc/steadfast/collector.yaml     run until SIGINT/SIGTERM
+//   steadfast-collector --config /etc/steadfast/collector.yaml     run until SIGINT/SIGTERM;
+//                                                                   SIGHUP reloads alerting:
 //   steadfast-collector --config FILE --check-config                validate, exit 0 or 2
 //   steadfast-collector --version | --help
 //   steadfast-collector audit verify --config FILE                  walk the audit chain (exit 3: damage)
@@ -25,6 +26,7 @@
 #include <string>
 #include <tuple>
 
+#include "alerting/oncall_config.h"
 #include "collector/admin_cli.h"
 #include "collector/audit/audit_cli.h"
 #include "collector/collector_config.h"
@@ -102,6 +104,8 @@ bool ParseAuditExportArgs(const AuditExportArgs& args, audit::AuditExportOptions
 
 int Main(int argc, char** argv) {
   CLI::App app{"steadfast-collector: receives agent reports and serves the Steadfast API and console"};
+  app.footer("Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the config file's alerting: section\n"
+             "(rules, routes, receivers, schedules); a bad one is refused and logged, the old one stays.");
   std::string config_path = "/etc/steadfast/collector.yaml";
   bool check_config = false;
   bool version = false;
@@ -194,6 +198,14 @@ int Main(int argc, char** argv) {
   if (check_config) {
     std::printf("%s: OK (listen %s:%u, %zu enrolment tokens)\n", config_path.c_str(), config->listen_host.c_str(),
                 static_cast<unsigned>(config->listen_port), config->enrollment_tokens.size());
+    if (config->alerting.enabled) {
+      std::printf("alerting: %zu rules from %zu file(s), %zu receivers\n", config->alerting.rules.rules.size(),
+                  config->alerting.rule_files.size(), config->alerting.receivers.size());
+      // Schedules and policies made through the API live in collector.db, which this does not open.
+      if (Status refs = alerting::CheckOncallReferences(config->alerting); !refs.ok()) {
+        std::printf("note: %s (fine only if it is made through the API)\n", refs.message().c_str());
+      }
+    }
     return kExitOk;
   }
   if (Status st = InitLogging(config->log); !st.ok()) {
@@ -212,7 +224,13 @@ int Main(int argc, char** argv) {
   SF_LOG_INFO("listening on {} (console {}/, API {}/api/v1/, metrics {}/metrics)", (*server)->url(),
               (*server)->url(), (*server)->url(), (*server)->url());
 
-  WaitForStopSignal(stop_signals, "collector");
+  // SIGHUP reloads the alerting configuration (rules, routes, receivers, schedules); the rest
+  // of the config file takes effect at a restart.
+  WaitForStopSignal(stop_signals, "collector", [&server] {
+    SF_LOG_INFO("SIGHUP: reloading the alerting configuration");
+    StatusOr<alerts::ReloadSummary> s = (*server)->ReloadAlerting("SIGHUP");
+    if (!s.ok()) SF_LOG_ERROR("SIGHUP: reload refused; the alerting configuration in force stays");
+  });
   (*server)->Shutdown();
   SF_LOG_INFO("stopped");
   return kExitOk;

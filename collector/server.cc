@@ -91,9 +91,26 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
                           return log->AppendInTransaction(db, e).status();
                         }));
   }
-  s->alert_handlers_ =
-      std::make_unique<api::AlertHandlers>(*s->alert_store_, *s->accounts_, deps.clock, s->config_.alerting);
+  {
+    // Reloads read the config file again (a collector started from text has none to read).
+    alerts::AlertingFileReader reader;
+    if (!config.source.empty()) {
+      reader = [path = config.source, fs = &deps.fs]() -> StatusOr<alerting::AlertingConfig> {
+        SF_ASSIGN_OR_RETURN(CollectorConfig c, LoadCollectorConfig(path, *fs));
+        return std::move(c.alerting);
+      };
+    }
+    SF_ASSIGN_OR_RETURN(s->alerting_config_,
+                        alerts::AlertingConfigManager::Create(s->config_.alerting, *s->alert_store_, std::move(reader),
+                                                              deps.clock, s->registry_.get()));
+  }
+  s->alert_handlers_ = std::make_unique<api::AlertHandlers>(*s->alert_store_, *s->accounts_, deps.clock,
+                                                            s->alerting_config_->live());
   s->alert_handlers_->AddRoutes(*s->routes_);
+  s->oncall_handlers_ = std::make_unique<api::OncallHandlers>(*s->alerting_config_, deps.clock, [raw = s.get()] {
+    if (raw->alert_engine_) raw->alert_engine_->Wake();
+  });
+  s->oncall_handlers_->AddRoutes(*s->routes_);
   {
     SF_ASSIGN_OR_RETURN(alerts::AckLinks links,
                         alerts::AckLinks::LoadOrCreate(deps.fs, config.data_dir + "/ack-links.key", *s->random_));
@@ -115,9 +132,9 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
       if (user.contacts.email.empty()) return FailedPreconditionError("the account has no email address");
       return user.contacts.email;
     };
-    s->outbox_sender_ = std::make_unique<alerts::OutboxSender>(s->config_.alerting, *s->alert_store_, *client,
+    s->outbox_sender_ = std::make_unique<alerts::OutboxSender>(s->alerting_config_->live(), *s->alert_store_, *client,
                                                                deps.clock, s->registry_.get(), sender_options);
-    SF_ASSIGN_OR_RETURN(s->alert_engine_, alerts::AlertEngine::Create(s->config_.alerting, *s->alert_store_,
+    SF_ASSIGN_OR_RETURN(s->alert_engine_, alerts::AlertEngine::Create(s->alerting_config_->live(), *s->alert_store_,
                                                                       *s->storage_, deps.clock, s->registry_.get()));
     s->alert_engine_->SetOnNotifications([sender = s->outbox_sender_.get()] { sender->Wake(); });
     s->alert_handlers_->SetEngine(s->alert_engine_.get());
@@ -166,6 +183,17 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
 }
 
 CollectorServer::~CollectorServer() { Shutdown(); }
+
+StatusOr<alerts::ReloadSummary> CollectorServer::ReloadAlerting(const std::string& by) {
+  alerts::AlertActor actor;
+  actor.name = by;
+  actor.audit.actor_type = "system";
+  actor.audit.actor_name = by;
+  actor.audit.action = "alerting.reload";
+  StatusOr<alerts::ReloadSummary> summary = alerting_config_->Reload(actor);
+  if (summary.ok() && alert_engine_) alert_engine_->Wake();
+  return summary;
+}
 
 uint16_t CollectorServer::port() const { return http_ ? http_->port() : 0; }
 

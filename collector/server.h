@@ -20,11 +20,13 @@
 #include "collector/accounts/sqlite_account_store.h"
 #include "collector/alerts/alert_engine.h"
 #include "collector/alerts/alert_store.h"
+#include "collector/alerts/config_manager.h"
 #include "collector/alerts/outbox_sender.h"
 #include "collector/api/alert_handlers.h"
 #include "collector/api/audit_handlers.h"
 #include "collector/api/auth_handlers.h"
 #include "collector/api/inventory_handlers.h"
+#include "collector/api/oncall_handlers.h"
 #include "collector/api/org_handlers.h"
 #include "collector/api/passwords.h"
 #include "collector/api/route_table.h"
@@ -83,6 +85,10 @@ class CollectorServer {
   // Null when the config has no `alerting:` section.
   alerts::AlertEngine* alert_engine() { return alert_engine_.get(); }
   alerts::OutboxSender* outbox_sender() { return outbox_sender_.get(); }
+  alerts::AlertingConfigManager& alerting_config() { return *alerting_config_; }
+  // Reads the config file's `alerting:` section again and puts it in force (SIGHUP); audited
+  // as done by "system" (`by` says how it was asked for). The error says why it was refused.
+  StatusOr<alerts::ReloadSummary> ReloadAlerting(const std::string& by);
   const api::RouteTable& routes() const { return *routes_; }
   // The router the HTTP server dispatches to (tests dispatch to it without sockets).
   const http::Router& router() const { return router_; }
@@ -118,8 +124,10 @@ class CollectorServer {
   std::unique_ptr<api::AuditHandlers> audit_handlers_;
   std::unique_ptr<api::InventoryHandlers> inventory_handlers_;
   std::unique_ptr<alerts::SqliteAlertStore> alert_store_;
+  std::unique_ptr<alerts::AlertingConfigManager> alerting_config_;
   std::optional<alerts::AckLinks> ack_links_;
   std::unique_ptr<api::AlertHandlers> alert_handlers_;
+  std::unique_ptr<api::OncallHandlers> oncall_handlers_;
   std::unique_ptr<http::HttpClient> owned_notify_client_;
   std::unique_ptr<alerts::AlertEngine> alert_engine_;
   std::unique_ptr<alerts::OutboxSender> outbox_sender_;

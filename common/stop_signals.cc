@@ -17,10 +17,14 @@ sigset_t BlockStopSignals() {
   return set;
 }
 
-int WaitForStopSignal(const sigset_t& signals, std::string_view process) {
+int WaitForStopSignal(const sigset_t& signals, std::string_view process, const std::function<void()>& on_hup) {
   while (true) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP && on_hup) {
+      on_hup();
+      continue;
+    }
     if (sig == SIGHUP) {
       SF_LOG_INFO("SIGHUP: the {} does not reload its config; restart it to apply changes", process);
       continue;

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <functional>
 #include <string_view>
 
 namespace steadfast {
@@ -12,8 +13,9 @@ namespace steadfast {
 // a socket is an error return rather than the death of the process.
 sigset_t BlockStopSignals();
 
-// Waits until SIGINT or SIGTERM arrives. SIGHUP is logged (`process` names the binary) and
-// ignored: our daemons do not reload config. Returns the stopping signal.
-int WaitForStopSignal(const sigset_t& signals, std::string_view process);
+// Waits until SIGINT or SIGTERM arrives. SIGHUP calls `on_hup` (the collector reloads its
+// alerting configuration); without one it is logged (`process` names the binary) and ignored.
+// Returns the stopping signal.
+int WaitForStopSignal(const sigset_t& signals, std::string_view process, const std::function<void()>& on_hup = {});
 
 }  // namespace steadfast

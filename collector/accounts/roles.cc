@@ -41,6 +41,7 @@ std::string_view PermissionName(Permission permission) {
     case Permission::kManageAssets: return "manage_assets";
     case Permission::kReadAudit: return "read_audit";
     case Permission::kVerifyAudit: return "verify_audit";
+    case Permission::kManageAlerting: return "manage_alerting";
     case Permission::kSelf: return "self";
   }
   return "read";

@@ -27,12 +27,13 @@ enum class Permission {
   kManageAssets,  // host assignment, equipment, allocations
   kReadAudit,
   kVerifyAudit,   // walk the whole chain
+  kManageAlerting,  // reload the alerting config; on-call schedules and escalation policies
   kSelf,          // own session, password, TOTP, own API tokens
 };
 inline constexpr Permission kAllPermissions[] = {
     Permission::kRead,        Permission::kOperate,   Permission::kInspect,      Permission::kSignOff,
     Permission::kManageUsers, Permission::kManageOrg, Permission::kManageAssets, Permission::kReadAudit,
-    Permission::kVerifyAudit, Permission::kSelf};
+    Permission::kVerifyAudit, Permission::kManageAlerting, Permission::kSelf};
 
 std::string_view RoleName(Role role);  // "admin", "unit_admin", ...
 std::vector<std::string> RoleNames(const std::vector<Role>& roles);

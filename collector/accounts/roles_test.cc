@@ -44,6 +44,7 @@ TEST(RolesTest, GrantsMatchTheDocumentedTable) {
       {"manage_assets", {"admin", "unit_admin"}},
       {"read_audit", {"admin", "unit_admin", "manager"}},
       {"verify_audit", {"admin"}},
+      {"manage_alerting", {"admin"}},
       {"self", {"admin", "unit_admin", "operator", "inspector", "manager", "viewer"}},
   };
   ASSERT_EQ(table.size(), std::size(kAllPermissions));

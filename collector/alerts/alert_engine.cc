@@ -113,10 +113,15 @@ std::string AlertEngine::SeriesKey(const std::string& agent_id, const std::strin
   return key;
 }
 
-AlertEngine::AlertEngine(const alerting::AlertingConfig& config, SqliteAlertStore& store, const Clock& clock)
-    : config_(config), evaluator_(config.rules), store_(store), clock_(clock) {}
+AlertEngine::AlertEngine(const LiveAlertingConfig& live, SqliteAlertStore& store, const Clock& clock)
+    : live_(live), store_(store), clock_(clock) {
+  config_ = live_.Get(&config_version_);
+  applied_version_ = config_version_;
+  interval_ms_ = config_->evaluation_interval_ms;
+  evaluator_ = std::make_unique<alerting::Evaluator>(config_->rules);
+}
 
-StatusOr<std::unique_ptr<AlertEngine>> AlertEngine::Create(const alerting::AlertingConfig& config,
+StatusOr<std::unique_ptr<AlertEngine>> AlertEngine::Create(const LiveAlertingConfig& config,
                                                           SqliteAlertStore& store, Storage& storage,
                                                           const Clock& clock, prometheus::Registry* registry) {
   std::unique_ptr<AlertEngine> e(new AlertEngine(config, store, clock));
@@ -186,7 +191,7 @@ Status AlertEngine::Load(Storage& storage) {
     if (static_cast<int64_t>(page.items.size()) < kPage) break;
   }
 
-  for (const alerting::HeartbeatEntry& h : config_.heartbeats) {
+  for (const alerting::HeartbeatEntry& h : config_->heartbeats) {
     Heartbeat hb;
     hb.entry = &h;
     SF_ASSIGN_OR_RETURN(hb.created_ms, store_.EnsureHeartbeat(h.config.name, clock_.NowMillis()));
@@ -209,8 +214,8 @@ Status AlertEngine::Load(Storage& storage) {
   for (const AlertRecord& r : active) active_fps.insert(r.fingerprint);
   std::vector<std::string> gone;
   for (GroupRecord& g : groups) {
-    const alerting::Route* route = FindRoute(config_.route, g.route_path);
-    if (route == nullptr) route = &config_.route;  // the tree changed since; the root still sends
+    const alerting::Route* route = FindRoute(config_->route, g.route_path);
+    if (route == nullptr) route = &config_->route;  // the tree changed since; the root still sends
     for (const std::string& fp : g.state.sent_firing) {
       if (active_fps.count(fp) == 0) gone.push_back(fp);
     }
@@ -225,6 +230,56 @@ Status AlertEngine::Load(Storage& storage) {
   for (const AlertRecord& r : latest) {
     resolved_[r.fingerprint] = {FromRecord(r), r.ended_ms > 0 ? r.ended_ms : r.updated_ms};
   }
+  return OkStatus();
+}
+
+Status AlertEngine::ApplyConfig() {
+  int64_t version = 0;
+  std::shared_ptr<const alerting::AlertingConfig> next = live_.Get(&version);
+  // Heartbeats keep their pings across the change; new ones are registered.
+  std::map<std::string, Heartbeat> heartbeats;
+  for (const alerting::HeartbeatEntry& h : next->heartbeats) {
+    Heartbeat hb;
+    hb.entry = &h;
+    bool known = false;
+    {
+      std::lock_guard<std::mutex> lock(series_mu_);
+      auto it = heartbeats_.find(h.config.name);
+      if (it != heartbeats_.end()) {
+        hb.created_ms = it->second.created_ms;
+        hb.pings = it->second.pings;
+        known = true;
+      }
+    }
+    if (!known) {
+      SF_ASSIGN_OR_RETURN(hb.created_ms, store_.EnsureHeartbeat(h.config.name, clock_.NowMillis()));
+      SF_ASSIGN_OR_RETURN(hb.pings, store_.RecentPings(h.config.name));
+    }
+    heartbeats.emplace(h.config.name, std::move(hb));
+  }
+  auto evaluator = std::make_unique<alerting::Evaluator>(next->rules);
+  {
+    std::lock_guard<std::mutex> lock(series_mu_);
+    for (auto& [name, hb] : heartbeats) {
+      // Pings that arrived while the new list was built.
+      auto it = heartbeats_.find(name);
+      if (it != heartbeats_.end() && it->second.pings.size() > hb.pings.size()) hb.pings = it->second.pings;
+    }
+    heartbeats_.swap(heartbeats);
+    config_ = next;
+    dirty_ = true;
+  }
+  evaluator_ = std::move(evaluator);
+  for (auto& [id, g] : groups_) {
+    g.route = FindRoute(config_->route, g.record.route_path);
+    if (g.route == nullptr) g.route = &config_->route;
+  }
+  config_version_ = version;
+  applied_version_ = version;
+  interval_ms_ = config_->evaluation_interval_ms;
+  SF_LOG_INFO("alerting: configuration {} in force: {} rules, {} receivers, {} schedules, {} escalation policies",
+              version, config_->rules.rules.size(), config_->receivers.size(), config_->schedules.size(),
+              config_->escalation_policies.size());
   return OkStatus();
 }
 
@@ -304,6 +359,14 @@ void AlertEngine::Observe(const protocol::ReportBatch& batch, int64_t received_a
   loop_cv_.notify_one();
 }
 
+void AlertEngine::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(loop_mu_);
+    wake_ = true;
+  }
+  loop_cv_.notify_one();
+}
+
 void AlertEngine::ObservePing(const std::string& name, const alerting::Ping& ping) {
   {
     std::lock_guard<std::mutex> lock(series_mu_);
@@ -352,7 +415,7 @@ void AlertEngine::Loop() {
   while (true) {
     {
       std::unique_lock<std::mutex> lock(loop_mu_);
-      loop_cv_.wait_for(lock, std::chrono::milliseconds(config_.evaluation_interval_ms),
+      loop_cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_.load()),
                         [this] { return wake_ || stopping_; });
       if (stopping_) return;
       wake_ = false;
@@ -372,6 +435,7 @@ Status AlertEngine::RunRound() {
   std::lock_guard<std::mutex> round_lock(round_mu_);
   const auto started = std::chrono::steady_clock::now();
   const int64_t now = clock_.NowMillis();
+  if (live_.version() != config_version_) SF_RETURN_IF_ERROR(ApplyConfig());
   if (!book_valid_) {
     SF_ASSIGN_OR_RETURN(std::vector<AlertRecord> active, store_.ActiveAlerts());
     book_.active.clear();
@@ -415,7 +479,7 @@ Status AlertEngine::RunRound() {
     dirty_ = false;
   }
 
-  alerting::Evaluation eval = evaluator_.Evaluate(series, std::move(book_), now);
+  alerting::Evaluation eval = evaluator_->Evaluate(series, std::move(book_), now);
   book_valid_ = false;  // moved; restored below once the round is stored
 
   // External alerts join the round's firing set (and leave the book the evaluator sees).
@@ -456,7 +520,7 @@ Status AlertEngine::RunRound() {
       resolved[t.alert.fingerprint] = {t.alert, t.at_ms};
     }
   }
-  const std::set<std::string> inhibited = alerting::Inhibited(eval.book, config_.rules.inhibit);
+  const std::set<std::string> inhibited = alerting::Inhibited(eval.book, config_->rules.inhibit);
 
   // Members of every group: its firing alerts (suppressed ones only if already notified, so
   // that their resolution is sent), and the alerts it notified firing that are gone.
@@ -477,7 +541,7 @@ Status AlertEngine::RunRound() {
   for (const std::string& fp : firing_fps) {
     const alerting::Alert& a = *firing.at(fp);
     routed[fp] = {inhibited.count(fp) != 0 || !alerting::SilencedBy(silences_, a.labels, now).empty(),
-                  alerting::MatchRoutes(config_.route, a.labels)};
+                  alerting::MatchRoutes(config_->route, a.labels)};
   }
   for (const std::string& fp : firing_fps) {
     const alerting::Alert& a = *firing.at(fp);
@@ -524,7 +588,7 @@ Status AlertEngine::RunRound() {
       wg.receiver = g.record.receiver;
       wg.group_key = g.record.group_key;
       wg.group_labels = g.record.group_labels;
-      wg.external_url = config_.external_url;
+      wg.external_url = config_->external_url;
       for (const std::string& fp : n->firing) wg.alerts.push_back({*firing.at(fp), false, 0});
       for (const std::string& fp : n->resolved) {
         auto r = resolved.find(fp);
@@ -535,7 +599,7 @@ Status AlertEngine::RunRound() {
         }
       }
       const std::string body = alerting::WebhookBody(wg);
-      if (const alerting::ReceiverConfig* receiver = config_.FindReceiver(g.record.receiver)) {
+      if (const alerting::ReceiverConfig* receiver = config_->FindReceiver(g.record.receiver)) {
         // One outbox entry per integration, so one failing channel never holds back or repeats
         // another.
         auto queue = [&](const std::string& integration, bool send_resolved) {
@@ -568,7 +632,7 @@ Status AlertEngine::RunRound() {
   }
   // Alertmanager integrations hear about every active alert routed to them every minute.
   std::map<std::string, int64_t> am_resent = am_resent_;
-  for (const alerting::ReceiverConfig& receiver : config_.receivers) {
+  for (const alerting::ReceiverConfig& receiver : config_->receivers) {
     for (const alerting::IntegrationRef& ref : receiver.Integrations()) {
       if (ref.chat == nullptr || ref.chat->kind != alerting::ChatKind::kAlertmanager) continue;
       const std::string& integration = ref.name;
@@ -578,7 +642,7 @@ Status AlertEngine::RunRound() {
       alerting::WebhookGroup wg;
       wg.receiver = receiver.name;
       wg.group_key = "resend";
-      wg.external_url = config_.external_url;
+      wg.external_url = config_->external_url;
       for (const std::string& fp : firing_fps) {
         const Routed& r = routed[fp];
         if (r.suppressed) continue;
@@ -614,7 +678,7 @@ Status AlertEngine::RunRound() {
         if (!m.route->escalation_policy.empty()) policies.insert(m.route->escalation_policy);
       }
       for (const std::string& name : policies) {
-        const alerting::EscalationPolicy* policy = config_.FindPolicy(name);
+        const alerting::EscalationPolicy* policy = config_->FindPolicy(name);
         if (policy == nullptr) continue;
         const std::string key = fp + '\x1e' + name;
         auto it = escalations_.find(key);
@@ -625,7 +689,7 @@ Status AlertEngine::RunRound() {
           // An alert that just fired escalates from its start; one firing for a while already
           // (coming out of a silence, or a policy newly configured) from now, not all at once.
           const int64_t start =
-              now - a.firing_since_ms <= 2 * config_.evaluation_interval_ms ? a.firing_since_ms : now;
+              now - a.firing_since_ms <= 2 * config_->evaluation_interval_ms ? a.firing_since_ms : now;
           e = {fp, name, start, start - 1, false};
         }
         const EscalationState before = e;
@@ -640,7 +704,7 @@ Status AlertEngine::RunRound() {
             e.checked_ms = now - 1;
           }
           StatusOr<std::vector<alerting::EscalationStep>> steps =
-              alerting::StepsDue(*policy, e.start_ms, std::nullopt, e.checked_ms, now, config_.schedules);
+              alerting::StepsDue(*policy, e.start_ms, std::nullopt, e.checked_ms, now, config_->schedules);
           if (!steps.ok()) {
             SF_LOG_WARN("alerting: escalation of {} under {}: {}", a.rule, name, steps.status().ToString());
           } else {
@@ -650,7 +714,7 @@ Status AlertEngine::RunRound() {
                              std::to_string(step.tier + 1);
               wg.group_labels = {{"alertname", a.labels.count("alertname") ? a.labels.at("alertname") : a.rule}};
               if (a.labels.count("host")) wg.group_labels["host"] = a.labels.at("host");
-              wg.external_url = config_.external_url;
+              wg.external_url = config_->external_url;
               wg.alerts.push_back({a, false, 0});
               const std::string base = "esc/" + fp + "/" + name + "/" + std::to_string(e.start_ms) + "/" +
                                        std::to_string(step.round) + "/" + std::to_string(step.tier) + "/";
@@ -669,7 +733,7 @@ Status AlertEngine::RunRound() {
               for (const std::string& user : step.users) {
                 queue("escalation:" + name, "user:" + user);
                 const std::string url =
-                    links_ != nullptr ? links_->Url(config_.external_url, fp, user, now) : std::string();
+                    links_ != nullptr ? links_->Url(config_->external_url, fp, user, now) : std::string();
                 if (!url.empty()) {
                   nlohmann::json body = nlohmann::json::parse(round.outbox.back().body);
                   for (nlohmann::json& item : body["alerts"]) item["ackURL"] = url;
@@ -677,7 +741,7 @@ Status AlertEngine::RunRound() {
                 }
               }
               for (const std::string& r : step.receivers) {
-                const alerting::ReceiverConfig* receiver = config_.FindReceiver(r);
+                const alerting::ReceiverConfig* receiver = config_->FindReceiver(r);
                 if (receiver == nullptr) continue;
                 for (const alerting::IntegrationRef& integration : receiver->Integrations()) queue(r, integration.name);
               }

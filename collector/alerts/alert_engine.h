@@ -33,6 +33,7 @@
 
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -48,6 +49,7 @@
 #include "alerting/evaluator.h"
 #include "collector/alerts/ack_links.h"
 #include "collector/alerts/alert_store.h"
+#include "collector/alerts/live_config.h"
 #include "collector/store/storage.h"
 #include "common/clock.h"
 
@@ -63,7 +65,11 @@ class AlertEngine {
  public:
   // Loads the state (see above). Does not start the thread: Start() does (tests drive rounds
   // with RunRound instead).
-  static StatusOr<std::unique_ptr<AlertEngine>> Create(const alerting::AlertingConfig& config, SqliteAlertStore& store,
+  // `config` must outlive the engine. A new configuration (LiveAlertingConfig::Set) takes effect
+  // at the start of the next round: the rules are rebuilt, groups find their routes again by
+  // path (the root when the route is gone), heartbeats are added and dropped. Alerts of rules
+  // that are gone resolve in that round; what was notified is not notified again.
+  static StatusOr<std::unique_ptr<AlertEngine>> Create(const LiveAlertingConfig& config, SqliteAlertStore& store,
                                                        Storage& storage, const Clock& clock,
                                                        prometheus::Registry* registry);
   ~AlertEngine();
@@ -96,6 +102,9 @@ class AlertEngine {
   // (when external_url is set). Must outlive the engine; set before Start().
   void SetAckLinks(const AckLinks* links) { links_ = links; }
 
+  // A round soon (a new configuration is in force).
+  void Wake();
+
   // Called after a round wrote notifications (the OutboxSender's wake-up).
   void SetOnNotifications(std::function<void()> fn);
 
@@ -103,6 +112,8 @@ class AlertEngine {
   Status RunRound();
 
   size_t SeriesCount() const;
+  // The LiveAlertingConfig version the last round ran with.
+  int64_t ConfigVersion() const { return applied_version_.load(); }
 
  private:
   struct Series {
@@ -115,13 +126,21 @@ class AlertEngine {
     const alerting::Route* route = nullptr;
   };
 
-  AlertEngine(const alerting::AlertingConfig& config, SqliteAlertStore& store, const Clock& clock);
+  AlertEngine(const LiveAlertingConfig& live, SqliteAlertStore& store, const Clock& clock);
   Status Load(Storage& storage);
+  // Takes the live configuration's new snapshot (see Create). Called by the round.
+  Status ApplyConfig();
   void Loop();
   static std::string SeriesKey(const std::string& agent_id, const std::string& check, const std::string& target);
 
-  const alerting::AlertingConfig config_;
-  alerting::Evaluator evaluator_;
+  const LiveAlertingConfig& live_;
+  // The snapshot in force: replaced by ApplyConfig (holding round_mu_ and series_mu_), so the
+  // round reads it freely and others read it under series_mu_.
+  std::shared_ptr<const alerting::AlertingConfig> config_;
+  int64_t config_version_ = 0;                   // round_mu_
+  std::atomic<int64_t> applied_version_{0};
+  std::atomic<int64_t> interval_ms_{1'000};
+  std::unique_ptr<alerting::Evaluator> evaluator_;  // round_mu_
   SqliteAlertStore& store_;
   const Clock& clock_;
 

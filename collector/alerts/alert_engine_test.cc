@@ -4,9 +4,12 @@
 // sender's retries (against a fake HTTP client; the real receiver is in tests/e2e).
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "alerting/notify/webhook_payload.h"
+#include "alerting/oncall_config.h"
 #include "collector/alerts/alert_engine.h"
 #include "collector/alerts/alert_store.h"
 #include "collector/alerts/outbox_sender.h"
@@ -106,7 +109,8 @@ class AlertEngineTest : public ::testing::Test {
     });
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
-    auto engine = AlertEngine::Create(config_, *store_, *storage_, clock_, nullptr);
+    live_ = std::make_unique<LiveAlertingConfig>(config_);
+    auto engine = AlertEngine::Create(*live_, *store_, *storage_, clock_, nullptr);
     ASSERT_TRUE(engine.ok()) << engine.status().ToString();
     engine_ = std::move(engine).value();
   }
@@ -169,6 +173,7 @@ class AlertEngineTest : public ::testing::Test {
   std::unique_ptr<SqliteStorage> storage_;
   std::unique_ptr<AdminDb> db_;
   std::unique_ptr<SqliteAlertStore> store_;
+  std::unique_ptr<LiveAlertingConfig> live_;
   std::unique_ptr<AlertEngine> engine_;
   std::map<std::string, uint64_t> agents_;
   std::vector<audit::AuditEvent> audited_;
@@ -361,7 +366,7 @@ TEST_F(AlertEngineTest, TheSenderSignsRetriesAndGivesUpOnARefusal) {
   ASSERT_EQ(Outbox().size(), 2u);
   FakeHttpClient client;
   client.answers = {503, 404};  // the first: retried; the second: refused for good
-  OutboxSender sender(config_, *store_, client, clock_, nullptr);
+  OutboxSender sender(*live_, *store_, client, clock_, nullptr);
   auto n = sender.SendDueOnce();
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 2);
@@ -520,7 +525,7 @@ TEST_F(AlertEngineTest, ARateLimitedRobotGetsADigestAndNeverMoreThanItsLimit) {
   Round();
   ASSERT_EQ(Outbox().size(), 5u) << "five groups, five notifications";
   FakeHttpClient client;
-  OutboxSender sender(config_, *store_, client, clock_, nullptr);
+  OutboxSender sender(*live_, *store_, client, clock_, nullptr);
   ASSERT_TRUE(sender.SendDueOnce().ok());
   // The first alone; the window's last message is a digest of the other four.
   ASSERT_EQ(client.requests.size(), 2u);
@@ -572,6 +577,57 @@ TEST_F(AlertEngineTest, AnAlertmanagerHearsOfActiveAlertsEveryMinuteUntilTheyRes
   EXPECT_EQ(json::parse(Outbox().back().body)["status"], "resolved") << "the resolution itself went out";
 }
 
+TEST_F(AlertEngineTest, AReloadedConfigurationTakesEffectAtTheNextRoundWithoutRepeatingAnything) {
+  Report("a1", "db-1", {{"disk", CheckStatus::kCritical}});
+  Round();
+  ASSERT_EQ(Alerts({{AlertState::kFiring}}).size(), 1u);
+  ASSERT_EQ(Outbox().size(), 1u);
+  const int64_t before = engine_->ConfigVersion();
+
+  // The critical rule is gone from the new rules; a warning rule without `for` and a
+  // heartbeat are new; the route's group_interval is shorter.
+  ASSERT_TRUE(testutil::WriteFile(dir_.path() + "/rules2.yaml",
+                                  "rules:\n  - {name: warn-now, kind: check_status, statuses: [warning]}\n"
+                                  "  - {name: job-failed, kind: check_status, match: ['check=\"heartbeat\"'], "
+                                  "statuses: [critical]}\n"));
+  ASSERT_TRUE(testutil::WriteFile(dir_.path() + "/hb.token", "heartbeat-token-0123456789"));
+  ::chmod((dir_.path() + "/hb.token").c_str(), 0600);
+  auto doc = config::ConfigDocument::Parse(
+      "alerting:\n  rule_files: [rules2.yaml]\n"
+      "  route: {receiver: hook, group_by: [host], group_wait: 10s, group_interval: 1s, repeat_interval: 4h}\n"
+      "  receivers:\n    - name: hook\n      webhook_configs:\n        - url: http://127.0.0.1:9/hook\n"
+      "          secret_file: " + dir_.path() + "/hook.secret\n"
+      "  heartbeats:\n    - {name: nightly, period: 1h, grace: 1m, token_file: " + dir_.path() + "/hb.token}\n",
+      "collector.yaml");
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  auto next = alerting::ParseAlertingConfig(doc->root()["alerting"], dir_.path(), *fs_);
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  live_->Set(std::move(next).value());
+
+  clock_.Advance(std::chrono::seconds(2));
+  Round();
+  EXPECT_EQ(engine_->ConfigVersion(), before + 1);
+  std::vector<AlertRecord> all = Alerts();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].state, AlertState::kResolved) << "the rule that held it is gone";
+  std::vector<OutboxEntry> out = Outbox();
+  ASSERT_EQ(out.size(), 2u) << "its resolution, under the new route's 1 s group_interval";
+  EXPECT_EQ(json::parse(out[1].body)["status"], "resolved");
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(std::chrono::seconds(2));
+    Round();
+  }
+  EXPECT_EQ(Outbox().size(), 2u) << "nothing repeated";
+
+  // The new rule is in force, and so is the new heartbeat (a failed run fires the job rule).
+  Report("a1", "db-1", {{"raid", CheckStatus::kWarning}});
+  engine_->ObservePing("nightly", alerting::Ping{alerting::PingKind::kFail, clock_.NowMillis(), 0});
+  Round();
+  std::set<std::string> rules;
+  for (const AlertRecord& a : Alerts({{AlertState::kFiring}})) rules.insert(a.rule);
+  EXPECT_EQ(rules, (std::set<std::string>{"warn-now", "job-failed"}));
+}
+
 TEST_F(AlertEngineTest, ConfigErrorsNameTheKey) {
   auto parse = [&](const std::string& yaml) {
     auto doc = config::ConfigDocument::Parse(yaml, "c.yaml");
@@ -588,11 +644,19 @@ TEST_F(AlertEngineTest, ConfigErrorsNameTheKey) {
   EXPECT_NE(st.message().find("url"), std::string::npos) << st.ToString();
   st = parse("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x}\n  receivers: [{name: x}, {name: x}]\n");
   EXPECT_NE(st.message().find("a second receiver named 'x'"), std::string::npos) << st.ToString();
-  st = parse("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x, escalation_policy: nope}\n"
-             "  receivers: [{name: x}]\n");
+  // A route may name a policy made through the API, so these are checked with those added.
+  auto references = [&](const std::string& yaml) {
+    auto doc = config::ConfigDocument::Parse(yaml, "c.yaml");
+    EXPECT_TRUE(doc.ok());
+    auto c = alerting::ParseAlertingConfig(doc->root()["alerting"], dir_.path(), *fs_);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return c.ok() ? alerting::CheckOncallReferences(*c) : c.status();
+  };
+  st = references("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x, escalation_policy: nope}\n"
+                  "  receivers: [{name: x}]\n");
   EXPECT_NE(st.message().find("escalation_policy 'nope'"), std::string::npos) << st.ToString();
-  st = parse("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x}\n  receivers: [{name: x}]\n"
-             "  escalation_policies: [{name: p, tiers: [{users: [a]}]}]\n");
+  st = references("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x}\n  receivers: [{name: x}]\n"
+                  "  escalation_policies: [{name: p, tiers: [{users: [a]}]}]\n");
   EXPECT_NE(st.message().find("user_email"), std::string::npos) << st.ToString();
   st = parse("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x}\n  receivers: [{name: x}]\n"
              "  schedules: [{name: s, time_zone: Mars/Base, working: {members: [a], start_date: '2026-01-01'}}]\n");

@@ -123,6 +123,18 @@ CREATE TABLE heartbeat_pings (
   source    TEXT NOT NULL
 );
 CREATE INDEX heartbeat_pings_by_name ON heartbeat_pings (name, id);
+)sql"},
+          {5, R"sql(
+CREATE TABLE oncall_documents (
+  kind       TEXT NOT NULL CHECK (kind IN ('schedule', 'escalation_policy')),
+  name       TEXT NOT NULL,
+  body_json  TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_by TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (kind, name)
+);
 )sql"}};
 }
 
@@ -663,14 +675,10 @@ StatusOr<SilenceRecord> SqliteAlertStore::CreateSilence(const alerting::Silence&
                                  matchers.dump(), silence.starts_ms, silence.ends_ms, WeeklyJson(silence.weekly).dump(),
                                  actor.name, silence.comment, now_ms));
     id = db.LastInsertRowId();
-    audit::AuditEvent a = actor.audit;
-    a.time_ms = now_ms;
-    a.object_type = "silence";
-    a.object_id = std::to_string(id);
     json summary = {{"matchers", matchers}, {"starts_ms", silence.starts_ms}, {"ends_ms", silence.ends_ms},
                     {"weekly", WeeklyJson(silence.weekly)}, {"comment", silence.comment}};
-    a.summary_json = summary.dump(-1, ' ', false, json::error_handler_t::replace);
-    return append_audit_(db, a);
+    return AppendAudit(db, actor, now_ms, "silence", std::to_string(id),
+                       summary.dump(-1, ' ', false, json::error_handler_t::replace));
   }));
   ++silence_version_;
   return GetSilence(id);
@@ -686,11 +694,7 @@ StatusOr<SilenceRecord> SqliteAlertStore::ExpireSilence(int64_t id, const AlertA
     if (r.EndedAt(now_ms)) return FailedPreconditionError("silence " + std::to_string(id) + " is already over");
     SF_RETURN_IF_ERROR(kSql.Exec(db, "UPDATE silences SET expired_ms = ?2, expired_by = ?3 WHERE id = ?1", id, now_ms,
                                  actor.name));
-    audit::AuditEvent a = actor.audit;
-    a.time_ms = now_ms;
-    a.object_type = "silence";
-    a.object_id = std::to_string(id);
-    return append_audit_(db, a);
+    return AppendAudit(db, actor, now_ms, "silence", std::to_string(id));
   }));
   ++silence_version_;
   return GetSilence(id);
@@ -811,12 +815,8 @@ Status SqliteAlertStore::QueueAudited(const std::vector<OutboxEntry>& entries, c
       SF_RETURN_IF_ERROR(InsertOutbox(db, e));
       keys.push_back(e.integration);
     }
-    audit::AuditEvent a = actor.audit;
-    a.time_ms = now_ms;
-    a.object_type = "receiver";
-    a.object_id = entries.empty() ? std::string() : entries.front().receiver;
-    a.summary_json = json{{"integrations", keys}}.dump();
-    return append_audit_(db, a);
+    return AppendAudit(db, actor, now_ms, "receiver", entries.empty() ? std::string() : entries.front().receiver,
+                       json{{"integrations", keys}}.dump());
   });
 }
 
@@ -931,6 +931,76 @@ StatusOr<std::vector<alerting::Ping>> SqliteAlertStore::RecentPings(const std::s
                            name);
   }));
   return out;
+}
+
+StatusOr<std::vector<OncallDocument>> SqliteAlertStore::OncallDocuments() {
+  std::vector<OncallDocument> out;
+  SF_RETURN_IF_ERROR(db_.Read([&](SqliteDb& db) {
+    return kSql.ForEachRow(db,
+                           "SELECT kind, name, body_json, created_by, created_ms, updated_by, updated_ms FROM "
+                           "oncall_documents ORDER BY kind, name",
+                           [&](const SqliteStatement& s) {
+                             OncallDocument d;
+                             d.kind = s.ColumnText(0);
+                             d.name = s.ColumnText(1);
+                             d.body_json = s.ColumnText(2);
+                             d.created_by = s.ColumnText(3);
+                             d.created_ms = s.ColumnInt(4);
+                             d.updated_by = s.ColumnText(5);
+                             d.updated_ms = s.ColumnInt(6);
+                             out.push_back(std::move(d));
+                           });
+  }));
+  return out;
+}
+
+Status SqliteAlertStore::PutOncallDocument(const std::string& kind, const std::string& name, const std::string& body_json,
+                                           bool create, const AlertActor& actor, int64_t now_ms) {
+  return db_.Write([&](SqliteDb& db) -> Status {
+    SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.Bound(db, "SELECT 1 FROM oncall_documents WHERE kind = ?1 AND name = ?2",
+                                                      kind, name));
+    SF_ASSIGN_OR_RETURN(bool exists, kSql.Step(s));
+    if (create && exists) return AlreadyExistsError(kind + " '" + name + "' already exists");
+    if (!create && !exists) return NotFoundError("no " + kind + " '" + name + "' made through the API");
+    if (create) {
+      SF_RETURN_IF_ERROR(kSql.Exec(db,
+                                   "INSERT INTO oncall_documents (kind, name, body_json, created_by, created_ms, "
+                                   "updated_by, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?5)",
+                                   kind, name, body_json, actor.name, now_ms));
+    } else {
+      SF_RETURN_IF_ERROR(kSql.Exec(db,
+                                   "UPDATE oncall_documents SET body_json = ?3, updated_by = ?4, updated_ms = ?5 "
+                                   "WHERE kind = ?1 AND name = ?2",
+                                   kind, name, body_json, actor.name, now_ms));
+    }
+    return AppendAudit(db, actor, now_ms, kind, name, body_json);
+  });
+}
+
+Status SqliteAlertStore::DeleteOncallDocument(const std::string& kind, const std::string& name, const AlertActor& actor,
+                                              int64_t now_ms) {
+  return db_.Write([&](SqliteDb& db) -> Status {
+    SF_RETURN_IF_ERROR(kSql.Exec(db, "DELETE FROM oncall_documents WHERE kind = ?1 AND name = ?2", kind, name));
+    if (db.Changes() == 0) return NotFoundError("no " + kind + " '" + name + "' made through the API");
+    return AppendAudit(db, actor, now_ms, kind, name);
+  });
+}
+
+Status SqliteAlertStore::Audit(const AlertActor& actor, const std::string& object_type, const std::string& object_id,
+                               const std::string& summary_json, int64_t now_ms) {
+  return db_.Write([&](SqliteDb& db) -> Status {
+    return AppendAudit(db, actor, now_ms, object_type, object_id, summary_json);
+  });
+}
+
+Status SqliteAlertStore::AppendAudit(SqliteDb& db, const AlertActor& actor, int64_t at_ms, std::string object_type,
+                                     std::string object_id, std::string summary_json) const {
+  audit::AuditEvent a = actor.audit;
+  a.time_ms = at_ms;
+  a.object_type = std::move(object_type);
+  a.object_id = std::move(object_id);
+  a.summary_json = std::move(summary_json);
+  return append_audit_(db, a);
 }
 
 }  // namespace steadfast::collector::alerts

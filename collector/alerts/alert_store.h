@@ -163,6 +163,18 @@ struct SilenceRecord {
 };
 
 // Who acts, for alert_events and the audit record.
+// A schedule or an escalation policy made through the API (alerting/oncall_config.h): kind
+// "schedule" or "escalation_policy", its JSON as the parsers take it.
+struct OncallDocument {
+  std::string kind;
+  std::string name;
+  std::string body_json;
+  std::string created_by;
+  int64_t created_ms = 0;
+  std::string updated_by;
+  int64_t updated_ms = 0;
+};
+
 struct AlertActor {
   std::string name;  // username
   audit::AuditEvent audit;  // actor fields, action and source filled by the caller
@@ -232,6 +244,17 @@ class SqliteAlertStore {
   StatusOr<int64_t> EnsureHeartbeat(const std::string& name, int64_t now_ms);  // returns created_ms
   Status RecordPing(const std::string& name, const alerting::Ping& ping, const std::string& source);
   StatusOr<std::vector<alerting::Ping>> RecentPings(const std::string& name);  // oldest first
+
+  // Schedules and escalation policies made through the API; the caller validates them.
+  // PutOncallDocument creates (AlreadyExists when the name is taken) or replaces (NotFound when
+  // absent); Put and Delete (NotFound) are audited in their transaction.
+  StatusOr<std::vector<OncallDocument>> OncallDocuments();
+  Status PutOncallDocument(const std::string& kind, const std::string& name, const std::string& body_json, bool create,
+                           const AlertActor& actor, int64_t now_ms);
+  Status DeleteOncallDocument(const std::string& kind, const std::string& name, const AlertActor& actor, int64_t now_ms);
+  // An audit record of an alerting action that changes no table (a configuration reload).
+  Status Audit(const AlertActor& actor, const std::string& object_type, const std::string& object_id,
+               const std::string& summary_json, int64_t now_ms);
   StatusOr<std::vector<OutboxEntry>> OutboxEntries(int64_t after_id, int64_t limit);  // tests
   // Newest first: entries of `state` ("" any) and `receiver` ("" any), id < before_id (0: from
   // the newest), at most `limit`.
@@ -248,6 +271,9 @@ class SqliteAlertStore {
                                      const std::function<Status(sqlite::SqliteDb&, AlertRecord&)>& change);
   AdminDb& db_;
   const AuditAppender append_audit_;
+  // The actor's audit event for one object, appended in `db`'s transaction.
+  Status AppendAudit(sqlite::SqliteDb& db, const AlertActor& actor, int64_t at_ms, std::string object_type,
+                     std::string object_id, std::string summary_json = "{}") const;
   std::atomic<int64_t> silence_version_{1};
 };
 

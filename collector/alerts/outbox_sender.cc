@@ -12,7 +12,7 @@
 #include "common/logging.h"
 
 namespace steadfast::collector::alerts {
-OutboxSender::OutboxSender(const alerting::AlertingConfig& config, SqliteAlertStore& store, http::HttpClient& client,
+OutboxSender::OutboxSender(const LiveAlertingConfig& config, SqliteAlertStore& store, http::HttpClient& client,
                            const Clock& clock, prometheus::Registry* registry, OutboxSenderOptions options)
     : config_(config), store_(store), client_(client), clock_(clock), options_(options) {
   if (registry != nullptr) {
@@ -72,8 +72,9 @@ void OutboxSender::Release(int64_t id) {
 
 void OutboxSender::Deliver(const OutboxEntry& e) {
   const int64_t now = clock_.NowMillis();
+  const std::shared_ptr<const alerting::AlertingConfig> config = config_.Get();
   Status st;
-  const alerting::ReceiverConfig* receiver = config_.FindReceiver(e.receiver);
+  const alerting::ReceiverConfig* receiver = config->FindReceiver(e.receiver);
   const std::optional<alerting::IntegrationRef> integration =
       receiver != nullptr ? receiver->FindIntegration(e.integration) : std::nullopt;
   if (e.integration.rfind("user:", 0) == 0) {
@@ -82,10 +83,10 @@ void OutboxSender::Deliver(const OutboxEntry& e) {
         options_.user_email ? options_.user_email(user) : StatusOr<std::string>(FailedPreconditionError("no directory"));
     if (!address.ok()) {
       st = FailedPreconditionError("user '" + user + "': " + address.status().message());
-    } else if (!config_.user_email) {
+    } else if (!config->user_email) {
       st = FailedPreconditionError("alerting.user_email is not configured");
     } else {
-      alerting::EmailConfig c = *config_.user_email;
+      alerting::EmailConfig c = *config->user_email;
       c.to = {*address};
       st = alerting::SendEmailNotification(c, e.body, e.dedup_key, now);
     }
@@ -98,15 +99,16 @@ void OutboxSender::Deliver(const OutboxEntry& e) {
   } else if (integration->email != nullptr) {
     st = alerting::SendEmailNotification(*integration->email, e.body, e.dedup_key, now);
   } else if (integration->chat->rate_limit_messages > 0) {
-    DeliverLimited(e, *integration->chat);
+    DeliverLimited(*config, e, *integration->chat);
     return;
   } else {
     st = alerting::SendChat(client_, *integration->chat, e.body, now);
   }
-  Record(e, st);
+  Record(*config, e, st);
 }
 
-void OutboxSender::DeliverLimited(const OutboxEntry& e, const alerting::ChatConfig& chat) {
+void OutboxSender::DeliverLimited(const alerting::AlertingConfig& config, const OutboxEntry& e,
+                                  const alerting::ChatConfig& chat) {
   const int64_t now = clock_.NowMillis();
   const std::string key = e.receiver + "/" + e.integration;
   bool last_slot = false;
@@ -143,26 +145,26 @@ void OutboxSender::DeliverLimited(const OutboxEntry& e, const alerting::ChatConf
   }
   const Status st = alerting::SendChat(client_, chat, body, now);
   for (size_t i = 0; i < batch.size(); ++i) {
-    Record(batch[i], st);
+    Record(config, batch[i], st);
     if (i > 0) Release(batch[i].id);
   }
 }
 
-void OutboxSender::Record(const OutboxEntry& e, const Status& st) {
+void OutboxSender::Record(const alerting::AlertingConfig& config, const OutboxEntry& e, const Status& st) {
   const int64_t done = clock_.NowMillis();
   Status marked;
   std::string result;
   if (st.ok()) {
     marked = store_.MarkSent(e.id, done);
     result = "sent";
-  } else if (st.code() == StatusCode::kFailedPrecondition || done - e.created_ms >= config_.retry_for_ms) {
+  } else if (st.code() == StatusCode::kFailedPrecondition || done - e.created_ms >= config.retry_for_ms) {
     SF_LOG_ERROR("notification {} to {} given up after {} attempts: {}", e.id, e.receiver, e.attempts + 1,
                  st.message());
     marked = store_.MarkFailed(e.id, done, st.message());
     result = "failed";
   } else {
     const int shift = std::min(e.attempts, 20);
-    const int64_t backoff = std::min<int64_t>(config_.max_backoff_ms, 1000LL << shift);
+    const int64_t backoff = std::min<int64_t>(config.max_backoff_ms, 1000LL << shift);
     SF_LOG_WARN("notification {} to {} failed (attempt {}), retrying in {} ms: {}", e.id, e.receiver, e.attempts + 1,
                 backoff, st.message());
     marked = store_.MarkRetry(e.id, done + backoff, st.message());

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "alerting/alerting_config.h"
+#include "collector/alerts/live_config.h"
 #include "collector/alerts/alert_store.h"
 #include "common/clock.h"
 #include "common/http/http_client.h"
@@ -54,7 +55,8 @@ struct OutboxSenderOptions {
 
 class OutboxSender {
  public:
-  OutboxSender(const alerting::AlertingConfig& config, SqliteAlertStore& store, http::HttpClient& client,
+  // `config` must outlive the sender; each delivery uses the snapshot in force when it starts.
+  OutboxSender(const LiveAlertingConfig& config, SqliteAlertStore& store, http::HttpClient& client,
                const Clock& clock, prometheus::Registry* registry, OutboxSenderOptions options = {});
   ~OutboxSender();
 
@@ -72,12 +74,12 @@ class OutboxSender {
   void Deliver(const OutboxEntry& e);
   // A chat integration with a rate limit: sends `e` with every other due entry of the same
   // integration as one digest, or holds it back (Defer) while the window is full.
-  void DeliverLimited(const OutboxEntry& e, const alerting::ChatConfig& chat);
+  void DeliverLimited(const alerting::AlertingConfig& config, const OutboxEntry& e, const alerting::ChatConfig& chat);
   // Marks the entry sent, to retry (with backoff) or failed, by `st`.
-  void Record(const OutboxEntry& e, const Status& st);
+  void Record(const alerting::AlertingConfig& config, const OutboxEntry& e, const Status& st);
   void Release(int64_t id);
 
-  const alerting::AlertingConfig& config_;
+  const LiveAlertingConfig& config_;
   SqliteAlertStore& store_;
   http::HttpClient& client_;
   const Clock& clock_;

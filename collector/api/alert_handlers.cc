@@ -130,7 +130,7 @@ StatusOr<int64_t> AlertHandlers::UnitOf(const AlertRecord& alert) const {
   return accounts_.HostUnit(it->second);
 }
 
-alerts::AlertActor AlertHandlers::ActorFor(const RequestContext& ctx, const char* action) const {
+alerts::AlertActor AlertActorFor(const RequestContext& ctx, const std::string& action) {
   alerts::AlertActor a;
   a.name = ctx.principal != nullptr && ctx.principal->kind == accounts::Principal::Kind::kApiToken
                ? ctx.principal->owner_username
@@ -198,8 +198,9 @@ bool AlertHandlers::SilenceInScope(const accounts::Principal& p, const std::vect
 
 HttpResponse AlertHandlers::Ping(const RequestContext& ctx) const {
   const std::string name = PathParam(ctx.request, "id");
+  const std::shared_ptr<const alerting::AlertingConfig> config = config_.Get();
   const alerting::HeartbeatEntry* entry = nullptr;
-  for (const alerting::HeartbeatEntry& h : config_.heartbeats) {
+  for (const alerting::HeartbeatEntry& h : config->heartbeats) {
     if (h.config.name == name) entry = &h;
   }
   std::optional<std::string> header = ctx.request.headers.Get("Authorization");
@@ -411,7 +412,8 @@ HttpResponse AlertHandlers::ListNotifications(const RequestContext& ctx) const {
 
 HttpResponse AlertHandlers::TestReceiver(const RequestContext& ctx) const {
   const std::string name = PathParam(ctx.request, "id");
-  const alerting::ReceiverConfig* receiver = config_.FindReceiver(name);
+  const std::shared_ptr<const alerting::AlertingConfig> config = config_.Get();
+  const alerting::ReceiverConfig* receiver = config->FindReceiver(name);
   if (receiver == nullptr) return ErrorResponse(NotFoundError("no receiver '" + name + "'"));
   std::vector<std::string> integrations;
   for (const alerting::IntegrationRef& i : receiver->Integrations()) integrations.push_back(i.name);
@@ -422,12 +424,12 @@ HttpResponse AlertHandlers::TestReceiver(const RequestContext& ctx) const {
     return HttpResponse::Error(503, "unavailable", "alerting is not configured on this collector (no alerting: section)");
   }
   const int64_t now = clock_.NowMillis();
-  const alerts::AlertActor actor = ActorFor(ctx, "receivers.test");
+  const alerts::AlertActor actor = AlertActorFor(ctx, "receivers.test");
   alerting::WebhookGroup g;
   g.receiver = name;
   g.group_key = "test";
   g.group_labels = {{"alertname", "SteadfastTest"}};
-  g.external_url = config_.external_url;
+  g.external_url = config->external_url;
   alerting::WebhookAlert a;
   a.alert.rule = "test";
   a.alert.labels = {{"alertname", "SteadfastTest"}, {"severity", "info"}, {"host", "steadfast"}};
@@ -460,7 +462,8 @@ HttpResponse AlertHandlers::OnCall(const RequestContext& ctx) const {
   if (!at) return error;
   std::optional<std::string> only = OptionalParam(ctx.request, "schedule");
   json items = json::array();
-  for (const alerting::Schedule& s : config_.schedules) {
+  const std::shared_ptr<const alerting::AlertingConfig> config = config_.Get();
+  for (const alerting::Schedule& s : config->schedules) {
     if (only && !only->empty() && s.name != *only) continue;
     StatusOr<alerting::OnCall> who = alerting::OnCallAt(s, *at);
     if (!who.ok()) return ErrorResponse(who.status());
@@ -563,8 +566,8 @@ HttpResponse AlertHandlers::CreateSilence(const RequestContext& ctx) const {
   if (!SilenceInScope(*ctx.principal, texts)) {
     return OutOfScope("a silence without an agent_id=\"...\" matcher naming a host of your units");
   }
-  s.created_by = ActorFor(ctx, "silences.create").name;
-  StatusOr<alerts::SilenceRecord> r = store_.CreateSilence(s, texts, ActorFor(ctx, "silences.create"), now);
+  s.created_by = AlertActorFor(ctx, "silences.create").name;
+  StatusOr<alerts::SilenceRecord> r = store_.CreateSilence(s, texts, AlertActorFor(ctx, "silences.create"), now);
   if (!r.ok()) {
     if (r.status().code() == StatusCode::kInvalidArgument) {
       const std::string msg = r.status().message();
@@ -582,7 +585,7 @@ HttpResponse AlertHandlers::ExpireSilence(const RequestContext& ctx) const {
   StatusOr<alerts::SilenceRecord> existing = store_.GetSilence(IdParam(ctx));
   if (!existing.ok()) return ErrorResponse(existing.status());
   if (!SilenceInScope(*ctx.principal, existing->matcher_texts)) return OutOfScope("silence " + std::to_string(existing->id));
-  StatusOr<alerts::SilenceRecord> r = store_.ExpireSilence(existing->id, ActorFor(ctx, "silences.expire"), now);
+  StatusOr<alerts::SilenceRecord> r = store_.ExpireSilence(existing->id, AlertActorFor(ctx, "silences.expire"), now);
   if (!r.ok()) return ErrorResponse(r.status());
   return JsonResponse(200, SilenceJson(*r, now));
 }
@@ -698,7 +701,7 @@ HttpResponse AlertHandlers::Acknowledge(const RequestContext& ctx) const {
     expires = *t;
   }
   if (expires != 0 && expires - now > kMaxAckMs) return BadParam(expires_in ? "expires_in" : "expires_at", "at most 30 days");
-  StatusOr<AlertRecord> a = store_.Acknowledge(IdParam(ctx), ActorFor(ctx, "alerts.acknowledge"), comment.value_or(""),
+  StatusOr<AlertRecord> a = store_.Acknowledge(IdParam(ctx), AlertActorFor(ctx, "alerts.acknowledge"), comment.value_or(""),
                                                expires, now);
   if (!a.ok()) return ErrorResponse(a.status());
   return JsonResponse(200, AlertJson(*a, now));
@@ -706,7 +709,7 @@ HttpResponse AlertHandlers::Acknowledge(const RequestContext& ctx) const {
 
 HttpResponse AlertHandlers::Unacknowledge(const RequestContext& ctx) const {
   const int64_t now = clock_.NowMillis();
-  StatusOr<AlertRecord> a = store_.Unacknowledge(IdParam(ctx), ActorFor(ctx, "alerts.unacknowledge"), now);
+  StatusOr<AlertRecord> a = store_.Unacknowledge(IdParam(ctx), AlertActorFor(ctx, "alerts.unacknowledge"), now);
   if (!a.ok()) return ErrorResponse(a.status());
   return JsonResponse(200, AlertJson(*a, now));
 }
@@ -723,7 +726,7 @@ HttpResponse AlertHandlers::Comment(const RequestContext& ctx) const {
     return BadParam("comment", "longer than " + std::to_string(kMaxCommentBytes) + " bytes");
   }
   const int64_t now = clock_.NowMillis();
-  StatusOr<AlertRecord> a = store_.Comment(IdParam(ctx), ActorFor(ctx, "alerts.comment"), *comment, now);
+  StatusOr<AlertRecord> a = store_.Comment(IdParam(ctx), AlertActorFor(ctx, "alerts.comment"), *comment, now);
   if (!a.ok()) return ErrorResponse(a.status());
   return JsonResponse(201, AlertJson(*a, now));
 }
@@ -747,7 +750,7 @@ HttpResponse AlertHandlers::Assign(const RequestContext& ctx) const {
     username = user->username;
   }
   const int64_t now = clock_.NowMillis();
-  StatusOr<AlertRecord> a = store_.Assign(IdParam(ctx), ActorFor(ctx, "alerts.assign"), username, now);
+  StatusOr<AlertRecord> a = store_.Assign(IdParam(ctx), AlertActorFor(ctx, "alerts.assign"), username, now);
   if (!a.ok()) return ErrorResponse(a.status());
   return JsonResponse(200, AlertJson(*a, now));
 }

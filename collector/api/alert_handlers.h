@@ -38,6 +38,7 @@
 #include "collector/accounts/account_store.h"
 #include "collector/alerts/alert_engine.h"
 #include "collector/alerts/alert_store.h"
+#include "collector/alerts/live_config.h"
 #include "collector/alerts/outbox_sender.h"
 #include "collector/api/api_util.h"
 #include "collector/api/route_table.h"
@@ -47,9 +48,9 @@ namespace steadfast::collector::api {
 
 class AlertHandlers {
  public:
-  // `config` (the alerting section: schedules) must outlive the handlers.
+  // `config` (the alerting configuration in force) must outlive the handlers.
   AlertHandlers(alerts::SqliteAlertStore& store, accounts::AccountStore& accounts, const Clock& clock,
-                const alerting::AlertingConfig& config)
+                const alerts::LiveAlertingConfig& config)
       : store_(store), accounts_(accounts), clock_(clock), config_(config) {}
   void AddRoutes(RouteTable& table);
   // The engine told of heartbeat pings (null when alerting is off: pings are still stored).
@@ -77,16 +78,19 @@ class AlertHandlers {
   // Whether the caller may make or end a silence with these matchers (see above).
   bool SilenceInScope(const accounts::Principal& p, const std::vector<std::string>& matcher_texts) const;
   StatusOr<int64_t> UnitOf(const alerts::AlertRecord& alert) const;
-  alerts::AlertActor ActorFor(const RequestContext& ctx, const char* action) const;
 
   alerts::SqliteAlertStore& store_;
   accounts::AccountStore& accounts_;
   const Clock& clock_;
-  const alerting::AlertingConfig& config_;
+  const alerts::LiveAlertingConfig& config_;
   alerts::AlertEngine* engine_ = nullptr;
   const alerts::AckLinks* links_ = nullptr;
   alerts::OutboxSender* sender_ = nullptr;
 };
+
+// The caller as the alert store records them (an API token acts as its owner), with the
+// audit event of `action`.
+alerts::AlertActor AlertActorFor(const RequestContext& ctx, const std::string& action);
 
 // The JSON of an alert, and of a silence, as the API shows them.
 nlohmann::json AlertJson(const alerts::AlertRecord& alert, int64_t now_ms);

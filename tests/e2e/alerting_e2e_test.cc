@@ -216,6 +216,43 @@ TEST_F(AlertingE2E, ACriticalResultReachesTheSignedWebhookAndItsResolutionFollow
   EXPECT_EQ(collector->Wait(milliseconds(10'000)), 0);
 }
 
+TEST_F(AlertingE2E, SighupReloadsTheRulesAndABadFileIsRefusedWhileTheOldRulesStay) {
+  auto collector = StartCollector();
+  Enroll();
+  ASSERT_TRUE(Report({"/dev/sda"}, protocol::CheckStatus::kCritical, 1));
+  WaitFor([&] { return Delivered().count({"firing", "/dev/sda"}) == 1; }, milliseconds(10'000), "the firing alert");
+
+  // A broken rule file: refused, logged with file:line, the running rules stay.
+  const std::string rules = dir_.path() + "/rules.yaml";
+  testsupport::WriteTextFile(rules, "rules:\n  - name: check-critical\n    kind: check_status\n    statusez: [critical]\n");
+  collector->Signal(SIGHUP);
+  WaitFor([&] { return testsupport::ReadTextFile(dir_.path() + "/collector.log").find("reload") != std::string::npos &&
+                       testsupport::ReadTextFile(dir_.path() + "/collector.log").find("refused") != std::string::npos; },
+          milliseconds(10'000), "the refused reload in the log");
+  const std::string log = testsupport::ReadTextFile(dir_.path() + "/collector.log");
+  EXPECT_NE(log.find("rules.yaml:4"), std::string::npos) << log;
+  EXPECT_NE(log.find("statusez"), std::string::npos) << log;
+  ASSERT_TRUE(collector->running());
+  ASSERT_TRUE(Report({"/dev/sdc"}, protocol::CheckStatus::kCritical, 2));
+  WaitFor([&] { return Delivered().count({"firing", "/dev/sdc"}) == 1; }, milliseconds(10'000),
+          "an alert from the rules still in force");
+
+  // A good file: the critical rule is gone (its alerts resolve, notified once) and a new rule
+  // for warnings is in force.
+  // (Critical, so that its first notification does not wait the route's 10 s group_wait.)
+  testsupport::WriteTextFile(rules, "rules:\n  - name: check-warning\n    kind: check_status\n    statuses: [warning]\n"
+                                    "    severity: critical\n");
+  collector->Signal(SIGHUP);
+  WaitFor([&] { return Delivered().count({"resolved", "/dev/sda"}) == 1 && Delivered().count({"resolved", "/dev/sdc"}) == 1; },
+          milliseconds(10'000), "the alerts of the removed rule resolving");
+  ASSERT_TRUE(Report({"/dev/sdb"}, protocol::CheckStatus::kWarning, 3));
+  WaitFor([&] { return Delivered().count({"firing", "/dev/sdb"}) == 1; }, milliseconds(10'000),
+          "an alert from the reloaded rule");
+  EXPECT_EQ(Delivered()[std::make_pair(std::string("firing"), std::string("/dev/sda"))].size(), 1u) << "nothing sent twice";
+  collector->Signal(SIGTERM);
+  EXPECT_EQ(collector->Wait(milliseconds(10'000)), 0);
+}
+
 TEST_F(AlertingE2E, ACollectorKilledAtAnyMomentSendsEveryNotificationAfterRestartAndNoneTwice) {
   auto collector = StartCollector();
   Enroll();
