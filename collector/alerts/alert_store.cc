@@ -509,6 +509,7 @@ StatusOr<AlertPage> SqliteAlertStore::List(const AlertQuery& query) {
       if (query.states->empty()) sql = std::string("SELECT ") + kAlertColumns + " FROM alerts WHERE 0 = 1";
     }
     if (query.severity) sql += " AND severity = " + sqlite::Placeholder(*query.severity, &params);
+    if (query.fingerprint) sql += " AND fingerprint = " + sqlite::Placeholder(*query.fingerprint, &params);
     if (query.before_id > 0) sql += " AND id < " + sqlite::Placeholder(query.before_id, &params);
     sql += " ORDER BY id DESC";
     SF_ASSIGN_OR_RETURN(SqliteStatement s, kSql.BoundParams(db, sql, params));

@@ -134,6 +134,7 @@ struct RoundWrite {
 struct AlertQuery {
   std::optional<std::vector<AlertState>> states;  // unset: all
   std::optional<std::string> severity;
+  std::optional<std::string> fingerprint;  // every episode of one alert
   std::optional<bool> acknowledged;  // at `now_ms`
   std::vector<alerting::Matcher> match;  // on the labels (applied after the SQL filters)
   int64_t now_ms = 0;

@@ -1,5 +1,7 @@
 #include "collector/api/alert_handlers.h"
 
+#include <algorithm>
+#include <cctype>
 #include <utility>
 
 #include "alerting/notify/webhook_payload.h"
@@ -618,6 +620,12 @@ HttpResponse AlertHandlers::List(const RequestContext& ctx) const {
       return BadParam("severity", "unknown severity '" + *sev + "'; expected critical, major, warning or info");
     }
     q.severity = *sev;
+  }
+  if (std::optional<std::string> fp = OptionalParam(ctx.request, "fingerprint"); fp && !fp->empty()) {
+    if (fp->size() > 64 || !std::all_of(fp->begin(), fp->end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); })) {
+      return BadParam("fingerprint", "expected the alert's hexadecimal fingerprint");
+    }
+    q.fingerprint = *fp;
   }
   if (std::optional<std::string> ack = OptionalParam(ctx.request, "acknowledged"); ack && !ack->empty()) {
     if (*ack != "true" && *ack != "false") return BadParam("acknowledged", "expected true or false");

@@ -90,6 +90,11 @@ TEST_F(AlertHandlersTest, ListsWithFiltersAndOnlyTheCallersUnits) {
   r = As("admin1", "GET", "/api/v1/alerts?match=" + http::PercentEncode("alertname~bad"));
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(json::parse(r.body)["error"]["field"], "match");
+  const std::string fp = list["items"][0]["fingerprint"];
+  list = json::parse(As("admin1", "GET", "/api/v1/alerts?fingerprint=" + fp).body);
+  ASSERT_EQ(list["items"].size(), 1u);
+  EXPECT_EQ(list["items"][0]["fingerprint"], fp);
+  EXPECT_EQ(As("admin1", "GET", "/api/v1/alerts?fingerprint=zz").status, 400);
   r = As("admin1", "GET", "/api/v1/alerts?severity=urgent");
   EXPECT_EQ(r.status, 400);
 }

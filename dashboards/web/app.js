@@ -1,4 +1,5 @@
-// Steadfast console: hosts and their checks from the collector's REST API.
+// Steadfast console: hosts and their checks, and the active alerts (acknowledge, comment,
+// history), from the collector's REST API.
 // No build step, no dependencies. All text from the API goes into the page through
 // textContent / createTextNode only (never innerHTML), so host names, summaries and metric
 // labels cannot inject markup.
@@ -156,8 +157,10 @@
     if (!inApp) {
       $('hosts-view').hidden = true;
       $('host-view').hidden = true;
+      $('alerts-view').hidden = true;
       hideError();
     }
+    $('views').hidden = !inApp;
     $('who').hidden = !session || which === 'login';
     if (session) $('who-name').textContent = session.name;
     $('updated').hidden = !inApp;
@@ -193,7 +196,8 @@
       return false;
     }
     const p = r.data.principal || {};
-    session = { csrf: r.data.csrf_token || '', name: (r.data.user && r.data.user.display_name) || p.name || '' };
+    session = { csrf: r.data.csrf_token || '', name: (r.data.user && r.data.user.display_name) || p.name || '',
+                roles: Array.isArray(p.roles) ? p.roles : null };
     if (p.must_change_password) {
       showAuth('password');
       return false;
@@ -444,21 +448,265 @@
     $('checks-empty').hidden = items.length !== 0;
   }
 
-  // ----- navigation and refresh ------------------------------------------------------------
+  // ----- alerts ----------------------------------------------------------------------------
 
-  function selectedHost() {
-    const match = /^#host=(.+)$/.exec(window.location.hash);
-    if (!match) return null;
+  const SEVERITY = {
+    critical: { label: 'Critical', symbol: '\u2716', badge: 'critical', rank: 0 },
+    major: { label: 'Major', symbol: '\u2716', badge: 'major', rank: 1 },
+    warning: { label: 'Warning', symbol: '!', badge: 'warning', rank: 2 },
+    info: { label: 'Info', symbol: 'i', badge: 'unknown', rank: 3 },
+  };
+
+  function severityBadge(severity) {
+    const s = SEVERITY[severity] || SEVERITY.info;
+    return el('span', { class: 'badge badge-' + s.badge },
+      el('span', { class: 'badge-symbol', 'aria-hidden': 'true', text: s.symbol }), ' ' + s.label);
+  }
+
+  // Whether the person may acknowledge and comment (the API checks it again).
+  function canOperate() {
+    if (!session || !session.roles) return true;
+    return session.roles.some((r) => r === 'admin' || r === 'unit_admin' || r === 'operator');
+  }
+
+  function alertName(a) {
+    return (a.labels && a.labels.alertname) || a.rule;
+  }
+
+  function ackInEffect(a) {
+    return !!(a.acknowledgement && a.acknowledgement.in_effect);
+  }
+
+  function renderAlertCount(firing) {
+    const open = firing.filter((a) => !ackInEffect(a)).length;
+    $('alerts-count').textContent = open > 0 ? String(open) : '';
+    $('nav-alerts').setAttribute('aria-label', 'Alerts' + (open > 0 ? ', ' + open + ' firing unacknowledged' : ''));
+  }
+
+  async function refreshAlerts(fingerprint) {
+    const doc = await getJson('/api/v1/alerts?state=active&limit=1000');
+    const items = doc.items || [];
+    renderAlertCount(items.filter((a) => a.state === 'firing'));
+    renderAlerts(items, fingerprint);
+    if (!fingerprint) {
+      $('alert-detail').hidden = true;
+      return;
+    }
+    // The newest episode of that alert, active or not.
+    const found = await getJson('/api/v1/alerts?fingerprint=' + encodeURIComponent(fingerprint) + '&limit=1');
+    if (!found.items || found.items.length === 0) {
+      $('alert-detail').hidden = false;
+      $('alert-detail-title').textContent = 'Unknown alert';
+      clear($('alert-detail-summary'));
+      clear($('alert-detail-meta'));
+      clear($('alert-history'));
+      $('comment-form').hidden = true;
+      return;
+    }
+    renderAlertDetail(await getJson('/api/v1/alerts/' + found.items[0].id));
+  }
+
+  function renderAlerts(items, focus) {
+    const now = Date.now();
+    items.sort((a, b) => {
+      const ra = (SEVERITY[a.severity] || SEVERITY.info).rank;
+      const rb = (SEVERITY[b.severity] || SEVERITY.info).rank;
+      if (ra !== rb) return ra - rb;
+      if (ackInEffect(a) !== ackInEffect(b)) return ackInEffect(a) ? 1 : -1;
+      return (parseTime(b.active_since) || 0) - (parseTime(a.active_since) || 0);
+    });
+    const body = $('alerts-body');
+    clear(body);
+    let firing = 0;
+    let acked = 0;
+    for (const a of items) {
+      if (a.state === 'firing') firing++;
+      if (ackInEffect(a)) acked++;
+      const since = parseTime(a.state === 'firing' ? a.firing_since : a.active_since);
+      const labels = a.labels || {};
+      const summary = (a.annotations && a.annotations.summary) || '';
+      const stateCell = el('td', { class: 'age' }, a.state === 'firing' ? 'Firing ' : 'Pending ',
+        el('time', { datetime: since === null ? null : new Date(since).toISOString(),
+                     title: since === null ? null : new Date(since).toLocaleString() },
+           since === null ? '' : 'since ' + formatAge(now - since)));
+      let ackCell;
+      if (a.acknowledgement && a.acknowledgement.in_effect) {
+        const until = parseTime(a.acknowledgement.expires_at);
+        ackCell = el('td', { class: 'ack' }, 'by ' + a.acknowledgement.by,
+          until === null ? null : el('span', { class: 'sub' }, ' until ' + new Date(until).toLocaleString()),
+          a.acknowledgement.comment ? el('div', { class: 'sub' }, a.acknowledgement.comment) : null);
+      } else {
+        ackCell = el('td', { class: 'ack' }, '\u2014');
+      }
+      const actions = el('td', { class: 'actions' });
+      if (canOperate()) {
+        if (ackInEffect(a)) {
+          const b = el('button', { type: 'button', class: 'unack-button', text: 'Unacknowledge' });
+          b.addEventListener('click', () => unacknowledge(a));
+          actions.appendChild(b);
+        } else {
+          const b = el('button', { type: 'button', class: 'ack-button', text: 'Acknowledge' });
+          b.addEventListener('click', () => openAckDialog(a));
+          actions.appendChild(b);
+        }
+      }
+      const row = el('tr', { class: 'alert-row' + (ackInEffect(a) ? ' acked' : '') + (a.fingerprint === focus ? ' focused' : ''),
+                             'data-id': a.id, 'data-fingerprint': a.fingerprint },
+        el('td', null, severityBadge(a.severity)),
+        el('th', { scope: 'row' },
+          el('a', { href: '#/alerts/' + a.fingerprint, class: 'alert-link', text: alertName(a) }),
+          summary ? el('div', { class: 'sub summary-text' }, summary) : null),
+        el('td', { class: 'host-cell' }, labels.host || labels.agent_id || '\u2014',
+          labels.target ? el('div', { class: 'sub' }, (labels.check ? labels.check + ' ' : '') + labels.target) : null),
+        stateCell, ackCell, actions);
+      body.appendChild(row);
+    }
+    $('alerts-empty').hidden = items.length !== 0;
+    const s = $('alerts-summary');
+    clear(s);
+    s.appendChild(document.createTextNode(items.length + ' active \u00b7 ' + firing + ' firing \u00b7 ' +
+      (items.length - firing) + ' pending \u00b7 ' + acked + ' acknowledged'));
+  }
+
+  // Only http(s) links from annotations become links; anything else stays text.
+  function safeUrl(text) {
     try {
-      return decodeURIComponent(match[1]);
+      const u = new URL(text);
+      return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : null;
     } catch (e) {
       return null;
     }
   }
 
-  function showView(hostId) {
-    $('hosts-view').hidden = hostId !== null;
-    $('host-view').hidden = hostId === null;
+  function renderAlertDetail(a) {
+    $('alert-detail').hidden = false;
+    $('alert-detail').dataset.id = a.id;
+    $('alert-detail-title').textContent = alertName(a) + ' \u2014 ' + a.state;
+    const summary = $('alert-detail-summary');
+    clear(summary);
+    summary.appendChild(severityBadge(a.severity));
+    if (a.annotations && a.annotations.summary) summary.appendChild(document.createTextNode(a.annotations.summary));
+    const meta = $('alert-detail-meta');
+    clear(meta);
+    const add = (term, value) => {
+      meta.appendChild(el('dt', null, term));
+      meta.appendChild(el('dd', null, value));
+    };
+    for (const [k, v] of Object.entries(a.labels || {})) add(k, v);
+    if (a.annotations && a.annotations.description) add('description', a.annotations.description);
+    if (a.annotations && a.annotations.runbook_url) {
+      const url = safeUrl(a.annotations.runbook_url);
+      add('runbook', url ? el('a', { href: url, rel: 'noopener noreferrer', target: '_blank', text: a.annotations.runbook_url })
+        : a.annotations.runbook_url);
+    }
+    if (a.assignee) add('assigned to', a.assignee);
+    const history = $('alert-history');
+    clear(history);
+    for (const e of a.history || []) {
+      const at = parseTime(e.at);
+      history.appendChild(el('li', { class: 'history-' + e.kind },
+        el('time', { datetime: at === null ? null : new Date(at).toISOString() }, at === null ? '' : new Date(at).toLocaleString()),
+        ' ' + e.kind.replace(/_/g, ' ') + ' by ' + e.actor, e.comment ? ': ' + e.comment : ''));
+    }
+    $('comment-form').hidden = !canOperate();
+  }
+
+  let ackTarget = null;
+
+  function openAckDialog(a) {
+    ackTarget = a;
+    $('ack-alert').textContent = alertName(a) + ((a.labels && a.labels.host) ? ' on ' + a.labels.host : '');
+    $('ack-comment').value = '';
+    $('ack-expires').value = '';
+    formError('ack-error', '');
+    $('ack-dialog').showModal();
+    $('ack-comment').focus();
+  }
+
+  async function onAcknowledge(ev) {
+    ev.preventDefault();
+    if (!ackTarget) return;
+    const body = {};
+    if ($('ack-comment').value.trim()) body.comment = $('ack-comment').value.trim();
+    if ($('ack-expires').value) body.expires_in = $('ack-expires').value;
+    $('ack-submit').disabled = true;
+    let r;
+    try {
+      r = await sendJson('POST', '/api/v1/alerts/' + ackTarget.id + '/acknowledge', body);
+    } catch (e) {
+      formError('ack-error', 'Cannot reach the collector: ' + e.message);
+      return;
+    } finally {
+      $('ack-submit').disabled = false;
+    }
+    if (!r.ok) {
+      formError('ack-error', errorOf(r).message);
+      return;
+    }
+    ackTarget = null;
+    $('ack-dialog').close();
+    refresh();
+  }
+
+  async function unacknowledge(a) {
+    const r = await sendJson('POST', '/api/v1/alerts/' + a.id + '/unacknowledge', {});
+    if (!r.ok) showError(errorOf(r).message);
+    refresh();
+  }
+
+  async function onComment(ev) {
+    ev.preventDefault();
+    const id = $('alert-detail').dataset.id;
+    const text = $('comment-text').value.trim();
+    if (!id || !text) return;
+    $('comment-submit').disabled = true;
+    let r;
+    try {
+      r = await sendJson('POST', '/api/v1/alerts/' + id + '/comments', { comment: text });
+    } catch (e) {
+      formError('comment-error', 'Cannot reach the collector: ' + e.message);
+      return;
+    } finally {
+      $('comment-submit').disabled = false;
+    }
+    if (!r.ok) {
+      formError('comment-error', errorOf(r).message);
+      return;
+    }
+    formError('comment-error', '');
+    $('comment-text').value = '';
+    refresh();
+  }
+
+  // ----- navigation and refresh ------------------------------------------------------------
+
+  // '' -> hosts; '#host=ID' -> a host; '#alerts' -> alerts; '#/alerts/FINGERPRINT' -> alerts with
+  // that one opened (the links in notifications point there).
+  function currentRoute() {
+    const hash = window.location.hash;
+    if (hash === '#alerts') return { view: 'alerts', fingerprint: null };
+    let match = /^#\/alerts\/([0-9a-fA-F]{1,64})$/.exec(hash);
+    if (match) return { view: 'alerts', fingerprint: match[1].toLowerCase() };
+    match = /^#host=(.+)$/.exec(hash);
+    if (match) {
+      try {
+        return { view: 'host', host: decodeURIComponent(match[1]) };
+      } catch (e) {
+        return { view: 'hosts' };
+      }
+    }
+    return { view: 'hosts' };
+  }
+
+  function showView(route) {
+    $('hosts-view').hidden = route.view !== 'hosts';
+    $('host-view').hidden = route.view !== 'host';
+    $('alerts-view').hidden = route.view !== 'alerts';
+    const onAlerts = route.view === 'alerts';
+    if (onAlerts) $('nav-alerts').setAttribute('aria-current', 'page');
+    else $('nav-alerts').removeAttribute('aria-current');
+    if (!onAlerts) $('nav-hosts').setAttribute('aria-current', 'page');
+    else $('nav-hosts').removeAttribute('aria-current');
   }
 
   async function refresh() {
@@ -468,11 +716,17 @@
       return;
     }
     inFlight = true;
-    const hostId = selectedHost();
-    showView(hostId);
+    const route = currentRoute();
+    const hostId = route.view === 'host' ? route.host : null;
+    showView(route);
     try {
-      if (hostId === null) {
-        renderHosts(await fetchAllHosts());
+      if (route.view === 'alerts') {
+        await refreshAlerts(route.fingerprint);
+        document.title = 'Alerts \u2014 Steadfast';
+      } else if (hostId === null) {
+        const [hosts, firing] = await Promise.all([fetchAllHosts(), getJson('/api/v1/alerts?state=firing&limit=1000')]);
+        renderHosts(hosts);
+        renderAlertCount(firing.items || []);
         document.title = 'Hosts \u2014 Steadfast';
       } else {
         const id = encodeURIComponent(hostId);
@@ -526,6 +780,9 @@
     $('login-form').addEventListener('submit', onLogin);
     $('password-form').addEventListener('submit', onPasswordChange);
     $('logout').addEventListener('click', onLogout);
+    $('ack-form').addEventListener('submit', onAcknowledge);
+    $('ack-cancel').addEventListener('click', () => $('ack-dialog').close());
+    $('comment-form').addEventListener('submit', onComment);
     loadSession().then((ok) => {
       if (ok) {
         refresh();

@@ -1,8 +1,9 @@
 // Browser test of the web console (dashboards/web): the real steadfast-collector and
 // steadfast-agent binaries on loopback, Debian's Chromium driven by playwright-core, and
 // assertions on what a person sees — host rows, status badges and their colours, per-check
-// rows, the last-seen age moving on auto-refresh, stale hosts, text from the API shown as text
-// (never as markup), and no errors in the browser console.
+// rows, the last-seen age moving on auto-refresh, stale hosts, the alerts the checks raise
+// (acknowledged with a comment and expiry, commented, unacknowledged, their history), text from
+// the API shown as text (never as markup), and no errors in the browser console.
 //
 // Run through CTest (tests/CMakeLists.txt, label "browser") or by hand:
 //   SF_COLLECTOR_BIN=build/dev/collector/steadfast-collector \
@@ -149,6 +150,25 @@ function writeFixtures(dir, port) {
     // The floors the config allows: the test logs in twice, each login hashes once.
     'auth: {argon2: {memory: 19MiB, iterations: 1, parallelism: 1}}',
     'log: {level: warn}',
+    // Alerts for critical and warning checks, kept in the console (no channel).
+    'alerting:',
+    '  rule_files: [rules.yaml]',
+    '  route: {receiver: console}',
+    '  receivers: [{name: console}]',
+    '',
+  ].join('\n'));
+  fs.writeFileSync(path.join(dir, 'rules.yaml'), [
+    'rules:',
+    '  - name: check-critical',
+    '    kind: check_status',
+    '    statuses: [critical]',
+    '    severity: critical',
+    "    annotations: {summary: '{{check}} {{target}} on {{host}} is critical', runbook_url: 'javascript:window.__xss=4'}",
+    '  - name: check-warning',
+    '    kind: check_status',
+    '    statuses: [warning]',
+    '    severity: warning',
+    "    annotations: {summary: '{{check}} on {{host}} needs a look', runbook_url: 'https://wiki.example.org/runbooks/warning'}",
     '',
   ].join('\n'));
   fs.writeFileSync(path.join(dir, 'agent.yaml'), [
@@ -465,6 +485,105 @@ describe('web console in Chromium', { timeout: 60000 }, () => {
     assertBadge(row, 'warning', 'crafted check');
     assert.equal(await page.$$eval('main img, main script, main svg, main i, main u, #injected', (n) => n.length), 0);
     assert.equal(await page.evaluate(() => window.__xss), undefined);
+  });
+
+  // The rows of the alerts table as the user sees them.
+  function alertRows() {
+    return page.$$eval('#alerts-body tr', (rows) => rows.map((tr) => ({
+      fingerprint: tr.dataset.fingerprint,
+      severity: tr.querySelector('.badge').textContent.trim(),
+      name: tr.querySelector('a.alert-link').textContent,
+      summary: (tr.querySelector('.summary-text') || { textContent: '' }).textContent,
+      host: tr.querySelector('.host-cell').firstChild.textContent,
+      state: tr.querySelector('td.age').textContent,
+      ack: tr.querySelector('td.ack').textContent,
+      button: (tr.querySelector('.actions button') || { textContent: '' }).textContent,
+    })));
+  }
+
+  async function showAlerts(rows) {
+    await markRows(page, 'alerts-body');
+    await page.click('#nav-alerts');
+    await waitForRender(page, 'alerts-view', 'alerts-body', rows);
+  }
+
+  it('lists the active alerts, most severe first, with the unacknowledged count in the navigation', async () => {
+    await waitFor('three firing alerts', 15000, async () => {
+      const r = await api(base, 'GET', '/api/v1/alerts?state=firing');
+      return r.json && r.json.items.length === 3;
+    });
+    await showHosts(page);
+    await page.waitForFunction(() => document.getElementById('alerts-count').textContent === '3', null,
+      { timeout: REFRESH_MS + 4000 });
+    await showAlerts(3);
+    assert.equal(await page.title(), 'Alerts \u2014 Steadfast');
+    const rows = await alertRows();
+    assert.deepEqual(rows.map((r) => r.severity), ['\u2716 Critical', '! Warning', '! Warning']);
+    assert.equal(rows[0].name, 'check-critical');
+    assert.equal(rows[0].host, hostname);
+    assert.equal(rows[0].summary, 'disks ' + roMount + ' on ' + hostname + ' is critical');
+    assert.match(rows[0].state, /^Firing since \d+ s ago$/);
+    assert.equal(rows[0].ack, '\u2014');
+    assert.equal(rows[0].button, 'Acknowledge');
+    // The crafted host's markup is text here too.
+    const evil = rows.find((r) => r.host === EVIL_HOSTNAME);
+    assert.ok(evil, JSON.stringify(rows));
+    assert.equal(evil.summary, EVIL_CHECK + ' on ' + EVIL_HOSTNAME + ' needs a look');
+    assert.equal(await page.$$eval('#alerts-body img, #alerts-body b, #alerts-body i, #alerts-body script', (n) => n.length), 0);
+    assert.match(await page.textContent('#alerts-summary'), /^3 active · 3 firing · 0 pending · 0 acknowledged$/);
+  });
+
+  it('acknowledges an alert with a comment and an expiry, comments on it and shows its history', async () => {
+    await showAlerts(3);
+    const critical = (await alertRows())[0];
+    await page.click('#alerts-body tr[data-fingerprint="' + critical.fingerprint + '"] .ack-button');
+    await page.waitForSelector('#ack-dialog[open]');
+    await page.fill('#ack-comment', 'replacing the disk <b>now</b>');
+    await page.selectOption('#ack-expires', '4h');
+    const clicked = Date.now();
+    await page.click('#ack-submit');
+    await page.waitForFunction((fp) => {
+      const tr = document.querySelector('#alerts-body tr[data-fingerprint="' + fp + '"]');
+      return tr && /^by console-admin/.test(tr.querySelector('td.ack').textContent);
+    }, critical.fingerprint);
+    assert.equal(await page.isVisible('#ack-dialog'), false);
+    const stored = await api(base, 'GET', '/api/v1/alerts?fingerprint=' + critical.fingerprint);
+    const ack = stored.json.items[0].acknowledgement;
+    assert.equal(ack.by, ADMIN.username);
+    assert.equal(ack.comment, 'replacing the disk <b>now</b>');
+    const expires = Date.parse(ack.expires_at) - clicked;
+    assert.ok(expires > 4 * 3600e3 - 60e3 && expires <= 4 * 3600e3 + 60e3, 'expires in 4 h: ' + ack.expires_at);
+    // Acknowledged alerts sort after the unacknowledged ones of their severity and leave the count.
+    await page.waitForFunction(() => document.getElementById('alerts-count').textContent === '2');
+    assert.match(await page.textContent('#alerts-summary'), /· 1 acknowledged$/);
+
+    // The link every notification carries (#/alerts/<fingerprint>) opens its detail.
+    await page.click('#alerts-body tr[data-fingerprint="' + critical.fingerprint + '"] a.alert-link');
+    await page.waitForSelector('#alert-detail:not([hidden])');
+    assert.equal(await page.evaluate(() => window.location.hash), '#/alerts/' + critical.fingerprint);
+    assert.equal(await page.textContent('#alert-detail-title'), 'check-critical \u2014 firing');
+    const history = () => page.$$eval('#alert-history li', (lis) => lis.map((li) => li.textContent.replace(/^.*? (?=[a-z]+ by )/, '')));
+    assert.deepEqual(await history(), ['firing by system', 'acknowledged by console-admin: replacing the disk <b>now</b>']);
+    // A runbook link that is not http(s) stays text.
+    assert.equal(await page.$$eval('#alert-detail-meta a', (a) => a.length), 0);
+    await page.fill('#comment-text', 'spare ordered');
+    await page.click('#comment-submit');
+    await page.waitForFunction(() => document.querySelectorAll('#alert-history li').length === 3);
+    assert.match((await history())[2], /^commented by console-admin: spare ordered$/);
+
+    await page.click('#alerts-body tr[data-fingerprint="' + critical.fingerprint + '"] .unack-button');
+    await page.waitForFunction((fp) => {
+      const tr = document.querySelector('#alerts-body tr[data-fingerprint="' + fp + '"]');
+      return tr && tr.querySelector('td.ack').textContent === '\u2014';
+    }, critical.fingerprint);
+    await page.waitForFunction(() => document.getElementById('alerts-count').textContent === '3');
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    if (outDir) {
+      fs.mkdirSync(outDir, { recursive: true });
+      await page.screenshot({ path: path.join(outDir, 'console-alerts.png'), fullPage: true });
+    }
+    await page.click('#nav-hosts');
+    await waitForRender(page, 'hosts-view', 'hosts-body', 2);
   });
 
   it('updates the last-seen age on auto-refresh, without reloading the page', async () => {
