@@ -764,33 +764,39 @@ StatusOr<std::vector<OutboxEntry>> SqliteAlertStore::DueFor(const std::string& r
   return out;
 }
 
-Status SqliteAlertStore::Defer(int64_t id, int64_t next_attempt_ms) {
-  return db_.Write([&](SqliteDb& db) {
-    return kSql.Exec(db, "UPDATE outbox SET next_attempt_ms = ?2 WHERE id = ?1", id, next_attempt_ms);
-  });
-}
-
-Status SqliteAlertStore::MarkSent(int64_t id, int64_t now_ms) {
-  return db_.Write([&](SqliteDb& db) {
-    return kSql.Exec(db, "UPDATE outbox SET state = 'sent', sent_ms = ?2, attempts = attempts + 1 WHERE id = ?1", id,
-                     now_ms);
-  });
-}
-
-Status SqliteAlertStore::MarkRetry(int64_t id, int64_t next_attempt_ms, const std::string& error) {
+Status SqliteAlertStore::DeferIntegration(const std::string& receiver, const std::string& integration,
+                                          int64_t next_attempt_ms) {
   return db_.Write([&](SqliteDb& db) {
     return kSql.Exec(db,
-                     "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3 WHERE id = ?1",
-                     id, next_attempt_ms, error);
+                     "UPDATE outbox SET next_attempt_ms = ?3 WHERE state = 'pending' AND receiver = ?1 AND "
+                     "integration = ?2 AND next_attempt_ms < ?3",
+                     receiver, integration, next_attempt_ms);
   });
 }
 
-Status SqliteAlertStore::MarkFailed(int64_t id, int64_t now_ms, const std::string& error) {
-  return db_.Write([&](SqliteDb& db) {
-    return kSql.Exec(db,
-                     "UPDATE outbox SET state = 'failed', attempts = attempts + 1, sent_ms = ?2, last_error = ?3 "
-                     "WHERE id = ?1",
-                     id, now_ms, error);
+Status SqliteAlertStore::RecordOutcomes(const std::vector<OutboxOutcome>& outcomes) {
+  return db_.Write([&](SqliteDb& db) -> Status {
+    for (const OutboxOutcome& o : outcomes) {
+      switch (o.kind) {
+        case OutboxOutcome::Kind::kSent:
+          SF_RETURN_IF_ERROR(kSql.Exec(db, "UPDATE outbox SET state = 'sent', sent_ms = ?2, attempts = attempts + 1 WHERE id = ?1",
+                                       o.id, o.at_ms));
+          break;
+        case OutboxOutcome::Kind::kRetry:
+          SF_RETURN_IF_ERROR(kSql.Exec(db,
+                                       "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3 "
+                                       "WHERE id = ?1",
+                                       o.id, o.at_ms, o.error));
+          break;
+        case OutboxOutcome::Kind::kFailed:
+          SF_RETURN_IF_ERROR(kSql.Exec(db,
+                                       "UPDATE outbox SET state = 'failed', attempts = attempts + 1, sent_ms = ?2, "
+                                       "last_error = ?3 WHERE id = ?1",
+                                       o.id, o.at_ms, o.error));
+          break;
+      }
+    }
+    return OkStatus();
   });
 }
 

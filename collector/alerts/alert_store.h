@@ -228,11 +228,18 @@ class SqliteAlertStore {
   // Due entries of one receiver integration, oldest first (a rate-limited robot's digest).
   StatusOr<std::vector<OutboxEntry>> DueFor(const std::string& receiver, const std::string& integration,
                                             int64_t now_ms, int64_t limit);
-  // Moves an entry's next attempt without counting an attempt (held by a rate limit).
-  Status Defer(int64_t id, int64_t next_attempt_ms);
-  Status MarkSent(int64_t id, int64_t now_ms);
-  Status MarkRetry(int64_t id, int64_t next_attempt_ms, const std::string& error);
-  Status MarkFailed(int64_t id, int64_t now_ms, const std::string& error);
+  // Holds back every pending entry of one receiver integration due before `next_attempt_ms`
+  // (a rate-limited robot whose window is full), in one statement however many there are.
+  Status DeferIntegration(const std::string& receiver, const std::string& integration, int64_t next_attempt_ms);
+  // How delivery attempts ended, written in one transaction (a digest marks all its entries).
+  struct OutboxOutcome {
+    enum class Kind { kSent, kRetry, kFailed };
+    int64_t id = 0;
+    Kind kind = Kind::kSent;
+    int64_t at_ms = 0;  // sent/failed: when; retry: the next attempt
+    std::string error;
+  };
+  Status RecordOutcomes(const std::vector<OutboxOutcome>& outcomes);
   // Ends the acknowledgements that expired by `now_ms` (alert_events "ack_expired", actor
   // "system"); returns the alerts' ids. An expired acknowledgement no longer holds back
   // escalation or reminders.

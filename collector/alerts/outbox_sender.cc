@@ -104,7 +104,7 @@ void OutboxSender::Deliver(const OutboxEntry& e) {
   } else {
     st = alerting::SendChat(client_, *integration->chat, e.body, now);
   }
-  Record(*config, e, st);
+  Record(*config, {e}, st);
 }
 
 void OutboxSender::DeliverLimited(const alerting::AlertingConfig& config, const OutboxEntry& e,
@@ -117,9 +117,10 @@ void OutboxSender::DeliverLimited(const alerting::AlertingConfig& config, const 
     std::deque<int64_t>& sent = windows_[key];
     while (!sent.empty() && sent.front() <= now - chat.rate_limit_window_ms) sent.pop_front();
     if (static_cast<int>(sent.size()) >= chat.rate_limit_messages) {
-      // Held in the outbox until the window has room; then it leads a digest of everything
-      // held for this integration meanwhile.
-      Status deferred = store_.Defer(e.id, sent.front() + chat.rate_limit_window_ms);
+      // Held in the outbox until the window has room (with everything else due for this
+      // integration, in one statement: a storm holds back thousands); then the window's last
+      // message is a digest of what was held.
+      Status deferred = store_.DeferIntegration(e.receiver, e.integration, sent.front() + chat.rate_limit_window_ms);
       if (!deferred.ok()) SF_LOG_WARN("notification {}: cannot hold it back: {}", e.id, deferred.ToString());
       return;
     }
@@ -144,34 +145,50 @@ void OutboxSender::DeliverLimited(const alerting::AlertingConfig& config, const 
     body = alerting::MergeNotifications(bodies);
   }
   const Status st = alerting::SendChat(client_, chat, body, now);
-  for (size_t i = 0; i < batch.size(); ++i) {
-    Record(config, batch[i], st);
-    if (i > 0) Release(batch[i].id);
-  }
+  Record(config, batch, st);
+  for (size_t i = 1; i < batch.size(); ++i) Release(batch[i].id);
 }
 
-void OutboxSender::Record(const alerting::AlertingConfig& config, const OutboxEntry& e, const Status& st) {
+void OutboxSender::Record(const alerting::AlertingConfig& config, const std::vector<OutboxEntry>& entries,
+                          const Status& st) {
   const int64_t done = clock_.NowMillis();
-  Status marked;
-  std::string result;
-  if (st.ok()) {
-    marked = store_.MarkSent(e.id, done);
-    result = "sent";
-  } else if (st.code() == StatusCode::kFailedPrecondition || done - e.created_ms >= config.retry_for_ms) {
-    SF_LOG_ERROR("notification {} to {} given up after {} attempts: {}", e.id, e.receiver, e.attempts + 1,
-                 st.message());
-    marked = store_.MarkFailed(e.id, done, st.message());
-    result = "failed";
-  } else {
-    const int shift = std::min(e.attempts, 20);
-    const int64_t backoff = std::min<int64_t>(config.max_backoff_ms, 1000LL << shift);
-    SF_LOG_WARN("notification {} to {} failed (attempt {}), retrying in {} ms: {}", e.id, e.receiver, e.attempts + 1,
-                backoff, st.message());
-    marked = store_.MarkRetry(e.id, done + backoff, st.message());
-    result = "retry";
+  std::vector<SqliteAlertStore::OutboxOutcome> outcomes;
+  std::vector<std::string> results;
+  for (const OutboxEntry& e : entries) {
+    SqliteAlertStore::OutboxOutcome o;
+    o.id = e.id;
+    if (st.ok()) {
+      o.kind = SqliteAlertStore::OutboxOutcome::Kind::kSent;
+      o.at_ms = done;
+      results.push_back("sent");
+    } else if (st.code() == StatusCode::kFailedPrecondition || done - e.created_ms >= config.retry_for_ms) {
+      SF_LOG_ERROR("notification {} to {} given up after {} attempts: {}", e.id, e.receiver, e.attempts + 1,
+                   st.message());
+      o.kind = SqliteAlertStore::OutboxOutcome::Kind::kFailed;
+      o.at_ms = done;
+      o.error = st.message();
+      results.push_back("failed");
+    } else {
+      const int shift = std::min(e.attempts, 20);
+      const int64_t backoff = std::min<int64_t>(config.max_backoff_ms, 1000LL << shift);
+      SF_LOG_WARN("notification {} to {} failed (attempt {}), retrying in {} ms: {}", e.id, e.receiver, e.attempts + 1,
+                  backoff, st.message());
+      o.kind = SqliteAlertStore::OutboxOutcome::Kind::kRetry;
+      o.at_ms = done + backoff;
+      o.error = st.message();
+      results.push_back("retry");
+    }
+    outcomes.push_back(std::move(o));
   }
-  if (!marked.ok()) SF_LOG_ERROR("notification {}: cannot record the outcome: {}", e.id, marked.ToString());
-  if (sent_ != nullptr) sent_->Add({{"receiver", e.receiver}, {"result", result}}).Increment();
+  if (Status marked = store_.RecordOutcomes(outcomes); !marked.ok()) {
+    SF_LOG_ERROR("notifications {}..: cannot record the outcome: {}", entries.empty() ? 0 : entries.front().id,
+                 marked.ToString());
+  }
+  if (sent_ != nullptr) {
+    for (size_t i = 0; i < entries.size(); ++i) {
+      sent_->Add({{"receiver", entries[i].receiver}, {"result", results[i]}}).Increment();
+    }
+  }
 }
 
 StatusOr<int> OutboxSender::SendDueOnce() {

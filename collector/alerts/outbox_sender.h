@@ -75,8 +75,9 @@ class OutboxSender {
   // A chat integration with a rate limit: sends `e` with every other due entry of the same
   // integration as one digest, or holds it back (Defer) while the window is full.
   void DeliverLimited(const alerting::AlertingConfig& config, const OutboxEntry& e, const alerting::ChatConfig& chat);
-  // Marks the entry sent, to retry (with backoff) or failed, by `st`.
-  void Record(const alerting::AlertingConfig& config, const OutboxEntry& e, const Status& st);
+  // Marks the entries (one message: an entry, or a digest's) sent, to retry (with backoff) or
+  // failed, by `st`, in one transaction.
+  void Record(const alerting::AlertingConfig& config, const std::vector<OutboxEntry>& entries, const Status& st);
   void Release(int64_t id);
 
   const LiveAlertingConfig& config_;
