@@ -19,6 +19,16 @@ std::string SeriesKey(const Labels& labels) {
          LabelOf(labels, "target");
 }
 
+// A rule on a series (host, check, target), as a number: no string is built per lookup.
+uint64_t RuleSeriesHash(const std::string& rule, const Labels& labels) {
+  uint64_t h = LabelPairHash("alertname", rule);
+  for (const char* name : {"host", "check", "target"}) {
+    auto it = labels.find(name);
+    h = h * 0x9E3779B97F4A7C15ULL + LabelPairHash(name, it == labels.end() ? std::string_view() : std::string_view(it->second));
+  }
+  return h;
+}
+
 // "{{name}}" -> the label's value, "{{value}}" -> the alert's value; anything else is kept.
 std::string Fill(const std::string& text, const Labels& labels, double value) {
   std::string out;
@@ -235,6 +245,9 @@ Evaluation Evaluator::Evaluate(const std::vector<SeriesState>& series, AlertBook
                                int64_t now_ms) const {
   Evaluation out;
   Builder b{previous, now_ms, &out, {}};
+  // Most of last round's alerts are held again: no rehashing while they are.
+  b.seen.reserve(previous.active.size() + previous.active.size() / 4 + 64);
+  out.book.active.reserve(previous.active.size() + previous.active.size() / 4 + 64);
   // The check="name" matcher a rule is indexed by holds for the series RulesFor hands it; the
   // rule's other matchers are tried.
   MatchMemo memo;
@@ -278,11 +291,11 @@ Evaluation Evaluator::Evaluate(const std::vector<SeriesState>& series, AlertBook
   // When a check_status rule already held on a series, by series and rule: a status that gets
   // worse (warning -> critical) changes the alert's severity and so its identity, and the new
   // alert continues from the old one's start instead of waiting its `for` again.
-  std::unordered_map<std::string, int64_t> held_since;
+  std::unordered_map<uint64_t, int64_t> held_since;
   for (const auto& [key, a] : previous.active) {
     auto rule = rule_by_name_.find(a.rule);
     if (rule == rule_by_name_.end() || rules_.rules[rule->second].kind != RuleKind::kCheckStatus) continue;
-    auto [it, fresh] = held_since.emplace(a.rule + '\x1e' + SeriesKey(a.labels), a.active_since_ms);
+    auto [it, fresh] = held_since.emplace(RuleSeriesHash(a.rule, a.labels), a.active_since_ms);
     if (!fresh) it->second = std::min(it->second, a.active_since_ms);
   }
 
@@ -310,7 +323,7 @@ Evaluation Evaluator::Evaluate(const std::vector<SeriesState>& series, AlertBook
           if (std::find(r.statuses.begin(), r.statuses.end(), s.status) == r.statuses.end()) break;
           int64_t since = s.status_since_ms;
           if (!held_since.empty()) {
-            auto held = held_since.find(r.name + '\x1e' + SeriesKey(s.labels));
+            auto held = held_since.find(RuleSeriesHash(r.name, s.labels));
             if (held != held_since.end()) since = std::min(since, held->second);
           }
           b.Hold(r, s.labels, hash(), &s, since, static_cast<double>(s.status));
