@@ -1,0 +1,313 @@
+#include "backup/backend.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <random>
+
+namespace steadfast::backup {
+
+std::string_view FileTypeDir(FileType t) {
+  switch (t) {
+    case FileType::kConfig: return "";
+    case FileType::kKey: return "keys";
+    case FileType::kData: return "data";
+    case FileType::kIndex: return "index";
+    case FileType::kSnapshot: return "snapshots";
+    case FileType::kEvidence: return "evidence";
+    case FileType::kLock: return "locks";
+  }
+  return "";
+}
+
+bool ValidFileName(FileType type, std::string_view name) {
+  if (type == FileType::kConfig) return name == "config";
+  return name.size() == 64 &&
+         std::all_of(name.begin(), name.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+namespace {
+
+Status CheckName(FileType type, const std::string& name) {
+  if (ValidFileName(type, name)) return OkStatus();
+  return InvalidArgumentError("'" + name + "' is not a valid name for a file in " +
+                              (type == FileType::kConfig ? std::string("the repository root") : std::string(FileTypeDir(type)) + "/"));
+}
+
+// ---- local directory ---------------------------------------------------------------------
+
+Status Errno(const std::string& what, int err) {
+  const std::string m = what + ": " + std::strerror(err);
+  switch (err) {
+    case ENOENT: return NotFoundError(m);
+    case ENOSPC:
+    case EDQUOT: return ResourceExhaustedError(m + " (the backup target is full)");
+    case EROFS: return FailedPreconditionError(m + " (the backup target is read-only)");
+    case EACCES:
+    case EPERM: return PermissionDeniedError(m);
+    case EEXIST: return AlreadyExistsError(m);
+    default: return UnavailableError(m);
+  }
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_;
+};
+
+class LocalBackend : public Backend {
+ public:
+  explicit LocalBackend(std::string root) : root_(std::move(root)) {
+    while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+  }
+
+  std::string Location() const override { return root_; }
+
+  Status Create() override {
+    if (::access(Path(FileType::kConfig, "config").c_str(), F_OK) == 0) {
+      return AlreadyExistsError(root_ + " already holds a repository (it has a config)");
+    }
+    SF_RETURN_IF_ERROR(MakeDir(root_));
+    for (FileType t : kAllFileTypes) {
+      if (t != FileType::kConfig) SF_RETURN_IF_ERROR(MakeDir(root_ + "/" + std::string(FileTypeDir(t))));
+    }
+    for (int i = 0; i < 256; ++i) {
+      char sub[3];
+      std::snprintf(sub, sizeof sub, "%02x", i);
+      SF_RETURN_IF_ERROR(MakeDir(root_ + "/data/" + sub));
+    }
+    return SyncDir(root_);
+  }
+
+  Status Save(FileType type, const std::string& name, std::span<const uint8_t> data) override {
+    SF_RETURN_IF_ERROR(CheckName(type, name));
+    const std::string path = Path(type, name);
+    const std::string dir = path.substr(0, path.rfind('/'));
+    const std::string tmp = dir + "/.tmp-" + RandomSuffix();
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (fd.get() < 0) return Errno("cannot create " + tmp, errno);
+    Status st = WriteAll(fd.get(), data, tmp);
+    if (st.ok() && ::fsync(fd.get()) != 0) st = Errno("cannot flush " + tmp, errno);
+    if (st.ok() && ::close(fd.release()) != 0) st = Errno("cannot close " + tmp, errno);
+    if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = Errno("cannot rename " + tmp + " to " + path, errno);
+    if (!st.ok()) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+    return SyncDir(dir);
+  }
+
+  StatusOr<std::vector<uint8_t>> Load(FileType type, const std::string& name, uint64_t offset,
+                                      uint64_t length) override {
+    SF_RETURN_IF_ERROR(CheckName(type, name));
+    const std::string path = Path(type, name);
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return Errno("cannot open " + path, errno);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return Errno("cannot stat " + path, errno);
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (offset > size || (length > 0 && offset + length > size)) {
+      return InvalidArgumentError(path + ": range " + std::to_string(offset) + "+" + std::to_string(length) +
+                                  " is past its end (" + std::to_string(size) + " bytes)");
+    }
+    const uint64_t n = length > 0 ? length : size - offset;
+    std::vector<uint8_t> out(n);
+    uint64_t done = 0;
+    while (done < n) {
+      const ssize_t r = ::pread(fd.get(), out.data() + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Errno("cannot read " + path, errno);
+      if (r == 0) return DataLossError(path + ": shorter than it was a moment ago");
+      done += static_cast<uint64_t>(r);
+    }
+    return out;
+  }
+
+  StatusOr<uint64_t> Size(FileType type, const std::string& name) override {
+    SF_RETURN_IF_ERROR(CheckName(type, name));
+    struct stat st {};
+    const std::string path = Path(type, name);
+    if (::stat(path.c_str(), &st) != 0) return Errno("cannot stat " + path, errno);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  Status Remove(FileType type, const std::string& name) override {
+    SF_RETURN_IF_ERROR(CheckName(type, name));
+    const std::string path = Path(type, name);
+    if (::unlink(path.c_str()) != 0) return Errno("cannot remove " + path, errno);
+    return SyncDir(path.substr(0, path.rfind('/')));
+  }
+
+  StatusOr<std::vector<FileInfo>> List(FileType type) override {
+    std::vector<FileInfo> out;
+    if (type == FileType::kConfig) {
+      StatusOr<uint64_t> size = Size(type, "config");
+      if (size.ok()) out.push_back({"config", *size});
+      if (!size.ok() && size.status().code() != StatusCode::kNotFound) return size.status();
+      return out;
+    }
+    const std::string dir = root_ + "/" + std::string(FileTypeDir(type));
+    if (type == FileType::kData) {
+      for (int i = 0; i < 256; ++i) {
+        char sub[3];
+        std::snprintf(sub, sizeof sub, "%02x", i);
+        SF_RETURN_IF_ERROR(ListInto(dir + "/" + sub, type, &out));
+      }
+    } else {
+      SF_RETURN_IF_ERROR(ListInto(dir, type, &out));
+    }
+    std::sort(out.begin(), out.end(), [](const FileInfo& a, const FileInfo& b) { return a.name < b.name; });
+    return out;
+  }
+
+ private:
+  std::string Path(FileType type, const std::string& name) const {
+    if (type == FileType::kConfig) return root_ + "/config";
+    if (type == FileType::kData) return root_ + "/data/" + name.substr(0, 2) + "/" + name;
+    return root_ + "/" + std::string(FileTypeDir(type)) + "/" + name;
+  }
+
+  static Status MakeDir(const std::string& path) {
+    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return Errno("cannot create " + path, errno);
+    return OkStatus();
+  }
+
+  static Status SyncDir(const std::string& dir) {
+    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() < 0) return Errno("cannot open " + dir, errno);
+    if (::fsync(fd.get()) != 0) return Errno("cannot flush " + dir, errno);
+    return OkStatus();
+  }
+
+  static Status WriteAll(int fd, std::span<const uint8_t> data, const std::string& path) {
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t w = ::write(fd, data.data() + done, data.size() - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return Errno("cannot write " + path, errno);
+      done += static_cast<size_t>(w);
+    }
+    return OkStatus();
+  }
+
+  static Status ListInto(const std::string& dir, FileType type, std::vector<FileInfo>* out) {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return Errno("cannot list " + dir, errno);
+    Status st;
+    while (dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (!ValidFileName(type, name)) continue;  // ".", "..", ".tmp-*" of an interrupted write
+      struct stat s {};
+      if (::fstatat(::dirfd(d), e->d_name, &s, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) continue;  // removed meanwhile
+        st = Errno("cannot stat " + dir + "/" + name, errno);
+        break;
+      }
+      if (!S_ISREG(s.st_mode)) continue;
+      out->push_back({name, static_cast<uint64_t>(s.st_size)});
+    }
+    ::closedir(d);
+    return st;
+  }
+
+  static std::string RandomSuffix() {
+    static thread_local std::mt19937_64 rng(std::random_device{}());
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+    return buf;
+  }
+
+  std::string root_;
+};
+
+// ---- memory -----------------------------------------------------------------------------
+
+class MemoryBackend : public Backend {
+ public:
+  std::string Location() const override { return "memory"; }
+
+  Status Create() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (files_.count({FileType::kConfig, "config"})) return AlreadyExistsError("memory already holds a repository");
+    return OkStatus();
+  }
+
+  Status Save(FileType type, const std::string& name, std::span<const uint8_t> data) override {
+    SF_RETURN_IF_ERROR(CheckName(type, name));
+    std::lock_guard<std::mutex> lock(mu_);
+    files_[{type, name}] = std::vector<uint8_t>(data.begin(), data.end());
+    return OkStatus();
+  }
+
+  StatusOr<std::vector<uint8_t>> Load(FileType type, const std::string& name, uint64_t offset,
+                                      uint64_t length) override {
+    SF_RETURN_IF_ERROR(CheckName(type, name));
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = files_.find({type, name});
+    if (it == files_.end()) return NotFoundError("memory: no " + std::string(FileTypeDir(type)) + "/" + name);
+    const uint64_t size = it->second.size();
+    if (offset > size || (length > 0 && offset + length > size)) {
+      return InvalidArgumentError(name + ": range " + std::to_string(offset) + "+" + std::to_string(length) +
+                                  " is past its end (" + std::to_string(size) + " bytes)");
+    }
+    const uint64_t n = length > 0 ? length : size - offset;
+    return std::vector<uint8_t>(it->second.begin() + static_cast<std::ptrdiff_t>(offset),
+                                it->second.begin() + static_cast<std::ptrdiff_t>(offset + n));
+  }
+
+  StatusOr<uint64_t> Size(FileType type, const std::string& name) override {
+    SF_RETURN_IF_ERROR(CheckName(type, name));
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = files_.find({type, name});
+    if (it == files_.end()) return NotFoundError("memory: no " + std::string(FileTypeDir(type)) + "/" + name);
+    return static_cast<uint64_t>(it->second.size());
+  }
+
+  Status Remove(FileType type, const std::string& name) override {
+    SF_RETURN_IF_ERROR(CheckName(type, name));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (files_.erase({type, name}) == 0) return NotFoundError("memory: no " + std::string(FileTypeDir(type)) + "/" + name);
+    return OkStatus();
+  }
+
+  StatusOr<std::vector<FileInfo>> List(FileType type) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<FileInfo> out;
+    for (auto it = files_.lower_bound({type, ""}); it != files_.end() && it->first.first == type; ++it) {
+      out.push_back({it->first.second, it->second.size()});
+    }
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<FileType, std::string>, std::vector<uint8_t>> files_;  // guarded by mu_
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> NewLocalBackend(std::string root) { return std::make_unique<LocalBackend>(std::move(root)); }
+std::unique_ptr<Backend> NewMemoryBackend() { return std::make_unique<MemoryBackend>(); }
+
+}  // namespace steadfast::backup

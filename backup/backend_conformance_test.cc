@@ -1,0 +1,157 @@
+// Every backend passes the same suite (a local directory, memory; S3 later): atomic saves of
+// content-addressed files, ranged loads, sizes, listing that never shows a half-written file,
+// removal, and errors that say what and where.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "backup/backend.h"
+#include "backup/crypto.h"
+
+namespace steadfast::backup {
+namespace {
+
+struct Factory {
+  std::string name;
+  std::function<std::unique_ptr<Backend>(const std::string& dir)> make;
+};
+
+class BackendConformanceTest : public ::testing::TestWithParam<Factory> {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sf-backend-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    backend_ = GetParam().make(dir_ + "/repo");
+    ASSERT_TRUE(backend_->Create().ok());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  static std::vector<uint8_t> Bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+  static std::string NameOf(const std::string& s) { return Hex(Sha256(Bytes(s))); }
+
+  std::string dir_;
+  std::unique_ptr<Backend> backend_;
+};
+
+TEST_P(BackendConformanceTest, SavedFilesLoadWholeOrByRangeAndHaveTheirSize) {
+  const std::string pack = "pack bytes: 0123456789";
+  const std::string name = NameOf(pack);
+  ASSERT_TRUE(backend_->Save(FileType::kData, name, Bytes(pack)).ok());
+  auto all = backend_->Load(FileType::kData, name);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(std::string(all->begin(), all->end()), pack);
+  auto part = backend_->Load(FileType::kData, name, 12, 4);
+  ASSERT_TRUE(part.ok());
+  EXPECT_EQ(std::string(part->begin(), part->end()), "0123");
+  auto tail = backend_->Load(FileType::kData, name, 16);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(std::string(tail->begin(), tail->end()), "456789");
+  EXPECT_EQ(*backend_->Size(FileType::kData, name), pack.size());
+  auto past = backend_->Load(FileType::kData, name, 20, 10);
+  EXPECT_EQ(past.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(past.status().message().find("past its end"), std::string::npos);
+
+  // Saving the same content-addressed file again is harmless.
+  EXPECT_TRUE(backend_->Save(FileType::kData, name, Bytes(pack)).ok());
+  EXPECT_EQ(*backend_->Size(FileType::kData, name), pack.size());
+}
+
+TEST_P(BackendConformanceTest, ListingIsPerTypeSortedAndRemovalIsFinal) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 5; ++i) {
+    const std::string body = "snapshot " + std::to_string(i);
+    names.push_back(NameOf(body));
+    ASSERT_TRUE(backend_->Save(FileType::kSnapshot, names.back(), Bytes(body)).ok());
+  }
+  ASSERT_TRUE(backend_->Save(FileType::kIndex, NameOf("index"), Bytes("index")).ok());
+  ASSERT_TRUE(backend_->Save(FileType::kConfig, "config", Bytes("cfg")).ok());
+  std::sort(names.begin(), names.end());
+  auto list = backend_->List(FileType::kSnapshot);
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  std::vector<std::string> listed;
+  for (const FileInfo& f : *list) listed.push_back(f.name);
+  EXPECT_EQ(listed, names);
+  EXPECT_EQ((*list)[0].size, 10u);
+  EXPECT_EQ(backend_->List(FileType::kIndex)->size(), 1u);
+  EXPECT_EQ(backend_->List(FileType::kData)->size(), 0u);
+  ASSERT_EQ(backend_->List(FileType::kConfig)->size(), 1u);
+
+  ASSERT_TRUE(backend_->Remove(FileType::kSnapshot, names[2]).ok());
+  EXPECT_EQ(backend_->List(FileType::kSnapshot)->size(), 4u);
+  EXPECT_EQ(backend_->Load(FileType::kSnapshot, names[2]).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(backend_->Remove(FileType::kSnapshot, names[2]).code(), StatusCode::kNotFound);
+  EXPECT_EQ(backend_->Size(FileType::kSnapshot, names[2]).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(BackendConformanceTest, ARepositoryIsNotCreatedTwiceAndBadNamesAreRefused) {
+  ASSERT_TRUE(backend_->Save(FileType::kConfig, "config", Bytes("cfg")).ok());
+  Status again = backend_->Create();
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
+  for (const std::string& bad : std::vector<std::string>{"../../etc/passwd", "ABCDEF", std::string(64, 'g'), std::string(63, 'a'), "config"}) {
+    Status st = backend_->Save(FileType::kSnapshot, bad, Bytes("x"));
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(st.message().find("snapshots/"), std::string::npos) << st.ToString();
+    EXPECT_EQ(backend_->Load(FileType::kSnapshot, bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(backend_->Save(FileType::kConfig, std::string(64, 'a'), Bytes("x")).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(BackendConformanceTest, ManyFilesAcrossTheDataFanOut) {
+  for (int i = 0; i < 300; ++i) {
+    const std::string body = "blob " + std::to_string(i);
+    ASSERT_TRUE(backend_->Save(FileType::kData, NameOf(body), Bytes(body)).ok());
+  }
+  auto list = backend_->List(FileType::kData);
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 300u);
+  EXPECT_TRUE(std::is_sorted(list->begin(), list->end(), [](const FileInfo& a, const FileInfo& b) { return a.name < b.name; }));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, BackendConformanceTest,
+    ::testing::Values(Factory{"local", [](const std::string& dir) { return NewLocalBackend(dir); }},
+                      Factory{"memory", [](const std::string&) { return NewMemoryBackend(); }}),
+    [](const ::testing::TestParamInfo<Factory>& info) { return info.param.name; });
+
+// The local directory's own promises: FORMAT.md's layout on disk, and a write interrupted
+// before its rename (a leftover temporary file) is never listed or loaded.
+TEST(LocalBackendTest, TheLayoutIsFormatMdsAndLeftoverTemporaryFilesAreInvisible) {
+  char tmpl[] = "/tmp/sf-backend-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string root = std::string(tmpl) + "/repo";
+  auto b = NewLocalBackend(root);
+  ASSERT_TRUE(b->Create().ok());
+  for (const char* d : {"keys", "data/00", "data/ff", "index", "snapshots", "evidence", "locks"}) {
+    EXPECT_TRUE(std::filesystem::is_directory(root + "/" + d)) << d;
+  }
+  const std::string name = std::string(2, 'a') + std::string(62, '1');
+  ASSERT_TRUE(b->Save(FileType::kData, name, std::vector<uint8_t>{1, 2, 3}).ok());
+  EXPECT_TRUE(std::filesystem::exists(root + "/data/aa/" + name));
+  EXPECT_EQ(std::filesystem::status(root + "/data/aa/" + name).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::ofstream(root + "/data/aa/.tmp-0123456789abcdef") << "half a pack";
+  std::ofstream(root + "/snapshots/.tmp-0123456789abcdef") << "half a snapshot";
+  EXPECT_EQ(b->List(FileType::kData)->size(), 1u);
+  EXPECT_EQ(b->List(FileType::kSnapshot)->size(), 0u);
+  EXPECT_EQ(b->Load(FileType::kData, "aa" + std::string(62, '2')).status().code(), StatusCode::kNotFound);
+  std::filesystem::remove_all(tmpl);
+}
+
+TEST(LocalBackendTest, AMissingTargetIsNamedInTheError) {
+  auto b = NewLocalBackend("/nonexistent-sf-dir/deeper/repo");
+  Status st = b->Create();
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("/nonexistent-sf-dir/deeper/repo"), std::string::npos) << st.ToString();
+  auto list = b->List(FileType::kSnapshot);
+  EXPECT_EQ(list.status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace steadfast::backup
