@@ -21,10 +21,6 @@ constexpr char kEnvelopeMagic[] = "SFBKENV1";  // 8 bytes without the NUL
 constexpr size_t kMagicSize = 8;
 constexpr char kKeyAad[] = "steadfast-backup key v1";
 
-void RandomFill(std::span<uint8_t> out) {
-  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) std::abort();  // no entropy: nothing is safe
-}
-
 const EVP_CIPHER* EvpCipher(Cipher c) {
   return c == Cipher::kAes256Gcm ? EVP_aes_256_gcm() : EVP_chacha20_poly1305();
 }
@@ -53,6 +49,10 @@ std::optional<Bytes> Unbase64(const std::string& in) {
 }
 
 }  // namespace
+
+void FillRandom(std::span<uint8_t> out) {
+  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) std::abort();
+}
 
 std::string Hex(std::span<const uint8_t> bytes) {
   static const char* kDigits = "0123456789abcdef";
@@ -98,9 +98,9 @@ StatusOr<Cipher> ParseCipher(std::string_view name) {
 
 MasterKey MasterKey::Generate(Cipher cipher) {
   MasterKey k;
-  RandomFill(k.enc);
-  RandomFill(k.id);
-  RandomFill(k.chunker);
+  FillRandom(k.enc);
+  FillRandom(k.id);
+  FillRandom(k.chunker);
   k.cipher = cipher;
   return k;
 }
@@ -225,7 +225,7 @@ Bytes SealEnvelope(const MasterKey& key, EnvelopeKind kind, std::span<const uint
   std::memcpy(out.data(), kEnvelopeMagic, kMagicSize);
   out[kMagicSize] = static_cast<uint8_t>(kind);
   std::span<uint8_t, kSaltSize> salt(out.data() + kMagicSize + 1, kSaltSize);
-  RandomFill(salt);
+  FillRandom(salt);
   const Key32 subkey = DeriveSubkey(key.enc, salt, EnvelopeKindName(kind));
   const Bytes body = Seal(key.cipher, subkey, CounterNonce(0), std::span<const uint8_t>(out.data(), kMagicSize + 1), plaintext);
   out.insert(out.end(), body.begin(), body.end());
@@ -263,9 +263,9 @@ StatusOr<std::string> WrapMasterKey(const MasterKey& key, std::string_view passw
                                     const KeyFileInfo& info) {
   if (password.empty()) return InvalidArgumentError("the password is empty");
   std::array<uint8_t, 16> salt{};
-  RandomFill(salt);
+  FillRandom(salt);
   std::array<uint8_t, 12> nonce{};
-  RandomFill(nonce);
+  FillRandom(nonce);
   SF_ASSIGN_OR_RETURN(Key32 kek, Kek(password, salt, kdf));
   const Bytes master = key.Serialize();
   const std::string_view aad(kKeyAad);

@@ -25,6 +25,8 @@ using BlobId = std::array<uint8_t, 32>;
 std::string Hex(std::span<const uint8_t> bytes);
 // 64 hex digits -> id; InvalidArgument otherwise.
 StatusOr<BlobId> ParseId(std::string_view hex);
+// From OpenSSL's CSPRNG (aborts if it has no entropy: nothing would be safe).
+void FillRandom(std::span<uint8_t> out);
 // SHA-256 of `data`: file names (FORMAT.md 1).
 BlobId Sha256(std::span<const uint8_t> data);
 

@@ -1,0 +1,176 @@
+#include "backup/pack.h"
+
+#include <zstd.h>
+
+#include <cstring>
+
+namespace steadfast::backup {
+namespace {
+
+constexpr char kPackMagic[] = "SFBKPCK1";
+constexpr uint64_t kHeaderNonce = 0xFFFFFFFFULL;
+constexpr char kHeaderAad[] = "header";
+
+void PutLe(Bytes& out, uint64_t v, int n) {
+  for (int i = 0; i < n; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+uint64_t GetLe(const uint8_t* p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+// aad of a blob: type || id.
+std::array<uint8_t, 33> BlobAad(BlobType type, const BlobId& id) {
+  std::array<uint8_t, 33> aad{};
+  aad[0] = static_cast<uint8_t>(type);
+  std::memcpy(aad.data() + 1, id.data(), id.size());
+  return aad;
+}
+
+std::span<const uint8_t> Span(const char* s) { return {reinterpret_cast<const uint8_t*>(s), std::strlen(s)}; }
+
+}  // namespace
+
+PackWriter::PackWriter(const MasterKey& key, int zstd_level) : key_(key), level_(zstd_level) {
+  cctx_ = ZSTD_createCCtx();
+  Start();
+}
+
+PackWriter::~PackWriter() { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_)); }
+
+void PackWriter::Start() {
+  bytes_.clear();
+  entries_.clear();
+  bytes_.resize(kPackPrefix);
+  std::memcpy(bytes_.data(), kPackMagic, 8);
+  std::array<uint8_t, kSaltSize> salt = {};
+  FillRandom(salt);
+  std::memcpy(bytes_.data() + 8, salt.data(), kSaltSize);
+  subkey_ = DeriveSubkey(key_.enc, salt, "pack");
+}
+
+Status PackWriter::Add(BlobType type, const BlobId& id, std::span<const uint8_t> plaintext) {
+  if (plaintext.size() > kMaxBlobSize) {
+    return InvalidArgumentError("a blob of " + std::to_string(plaintext.size()) + " bytes is larger than the limit");
+  }
+  PackEntry e;
+  e.type = type;
+  e.id = id;
+  e.index = static_cast<uint32_t>(entries_.size());
+  e.offset = bytes_.size();
+  e.raw_length = static_cast<uint32_t>(plaintext.size());
+  Bytes compressed;
+  std::span<const uint8_t> payload = plaintext;
+  e.raw = true;
+  if (level_ > 0 && !plaintext.empty()) {
+    compressed.resize(ZSTD_compressBound(plaintext.size()));
+    const size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), compressed.data(), compressed.size(),
+                                       plaintext.data(), plaintext.size(), level_);
+    // Stored compressed only when that saves at least 1/32 (FORMAT.md 5.2).
+    if (!ZSTD_isError(n) && n <= plaintext.size() - plaintext.size() / 32 && n < plaintext.size()) {
+      compressed.resize(n);
+      payload = compressed;
+      e.raw = false;
+    }
+  }
+  const auto aad = BlobAad(type, id);
+  const Bytes sealed = Seal(key_.cipher, subkey_, CounterNonce(e.index), aad, payload);
+  e.stored_length = static_cast<uint32_t>(sealed.size());
+  bytes_.insert(bytes_.end(), sealed.begin(), sealed.end());
+  entries_.push_back(e);
+  return OkStatus();
+}
+
+PackWriter::Pack PackWriter::Finish() {
+  Bytes header;
+  header.reserve(entries_.size() * kPackEntrySize);
+  for (const PackEntry& e : entries_) {
+    header.push_back(static_cast<uint8_t>(e.type));
+    header.push_back(e.raw ? 1 : 0);
+    PutLe(header, 0, 2);
+    PutLe(header, e.stored_length, 4);
+    PutLe(header, e.raw_length, 4);
+    PutLe(header, 0, 4);
+    header.insert(header.end(), e.id.begin(), e.id.end());
+  }
+  const Bytes sealed = Seal(key_.cipher, subkey_, CounterNonce(kHeaderNonce), Span(kHeaderAad), header);
+  bytes_.insert(bytes_.end(), sealed.begin(), sealed.end());
+  PutLe(bytes_, sealed.size(), 4);
+  Pack p;
+  p.name = Hex(Sha256(bytes_));
+  p.bytes = std::move(bytes_);
+  p.entries = std::move(entries_);
+  Start();
+  return p;
+}
+
+StatusOr<std::vector<PackEntry>> ReadPackHeader(const MasterKey& key, std::span<const uint8_t> prefix,
+                                                std::span<const uint8_t> tail, uint64_t file_size,
+                                                std::string_view what) {
+  const std::string w(what);
+  if (prefix.size() < kPackPrefix || std::memcmp(prefix.data(), kPackMagic, 8) != 0) {
+    return DataLossError(w + ": not a steadfast-backup pack (bad magic)");
+  }
+  if (tail.size() < 4 || file_size < kPackPrefix + 4 + kTagSize) return DataLossError(w + ": too short for a pack");
+  const uint64_t hlen = GetLe(tail.data() + tail.size() - 4, 4);
+  if (hlen < kTagSize || hlen + 4 > tail.size() || hlen + 4 + kPackPrefix > file_size) {
+    return DataLossError(w + ": header length " + std::to_string(hlen) + " does not fit the pack");
+  }
+  std::span<const uint8_t, kSaltSize> salt(prefix.data() + 8, kSaltSize);
+  const Key32 subkey = DeriveSubkey(key.enc, salt, "pack");
+  StatusOr<Bytes> header = Open(key.cipher, subkey, CounterNonce(kHeaderNonce), Span(kHeaderAad),
+                                tail.subspan(tail.size() - 4 - hlen, hlen), w + " header");
+  if (!header.ok()) return header.status();
+  if (header->size() % kPackEntrySize != 0) return DataLossError(w + ": header size is not a whole number of entries");
+  std::vector<PackEntry> out;
+  uint64_t offset = kPackPrefix;
+  const uint64_t blobs_end = file_size - 4 - hlen;
+  for (size_t i = 0; i < header->size() / kPackEntrySize; ++i) {
+    const uint8_t* p = header->data() + i * kPackEntrySize;
+    PackEntry e;
+    if (p[0] > 1) return DataLossError(w + ": entry " + std::to_string(i) + " has an unknown blob type");
+    e.type = static_cast<BlobType>(p[0]);
+    e.raw = (p[1] & 1) != 0;
+    e.stored_length = static_cast<uint32_t>(GetLe(p + 4, 4));
+    e.raw_length = static_cast<uint32_t>(GetLe(p + 8, 4));
+    std::memcpy(e.id.data(), p + 16, 32);
+    e.index = static_cast<uint32_t>(i);
+    e.offset = offset;
+    if (e.stored_length < kTagSize || e.raw_length > kMaxBlobSize || offset + e.stored_length > blobs_end) {
+      return DataLossError(w + ": entry " + std::to_string(i) + " does not fit the pack");
+    }
+    offset += e.stored_length;
+    out.push_back(e);
+  }
+  if (offset != blobs_end) return DataLossError(w + ": the header does not account for every byte of the pack");
+  return out;
+}
+
+StatusOr<Bytes> OpenBlob(const MasterKey& key, const BlobHasher& hasher, std::span<const uint8_t> prefix,
+                         const PackEntry& entry, std::span<const uint8_t> sealed, std::string_view what) {
+  const std::string w = std::string(what) + " blob " + Hex(entry.id).substr(0, 16);
+  if (prefix.size() < kPackPrefix || std::memcmp(prefix.data(), kPackMagic, 8) != 0) {
+    return DataLossError(std::string(what) + ": not a steadfast-backup pack (bad magic)");
+  }
+  std::span<const uint8_t, kSaltSize> salt(prefix.data() + 8, kSaltSize);
+  const Key32 subkey = DeriveSubkey(key.enc, salt, "pack");
+  SF_ASSIGN_OR_RETURN(Bytes payload, Open(key.cipher, subkey, CounterNonce(entry.index), BlobAad(entry.type, entry.id), sealed, w));
+  Bytes plain;
+  if (entry.raw) {
+    plain = std::move(payload);
+  } else {
+    const unsigned long long size = ZSTD_getFrameContentSize(payload.data(), payload.size());
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size != entry.raw_length) {
+      return DataLossError(w + ": its compressed size does not match the header");
+    }
+    plain.resize(entry.raw_length);
+    const size_t n = ZSTD_decompress(plain.data(), plain.size(), payload.data(), payload.size());
+    if (ZSTD_isError(n) || n != entry.raw_length) return DataLossError(w + ": cannot be decompressed");
+  }
+  if (plain.size() != entry.raw_length) return DataLossError(w + ": its size does not match the header");
+  if (hasher.Id(plain) != entry.id) return DataLossError(w + ": its content does not hash to its id");
+  return plain;
+}
+
+}  // namespace steadfast::backup
