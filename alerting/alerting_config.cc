@@ -311,11 +311,13 @@ StatusOr<AlertingConfig> ParseAlertingConfig(const ConfigNode& node, const std::
     c.schedules.push_back(std::move(sc));
   }
   std::set<std::string> policy_names;
+  bool pages_people = false;
   SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> policies, node["escalation_policies"].Items());
   for (const ConfigNode& n : policies) {
     SF_ASSIGN_OR_RETURN(EscalationPolicy p, ParsePolicy(n, c.schedules));
     if (!policy_names.insert(p.name).second) return n["name"].Error("a second policy named '" + p.name + "'");
     for (size_t i = 0; i < p.tiers.size(); ++i) {
+      pages_people = pages_people || !p.tiers[i].users.empty() || !p.tiers[i].schedules.empty();
       for (const std::string& r : p.tiers[i].receivers) {
         if (names.count(r) == 0) {
           return n["tiers"].Error("tier " + std::to_string(i + 1) + ": receiver '" + r + "' is not among the receivers");
@@ -324,13 +326,15 @@ StatusOr<AlertingConfig> ParseAlertingConfig(const ConfigNode& node, const std::
     }
     c.escalation_policies.push_back(std::move(p));
   }
-  // Routes may name policies made through the API, and tiers paging people need user_email:
-  // both are checked once the API's schedules and policies are added (oncall_config.h).
   if (node["user_email"].present()) {
     EmailConfig e;
     SF_RETURN_IF_ERROR(ReadEmail(node["user_email"], fs, &e, /*need_to=*/false));
     c.user_email = std::move(e);
+  } else if (pages_people) {
+    return node["user_email"].Error("required: escalation tiers page people (users, schedules), who are emailed");
   }
+  // Routes may name policies made through the API: that is checked once they are added
+  // (oncall_config.h, when the collector starts or reloads).
 
   std::set<std::string> heartbeat_names;
   SF_ASSIGN_OR_RETURN(std::vector<ConfigNode> heartbeats, node["heartbeats"].Items());

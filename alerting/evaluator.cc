@@ -291,12 +291,26 @@ Evaluation Evaluator::Evaluate(const std::vector<SeriesState>& series, AlertBook
   // When a check_status rule already held on a series, by series and rule: a status that gets
   // worse (warning -> critical) changes the alert's severity and so its identity, and the new
   // alert continues from the old one's start instead of waiting its `for` again.
-  std::unordered_map<uint64_t, int64_t> held_since;
+  // Looked up by a number; the rule and series are kept to confirm a hit, so a hash collision
+  // can never hand one series another's start.
+  struct Held {
+    std::string rule;
+    std::string series;  // SeriesKey
+    int64_t since_ms = 0;
+  };
+  std::unordered_multimap<uint64_t, Held> held_since;
   for (const auto& [key, a] : previous.active) {
     auto rule = rule_by_name_.find(a.rule);
     if (rule == rule_by_name_.end() || rules_.rules[rule->second].kind != RuleKind::kCheckStatus) continue;
-    auto [it, fresh] = held_since.emplace(RuleSeriesHash(a.rule, a.labels), a.active_since_ms);
-    if (!fresh) it->second = std::min(it->second, a.active_since_ms);
+    const uint64_t h = RuleSeriesHash(a.rule, a.labels);
+    const std::string series = SeriesKey(a.labels);
+    auto [first, last] = held_since.equal_range(h);
+    auto same = std::find_if(first, last, [&](const auto& e) { return e.second.rule == a.rule && e.second.series == series; });
+    if (same != last) {
+      same->second.since_ms = std::min(same->second.since_ms, a.active_since_ms);
+    } else {
+      held_since.emplace(h, Held{a.rule, series, a.active_since_ms});
+    }
   }
 
   // Host-scoped absence: the newest report over a host's matching series.
@@ -323,8 +337,13 @@ Evaluation Evaluator::Evaluate(const std::vector<SeriesState>& series, AlertBook
           if (std::find(r.statuses.begin(), r.statuses.end(), s.status) == r.statuses.end()) break;
           int64_t since = s.status_since_ms;
           if (!held_since.empty()) {
-            auto held = held_since.find(RuleSeriesHash(r.name, s.labels));
-            if (held != held_since.end()) since = std::min(since, held->second);
+            auto [first, last] = held_since.equal_range(RuleSeriesHash(r.name, s.labels));
+            if (first != last) {
+              const std::string series = SeriesKey(s.labels);  // only on a hit: confirm it
+              for (auto it = first; it != last; ++it) {
+                if (it->second.rule == r.name && it->second.series == series) since = std::min(since, it->second.since_ms);
+              }
+            }
           }
           b.Hold(r, s.labels, hash(), &s, since, static_cast<double>(s.status));
           break;

@@ -97,7 +97,12 @@ class LocalBackend : public Backend {
       std::snprintf(sub, sizeof sub, "%02x", i);
       SF_RETURN_IF_ERROR(MakeDir(root_ + "/data/" + sub));
     }
-    return SyncDir(root_);
+    // Every new directory entry made durable, so a power cut cannot lose a directory that a
+    // later save needs.
+    SF_RETURN_IF_ERROR(SyncDir(root_ + "/data"));
+    SF_RETURN_IF_ERROR(SyncDir(root_));
+    const std::string parent = root_.find('/') == std::string::npos ? "." : root_.substr(0, std::max<size_t>(1, root_.rfind('/')));
+    return SyncDir(parent);
   }
 
   Status Save(FileType type, const std::string& name, std::span<const uint8_t> data) override {
@@ -127,7 +132,7 @@ class LocalBackend : public Backend {
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return Errno("cannot stat " + path, errno);
     const uint64_t size = static_cast<uint64_t>(st.st_size);
-    if (offset > size || (length > 0 && offset + length > size)) {
+    if (offset > size || length > size - offset) {
       return InvalidArgumentError(path + ": range " + std::to_string(offset) + "+" + std::to_string(length) +
                                   " is past its end (" + std::to_string(size) + " bytes)");
     }
@@ -267,7 +272,7 @@ class MemoryBackend : public Backend {
     auto it = files_.find({type, name});
     if (it == files_.end()) return NotFoundError("memory: no " + std::string(FileTypeDir(type)) + "/" + name);
     const uint64_t size = it->second.size();
-    if (offset > size || (length > 0 && offset + length > size)) {
+    if (offset > size || length > size - offset) {
       return InvalidArgumentError(name + ": range " + std::to_string(offset) + "+" + std::to_string(length) +
                                   " is past its end (" + std::to_string(size) + " bytes)");
     }

@@ -262,6 +262,12 @@ StatusOr<Key32> Kek(std::string_view password, std::span<const uint8_t> salt, co
 StatusOr<std::string> WrapMasterKey(const MasterKey& key, std::string_view password, const KdfParams& kdf,
                                     const KeyFileInfo& info) {
   if (password.empty()) return InvalidArgumentError("the password is empty");
+  if (!kdf.allow_weak && (kdf.m_kib < 65536 || kdf.t < 3)) {
+    return InvalidArgumentError("argon2id parameters below FORMAT.md's minimum (64 MiB, 3 passes)");
+  }
+  if (kdf.m_kib > (1u << 20) || kdf.t > 20 || kdf.p < 1 || kdf.p > 16) {
+    return InvalidArgumentError("argon2id parameters above what readers accept (1 GiB, 20 passes, 16 lanes)");
+  }
   std::array<uint8_t, 16> salt{};
   FillRandom(salt);
   std::array<uint8_t, 12> nonce{};
@@ -304,9 +310,9 @@ StatusOr<MasterKey> UnwrapMasterKey(std::string_view key_file_json, std::string_
   SF_ASSIGN_OR_RETURN(std::string kdf_name, text("kdf"));
   if (kdf_name != "argon2id") return DataLossError(w + ": unknown kdf '" + kdf_name + "'");
   KdfParams kdf;
-  SF_ASSIGN_OR_RETURN(kdf.m_kib, number("m_kib", 8, 4u * 1024 * 1024));
-  SF_ASSIGN_OR_RETURN(kdf.t, number("t", 1, 100));
-  SF_ASSIGN_OR_RETURN(kdf.p, number("p", 1, 64));
+  SF_ASSIGN_OR_RETURN(kdf.m_kib, number("m_kib", 8, 1u << 20));
+  SF_ASSIGN_OR_RETURN(kdf.t, number("t", 1, 20));
+  SF_ASSIGN_OR_RETURN(kdf.p, number("p", 1, 16));
   SF_ASSIGN_OR_RETURN(std::string cipher_name, text("cipher"));
   StatusOr<Cipher> cipher = ParseCipher(cipher_name);
   if (!cipher.ok()) return DataLossError(w + ": " + cipher.status().message());

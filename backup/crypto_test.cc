@@ -98,7 +98,7 @@ TEST(BackupCryptoTest, EnvelopesAreFreshlySaltedAndRefuseAnotherKindAKeyOrABitFl
 
 TEST(BackupCryptoTest, KeyFilesOpenWithTheirPasswordAndTellAWrongOneFromDamage) {
   const MasterKey key = MasterKey::Generate(Cipher::kChaCha20Poly1305);
-  const KdfParams fast{64, 1, 1};  // the test's; the default is 64 MiB, 3 passes
+  const KdfParams fast{64, 1, 1, true};  // the test's; the default is 64 MiB, 3 passes
   auto file = WrapMasterKey(key, "correct horse", fast, {"2026-11-29T10:00:00Z", "nas1", "backup"});
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   auto opened = UnwrapMasterKey(*file, "correct horse", "keys/1");
@@ -120,6 +120,15 @@ TEST(BackupCryptoTest, KeyFilesOpenWithTheirPasswordAndTellAWrongOneFromDamage) 
   EXPECT_EQ(UnwrapMasterKey(j.dump(), "correct horse", "keys/1").status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(UnwrapMasterKey("not json", "correct horse", "keys/1").status().code(), StatusCode::kDataLoss);
   EXPECT_FALSE(WrapMasterKey(key, "", fast, {}).ok());
+  // Weak parameters only when asked for (tests); too costly ones never.
+  auto weak = WrapMasterKey(key, "pw", {64, 1, 1}, {});
+  EXPECT_EQ(weak.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(weak.status().message().find("minimum"), std::string::npos);
+  EXPECT_FALSE(WrapMasterKey(key, "pw", {4u << 20, 3, 1}, {}).ok());
+  j = nlohmann::json::parse(*file);
+  j["m_kib"] = 4u << 20;
+  EXPECT_EQ(UnwrapMasterKey(j.dump(), "correct horse", "keys/1").status().code(), StatusCode::kDataLoss)
+      << "a planted key file cannot ask for 4 GiB";
 }
 
 }  // namespace

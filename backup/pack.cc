@@ -54,6 +54,9 @@ Status PackWriter::Add(BlobType type, const BlobId& id, std::span<const uint8_t>
   if (plaintext.size() > kMaxBlobSize) {
     return InvalidArgumentError("a blob of " + std::to_string(plaintext.size()) + " bytes is larger than the limit");
   }
+  if (entries_.size() >= kMaxPackEntries || bytes_.size() + plaintext.size() + kTagSize > kMaxPackBytes) {
+    return FailedPreconditionError("the pack is full (FORMAT.md 5.3: 2^24 blobs, 4 GiB); finish it first");
+  }
   PackEntry e;
   e.type = type;
   e.id = id;
@@ -114,8 +117,13 @@ StatusOr<std::vector<PackEntry>> ReadPackHeader(const MasterKey& key, std::span<
   }
   if (tail.size() < 4 || file_size < kPackPrefix + 4 + kTagSize) return DataLossError(w + ": too short for a pack");
   const uint64_t hlen = GetLe(tail.data() + tail.size() - 4, 4);
-  if (hlen < kTagSize || hlen + 4 > tail.size() || hlen + 4 + kPackPrefix > file_size) {
+  if (hlen < kTagSize || hlen + 4 + kPackPrefix > file_size || hlen > kMaxPackEntries * kPackEntrySize + kTagSize) {
     return DataLossError(w + ": header length " + std::to_string(hlen) + " does not fit the pack");
+  }
+  if (hlen + 4 > tail.size()) {
+    // Not damage: the caller read too little of the pack's end. It can read this much and retry.
+    return InvalidArgumentError(w + ": the header needs the last " + std::to_string(hlen + 4) + " bytes, got " +
+                                std::to_string(tail.size()));
   }
   std::span<const uint8_t, kSaltSize> salt(prefix.data() + 8, kSaltSize);
   const Key32 subkey = DeriveSubkey(key.enc, salt, "pack");
@@ -162,7 +170,7 @@ StatusOr<Bytes> OpenBlob(const MasterKey& key, const BlobHasher& hasher, std::sp
   } else {
     const unsigned long long size = ZSTD_getFrameContentSize(payload.data(), payload.size());
     if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size != entry.raw_length) {
-      return DataLossError(w + ": its compressed size does not match the header");
+      return DataLossError(w + ": its decompressed size does not match the header");
     }
     plain.resize(entry.raw_length);
     const size_t n = ZSTD_decompress(plain.data(), plain.size(), payload.data(), payload.size());

@@ -30,6 +30,8 @@ struct PackEntry {
 inline constexpr size_t kPackPrefix = 8 + kSaltSize;  // magic, salt
 inline constexpr size_t kPackEntrySize = 48;
 inline constexpr uint32_t kMaxBlobSize = 256u << 20;  // a blob's plaintext (tree blobs included)
+inline constexpr size_t kMaxPackEntries = size_t{1} << 24;
+inline constexpr uint64_t kMaxPackBytes = uint64_t{4} << 30;  // blobs; the header comes on top
 
 class PackWriter {
  public:
@@ -40,7 +42,7 @@ class PackWriter {
   PackWriter& operator=(const PackWriter&) = delete;
 
   // Appends one blob whose id the caller computed (BlobHasher). InvalidArgument when it is
-  // larger than kMaxBlobSize.
+  // larger than kMaxBlobSize; FailedPrecondition when the pack is full (Finish it first).
   Status Add(BlobType type, const BlobId& id, std::span<const uint8_t> plaintext);
   size_t size() const { return bytes_.size(); }  // bytes so far
   size_t count() const { return entries_.size(); }
@@ -65,7 +67,8 @@ class PackWriter {
 
 // The header of a pack of `file_size` bytes from its first kPackPrefix bytes and its last
 // `tail` bytes (at least the header and its length; the whole pack works too). DataLoss naming
-// `what` when anything does not add up.
+// `what` when anything does not add up; InvalidArgument (saying how many bytes) when `tail` is
+// shorter than the header.
 StatusOr<std::vector<PackEntry>> ReadPackHeader(const MasterKey& key, std::span<const uint8_t> prefix,
                                                 std::span<const uint8_t> tail, uint64_t file_size,
                                                 std::string_view what);

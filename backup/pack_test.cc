@@ -94,6 +94,12 @@ TEST_F(PackTest, TheHeaderReadsFromThePacksEndsAlone) {
                                std::span<const uint8_t>(p.bytes.data() + p.bytes.size() - tail, tail), p.bytes.size(), "x");
   ASSERT_TRUE(header.ok()) << header.status().ToString();
   EXPECT_EQ(header->size(), 2u);
+  // Too little of the end is not damage: the error says how much to read.
+  auto short_tail = ReadPackHeader(key_, std::span<const uint8_t>(p.bytes.data(), kPackPrefix),
+                                   std::span<const uint8_t>(p.bytes.data() + p.bytes.size() - 20, 20), p.bytes.size(), "x");
+  EXPECT_EQ(short_tail.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(short_tail.status().message().find("needs the last " + std::to_string(tail) + " bytes"), std::string::npos)
+      << short_tail.status().ToString();
 }
 
 TEST_F(PackTest, EveryFlippedBitIsRefused) {

@@ -35,7 +35,7 @@ class RepositoryTest : public ::testing::Test {
   std::unique_ptr<Backend> Shared() { return std::make_unique<SharedBackend>(store_.get()); }
   InitOptions Options() {
     InitOptions o;
-    o.kdf = {64, 1, 1};  // fast for tests
+    o.kdf = {64, 1, 1, true};  // fast for tests
     o.info = {"2026-11-29T10:00:00Z", "nas1", "backup"};
     return o;
   }
@@ -64,7 +64,7 @@ TEST_F(RepositoryTest, InitThenOpenWithThePasswordOnly) {
 TEST_F(RepositoryTest, KeysAreAddedListedAndRemovedButNeverTheLast) {
   auto repo = Repository::Init(Shared(), "first", Options());
   ASSERT_TRUE(repo.ok());
-  auto second = (*repo)->AddKey("second", {64, 1, 1}, {"", "laptop", "ops"});
+  auto second = (*repo)->AddKey("second", {64, 1, 1, true}, {"", "laptop", "ops"});
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   ASSERT_TRUE(Repository::Open(Shared(), "second").ok());
   auto keys = (*repo)->ListKeys();

@@ -203,7 +203,9 @@ int Main(int argc, char** argv) {
                   config->alerting.rule_files.size(), config->alerting.receivers.size());
       // Schedules and policies made through the API live in collector.db, which this does not open.
       if (Status refs = alerting::CheckOncallReferences(config->alerting); !refs.ok()) {
-        std::printf("note: %s (fine only if it is made through the API)\n", refs.message().c_str());
+        std::printf("note: %s; the collector starts only if it was made through the API "
+                    "(POST /api/v1/escalation-policies), which this check cannot see\n",
+                    refs.message().c_str());
       }
     }
     return kExitOk;

@@ -261,9 +261,9 @@ Status AlertEngine::ApplyConfig() {
   {
     std::lock_guard<std::mutex> lock(series_mu_);
     for (auto& [name, hb] : heartbeats) {
-      // Pings that arrived while the new list was built.
+      // The pings as they are now (some may have arrived while the new list was built).
       auto it = heartbeats_.find(name);
-      if (it != heartbeats_.end() && it->second.pings.size() > hb.pings.size()) hb.pings = it->second.pings;
+      if (it != heartbeats_.end()) hb.pings = it->second.pings;
     }
     heartbeats_.swap(heartbeats);
     config_ = next;

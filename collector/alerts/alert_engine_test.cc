@@ -743,9 +743,10 @@ TEST_F(AlertEngineTest, ConfigErrorsNameTheKey) {
   st = references("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x, escalation_policy: nope}\n"
                   "  receivers: [{name: x}]\n");
   EXPECT_NE(st.message().find("escalation_policy 'nope'"), std::string::npos) << st.ToString();
-  st = references("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x}\n  receivers: [{name: x}]\n"
-                  "  escalation_policies: [{name: p, tiers: [{users: [a]}]}]\n");
+  st = parse("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x}\n  receivers: [{name: x}]\n"
+             "  escalation_policies: [{name: p, tiers: [{users: [a]}]}]\n");
   EXPECT_NE(st.message().find("user_email"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("c.yaml"), std::string::npos) << st.ToString();
   st = parse("alerting:\n  rule_files: [rules.yaml]\n  route: {receiver: x}\n  receivers: [{name: x}]\n"
              "  schedules: [{name: s, time_zone: Mars/Base, working: {members: [a], start_date: '2026-01-01'}}]\n");
   EXPECT_NE(st.message().find("c.yaml:5"), std::string::npos) << st.ToString();

@@ -67,7 +67,11 @@ StatusOr<std::unique_ptr<AlertingConfigManager>> AlertingConfigManager::Create(
     alerting::AlertingConfig file, SqliteAlertStore& store, AlertingFileReader reader, const Clock& clock,
     prometheus::Registry* registry) {
   SF_ASSIGN_OR_RETURN(std::vector<OncallDocument> docs, store.OncallDocuments());
-  SF_ASSIGN_OR_RETURN(alerting::AlertingConfig composed, Compose(file, docs));
+  StatusOr<alerting::AlertingConfig> composed_or = Compose(file, docs);
+  // A reference that does not resolve is a configuration error: the collector exits 2 (not
+  // restarted by systemd) with the reason.
+  if (!composed_or.ok()) return InvalidArgumentError("alerting configuration: " + composed_or.status().message());
+  alerting::AlertingConfig composed = std::move(composed_or).value();
   std::unique_ptr<AlertingConfigManager> m(new AlertingConfigManager(std::move(file), std::move(docs),
                                                                      std::move(composed), store, std::move(reader), clock));
   if (registry != nullptr) {

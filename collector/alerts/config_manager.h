@@ -7,7 +7,7 @@
 // configuration in force stays. Reloads and edits are audited.
 //
 // Names are unique across both sources. Schedules and policies from the file are read-only
-// through the API (409: edit the file and reload); the API's cannot be shadowed by the file
+// through the API (422: edit the file and reload); the API's cannot be shadowed by the file
 // (a reload that adds a schedule of the same name is refused).
 #pragma once
 
@@ -63,8 +63,9 @@ struct OncallEntry {
 class AlertingConfigManager {
  public:
   // `file` is the config file's section as read at start; `reader` reads it again on reload
-  // (null: reloads are refused, e.g. a collector started from text in a test). Errors: a stored
-  // document that no longer fits the file (FailedPrecondition naming it).
+  // (null: reloads are refused, e.g. a collector started from text in a test). Errors: a
+  // reference that does not resolve, or a stored document that no longer fits the file
+  // (InvalidArgument naming it: a configuration error).
   static StatusOr<std::unique_ptr<AlertingConfigManager>> Create(alerting::AlertingConfig file,
                                                                  SqliteAlertStore& store, AlertingFileReader reader,
                                                                  const Clock& clock, prometheus::Registry* registry);

@@ -64,9 +64,10 @@ void OncallHandlers::AddRoutes(RouteTable& t) {
 HttpResponse OncallHandlers::Reload(const RequestContext& ctx) const {
   StatusOr<alerts::ReloadSummary> s = manager_.Reload(AlertActorFor(ctx, "alerting.reload"));
   if (!s.ok()) {
-    // Whatever is wrong in the file, the request itself was fine: 422 with the file's reason.
-    return ErrorResponse(s.status().code() == StatusCode::kInvalidArgument ? FailedPreconditionError(s.status().message())
-                                                                            : s.status());
+    // Whatever is wrong in the files (bad, missing or unreadable), the request itself was fine:
+    // 422 with the reason.
+    return ErrorResponse(s.status().code() == StatusCode::kInternal ? s.status()
+                                                                     : FailedPreconditionError(s.status().message()));
   }
   if (after_change_) after_change_();
   return JsonResponse(200, json{{"version", s->version},
