@@ -213,7 +213,7 @@ Status CheckOncallReferences(const AlertingConfig& c) {
   CollectPolicies(c.route, &used);
   for (const auto& [policy, path] : used) {
     if (policies.count(policy) == 0) {
-      return FailedPreconditionError("alerting." + path + ": escalation_policy '" + policy +
+      return FailedPreconditionError(path + ": escalation_policy '" + policy +
                                      "' is neither in alerting.escalation_policies nor made through the API");
     }
   }
