@@ -1,0 +1,207 @@
+#include "backup/index.h"
+
+#include <set>
+
+#include "backup/document.h"
+
+namespace steadfast::backup {
+
+using nlohmann::json;
+
+namespace {
+
+std::string_view IdView(const BlobId& id) { return {reinterpret_cast<const char*>(id.data()), id.size()}; }
+
+}  // namespace
+
+json IndexDocument(const std::vector<IndexedPack>& packs, const std::vector<std::string>& supersedes) {
+  json list = json::array();
+  for (const IndexedPack& p : packs) {
+    json blobs = json::array();
+    for (const PackEntry& e : p.blobs) {
+      blobs.push_back({static_cast<int>(e.type), json::binary(std::vector<uint8_t>(e.id.begin(), e.id.end())), e.offset,
+                       e.stored_length, e.raw_length, e.raw ? 1 : 0, e.index});
+    }
+    list.push_back({{"id", p.pack}, {"blobs", std::move(blobs)}});
+  }
+  return {{"packs", std::move(list)}, {"supersedes", supersedes}};
+}
+
+StatusOr<std::vector<IndexedPack>> ParseIndexDocument(const json& doc, std::string_view what,
+                                                      std::vector<std::string>* supersedes) {
+  const std::string w(what);
+  auto packs = doc.find("packs");
+  if (packs == doc.end() || !packs->is_array()) return DataLossError(w + ": missing or bad 'packs'");
+  std::vector<IndexedPack> out;
+  for (const json& p : *packs) {
+    IndexedPack ip;
+    if (!p.is_object() || !p.contains("id") || !p["id"].is_string() || !ValidFileName(FileType::kData, p["id"].get<std::string>()) ||
+        !p.contains("blobs") || !p["blobs"].is_array()) {
+      return DataLossError(w + ": a bad entry in 'packs'");
+    }
+    ip.pack = p["id"].get<std::string>();
+    for (const json& b : p["blobs"]) {
+      if (!b.is_array() || b.size() != 7 || !b[1].is_binary() || b[1].get_binary().size() != 32) {
+        return DataLossError(w + ": a bad blob entry in pack " + ip.pack);
+      }
+      for (size_t i : {0u, 2u, 3u, 4u, 5u, 6u}) {
+        if (!b[i].is_number_unsigned()) return DataLossError(w + ": a bad blob entry in pack " + ip.pack);
+      }
+      PackEntry e;
+      if (b[0].get<uint64_t>() > 1) return DataLossError(w + ": an unknown blob type in pack " + ip.pack);
+      e.type = static_cast<BlobType>(b[0].get<uint64_t>());
+      std::copy(b[1].get_binary().begin(), b[1].get_binary().end(), e.id.begin());
+      e.offset = b[2].get<uint64_t>();
+      e.stored_length = static_cast<uint32_t>(b[3].get<uint64_t>());
+      e.raw_length = static_cast<uint32_t>(b[4].get<uint64_t>());
+      e.raw = b[5].get<uint64_t>() != 0;
+      e.index = static_cast<uint32_t>(b[6].get<uint64_t>());
+      ip.blobs.push_back(e);
+    }
+    out.push_back(std::move(ip));
+  }
+  if (supersedes != nullptr) {
+    supersedes->clear();
+    auto s = doc.find("supersedes");
+    if (s != doc.end()) {
+      if (!s->is_array()) return DataLossError(w + ": bad 'supersedes'");
+      for (const json& name : *s) {
+        if (!name.is_string() || !ValidFileName(FileType::kIndex, name.get<std::string>())) {
+          return DataLossError(w + ": bad 'supersedes'");
+        }
+        supersedes->push_back(name.get<std::string>());
+      }
+    }
+  }
+  return out;
+}
+
+StatusOr<std::unique_ptr<IndexCache>> IndexCache::Open(const std::string& path) {
+  sqlite::OpenOptions o;
+  o.synchronous = "NORMAL";  // derived data: a lost commit is read again from the repository
+  SF_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::SqliteDb> db, sqlite::SqliteDb::Open(path, o));
+  SF_RETURN_IF_ERROR(db->Exec("PRAGMA cache_size = -8192"));  // 8 MiB: the bound on index memory
+  SF_RETURN_IF_ERROR(db->Migrate({{1, R"sql(
+CREATE TABLE index_files (name TEXT PRIMARY KEY);
+CREATE TABLE supersedes (file TEXT NOT NULL, superseded TEXT NOT NULL, PRIMARY KEY (file, superseded));
+CREATE TABLE blobs (
+  id         BLOB NOT NULL,
+  index_file TEXT NOT NULL,
+  type       INTEGER NOT NULL,
+  pack       TEXT NOT NULL,
+  offset     INTEGER NOT NULL,
+  stored     INTEGER NOT NULL,
+  raw_length INTEGER NOT NULL,
+  flags      INTEGER NOT NULL,
+  position   INTEGER NOT NULL,
+  PRIMARY KEY (id, index_file)
+) WITHOUT ROWID;
+CREATE INDEX blobs_by_file ON blobs (index_file);
+)sql"}}));
+  return std::unique_ptr<IndexCache>(new IndexCache(std::move(db)));
+}
+
+Status IndexCache::AddFile(const std::string& name, const std::vector<IndexedPack>& packs,
+                           const std::vector<std::string>& supersedes) {
+  sqlite::Transaction tx(db_.get());
+  SF_RETURN_IF_ERROR(tx.Begin());
+  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement insert,
+                      db_->Prepare("INSERT OR REPLACE INTO blobs (id, index_file, type, pack, offset, stored, raw_length, "
+                                   "flags, position) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+  for (const IndexedPack& p : packs) {
+    for (const PackEntry& e : p.blobs) {
+      insert.BindBlob(1, IdView(e.id))
+          .Bind(2, name)
+          .Bind(3, static_cast<int64_t>(e.type))
+          .Bind(4, p.pack)
+          .Bind(5, static_cast<int64_t>(e.offset))
+          .Bind(6, static_cast<int64_t>(e.stored_length))
+          .Bind(7, static_cast<int64_t>(e.raw_length))
+          .Bind(8, static_cast<int64_t>(e.raw ? 1 : 0))
+          .Bind(9, static_cast<int64_t>(e.index));
+      SF_RETURN_IF_ERROR(insert.Run());
+      insert.Reset();
+    }
+  }
+  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement sup, db_->Prepare("INSERT OR IGNORE INTO supersedes (file, superseded) VALUES (?1, ?2)"));
+  for (const std::string& s : supersedes) {
+    sup.Bind(1, name).Bind(2, s);
+    SF_RETURN_IF_ERROR(sup.Run());
+    sup.Reset();
+  }
+  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement file, db_->Prepare("INSERT INTO index_files (name) VALUES (?1)"));
+  file.Bind(1, name);
+  SF_RETURN_IF_ERROR(file.Run());
+  return tx.Commit();
+}
+
+StatusOr<size_t> IndexCache::Sync(Repository& repo) {
+  SF_ASSIGN_OR_RETURN(std::vector<FileInfo> listed, repo.backend().List(FileType::kIndex));
+  std::set<std::string> present;
+  for (const FileInfo& f : listed) present.insert(f.name);
+  std::set<std::string> known;
+  {
+    SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s, db_->Prepare("SELECT name FROM index_files"));
+    while (true) {
+      SF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      known.insert(s.ColumnText(0));
+    }
+  }
+  // Files gone from the repository.
+  for (const std::string& name : known) {
+    if (present.count(name)) continue;
+    sqlite::Transaction tx(db_.get());
+    SF_RETURN_IF_ERROR(tx.Begin());
+    for (const char* sql : {"DELETE FROM blobs WHERE index_file = ?1", "DELETE FROM supersedes WHERE file = ?1",
+                            "DELETE FROM index_files WHERE name = ?1"}) {
+      SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s, db_->Prepare(sql));
+      s.Bind(1, name);
+      SF_RETURN_IF_ERROR(s.Run());
+    }
+    SF_RETURN_IF_ERROR(tx.Commit());
+  }
+  // New files, one transaction each (a file's entries are in the cache whole or not at all).
+  size_t read = 0;
+  for (const std::string& name : present) {
+    if (known.count(name)) continue;
+    SF_ASSIGN_OR_RETURN(json doc, repo.LoadDocument(FileType::kIndex, EnvelopeKind::kIndex, name));
+    std::vector<std::string> supersedes;
+    SF_ASSIGN_OR_RETURN(std::vector<IndexedPack> packs, ParseIndexDocument(doc, "index/" + name, &supersedes));
+    SF_RETURN_IF_ERROR(AddFile(name, packs, supersedes));
+    ++read;
+  }
+  // Entries of superseded files whose successor is present are not used (a crash during prune
+  // can leave both).
+  SF_RETURN_IF_ERROR(db_->Exec(
+      "DELETE FROM blobs WHERE index_file IN (SELECT superseded FROM supersedes WHERE file IN (SELECT name FROM "
+      "index_files))"));
+  return read;
+}
+
+StatusOr<std::optional<BlobLocation>> IndexCache::Find(const BlobId& id) {
+  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s,
+                      db_->Prepare("SELECT type, pack, offset, stored, raw_length, flags, position FROM blobs WHERE id = ?1 "
+                                   "LIMIT 1"));
+  s.BindBlob(1, IdView(id));
+  SF_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<BlobLocation>();
+  BlobLocation loc;
+  loc.entry.type = static_cast<BlobType>(s.ColumnInt(0));
+  loc.pack = s.ColumnText(1);
+  loc.entry.id = id;
+  loc.entry.offset = static_cast<uint64_t>(s.ColumnInt(2));
+  loc.entry.stored_length = static_cast<uint32_t>(s.ColumnInt(3));
+  loc.entry.raw_length = static_cast<uint32_t>(s.ColumnInt(4));
+  loc.entry.raw = s.ColumnInt(5) != 0;
+  loc.entry.index = static_cast<uint32_t>(s.ColumnInt(6));
+  return std::optional<BlobLocation>(loc);
+}
+
+StatusOr<int64_t> IndexCache::BlobCount() {
+  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s, db_->Prepare("SELECT count(DISTINCT id) FROM blobs"));
+  SF_ASSIGN_OR_RETURN(bool row, s.Step());
+  return row ? s.ColumnInt(0) : 0;
+}
+
+}  // namespace steadfast::backup

@@ -1,0 +1,55 @@
+// Index files (backup/FORMAT.md, section 6) and the local cache that answers "which pack holds
+// blob X, where" without the repository's index in memory: an SQLite database per repository
+// with an 8 MiB page cache, brought up to the repository's index/ listing at the start of an
+// operation. The cache is derived data: deleted or damaged, it is rebuilt from the repository.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backup/pack.h"
+#include "backup/repository.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/status.h"
+
+namespace steadfast::backup {
+
+struct IndexedPack {
+  std::string pack;  // the pack's name
+  std::vector<PackEntry> blobs;
+};
+
+// The document of one index file; `supersedes`: index files it replaces (prune).
+nlohmann::json IndexDocument(const std::vector<IndexedPack>& packs, const std::vector<std::string>& supersedes);
+// DataLoss naming `what` and the field when it does not parse.
+StatusOr<std::vector<IndexedPack>> ParseIndexDocument(const nlohmann::json& doc, std::string_view what,
+                                                      std::vector<std::string>* supersedes);
+
+struct BlobLocation {
+  std::string pack;
+  PackEntry entry;
+};
+
+class IndexCache {
+ public:
+  // `path`: the cache database (":memory:" in tests); created when missing.
+  static StatusOr<std::unique_ptr<IndexCache>> Open(const std::string& path);
+
+  // Reads the index files the cache has not seen, forgets those that are gone, and drops the
+  // entries of files a present file supersedes. Returns how many files it read.
+  StatusOr<size_t> Sync(Repository& repo);
+  // One location of the blob (any, when several packs hold it); nullopt when no index has it.
+  StatusOr<std::optional<BlobLocation>> Find(const BlobId& id);
+  StatusOr<int64_t> BlobCount();
+
+ private:
+  explicit IndexCache(std::unique_ptr<sqlite::SqliteDb> db) : db_(std::move(db)) {}
+  Status AddFile(const std::string& name, const std::vector<IndexedPack>& packs, const std::vector<std::string>& supersedes);
+  std::unique_ptr<sqlite::SqliteDb> db_;
+};
+
+}  // namespace steadfast::backup
