@@ -130,9 +130,11 @@ StatusOr<std::vector<KeyInfo>> Repository::ListKeys() {
     k.id = f.name;
     k.current = f.name == key_id_;
     if (j.is_object()) {
-      k.created = j.value("created", "");
-      k.host = j.value("host", "");
-      k.username = j.value("username", "");
+      // Not json::value(): it throws when a field has another type.
+      auto text = [&](const char* key) { return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string(); };
+      k.created = text("created");
+      k.host = text("host");
+      k.username = text("username");
     }
     out.push_back(std::move(k));
   }
