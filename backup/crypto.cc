@@ -147,6 +147,25 @@ BlobId BlobHasher::Id(std::span<const uint8_t> data) const {
   return out;
 }
 
+StreamHasher::StreamHasher(const Key32& id_key) {
+  BlobHasher keyed(id_key);
+  ctx_ = EVP_MAC_CTX_dup(static_cast<EVP_MAC_CTX*>(keyed.ctx_));
+  if (ctx_ == nullptr) std::abort();
+}
+
+StreamHasher::~StreamHasher() { EVP_MAC_CTX_free(static_cast<EVP_MAC_CTX*>(ctx_)); }
+
+void StreamHasher::Update(std::span<const uint8_t> data) {
+  if (EVP_MAC_update(static_cast<EVP_MAC_CTX*>(ctx_), data.data(), data.size()) != 1) std::abort();
+}
+
+BlobId StreamHasher::Final() {
+  BlobId out{};
+  size_t len = 0;
+  if (EVP_MAC_final(static_cast<EVP_MAC_CTX*>(ctx_), out.data(), &len, out.size()) != 1) std::abort();
+  return out;
+}
+
 Key32 DeriveSubkey(const Key32& enc_key, std::span<const uint8_t, kSaltSize> salt, std::string_view kind) {
   std::string info = "steadfast-backup v1 " + std::string(kind);
   EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);

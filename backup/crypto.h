@@ -58,7 +58,22 @@ class BlobHasher {
   BlobId Id(std::span<const uint8_t> data) const;
 
  private:
+  friend class StreamHasher;
   void* ctx_ = nullptr;  // EVP_MAC_CTX, duplicated per call
+};
+
+// The same keyed hash over a stream (a whole file, chunk by chunk): the `sha256` of a file node.
+class StreamHasher {
+ public:
+  explicit StreamHasher(const Key32& id_key);
+  ~StreamHasher();
+  StreamHasher(const StreamHasher&) = delete;
+  StreamHasher& operator=(const StreamHasher&) = delete;
+  void Update(std::span<const uint8_t> data);
+  BlobId Final();  // once
+
+ private:
+  void* ctx_ = nullptr;  // EVP_MAC_CTX
 };
 
 // The AEAD key of one pack or envelope: HKDF-SHA-256(enc_key, salt, "steadfast-backup v1 " + kind).
