@@ -12,17 +12,12 @@
 #include <set>
 
 #include "backup/chunker.h"
+#include "common/fs/posix.h"
 
 namespace steadfast::backup {
 namespace {
 
-Status Errno(const std::string& what, int err) {
-  const std::string m = what + ": " + std::strerror(err);
-  if (err == ENOENT) return NotFoundError(m);
-  if (err == EACCES || err == EPERM) return PermissionDeniedError(m);
-  if (err == ENOSPC) return ResourceExhaustedError(m);
-  return UnavailableError(m);
-}
+Status Errno(const std::string& what, int err) { return ErrnoStatus(err, what); }
 
 std::string ThisHost() {
   char buf[256] = {};

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <random>
 
+#include "common/fs/posix.h"
+
 namespace steadfast::backup {
 
 std::string_view FileTypeDir(FileType t) {
@@ -43,38 +45,14 @@ Status CheckName(FileType type, const std::string& name) {
 
 // ---- local directory ---------------------------------------------------------------------
 
+// ErrnoStatus, saying which target is full or read-only.
 Status Errno(const std::string& what, int err) {
-  const std::string m = what + ": " + std::strerror(err);
-  switch (err) {
-    case ENOENT: return NotFoundError(m);
-    case ENOSPC:
-    case EDQUOT: return ResourceExhaustedError(m + " (the backup target is full)");
-    case EROFS: return FailedPreconditionError(m + " (the backup target is read-only)");
-    case EACCES:
-    case EPERM: return PermissionDeniedError(m);
-    case EEXIST: return AlreadyExistsError(m);
-    default: return UnavailableError(m);
-  }
+  if (err == ENOSPC || err == EDQUOT) return ErrnoStatus(err, what + " (the backup target is full)");
+  if (err == EROFS) return ErrnoStatus(err, what + " (the backup target is read-only)");
+  return ErrnoStatus(err, what);
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 class LocalBackend : public Backend {
  public:

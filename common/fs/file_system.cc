@@ -9,24 +9,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/fs/posix.h"
 #include "common/random.h"
 
 namespace steadfast {
 namespace {
-
-Status ErrnoStatus(int err, const std::string& what) {
-  std::string msg = what + ": " + std::strerror(err);
-  switch (err) {
-    case ENOENT: return NotFoundError(msg);
-    case EACCES:
-    case EPERM: return PermissionDeniedError(msg);
-    case EEXIST: return AlreadyExistsError(msg);
-    case ENOSPC:
-    case EDQUOT: return ResourceExhaustedError(msg);
-    case EROFS: return FailedPreconditionError(msg);
-    default: return UnavailableError(msg);
-  }
-}
 
 std::string DirName(const std::string& path) {
   auto pos = path.find_last_of('/');
