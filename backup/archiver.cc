@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "backup/chunker.h"
@@ -245,7 +246,13 @@ class Restorer {
   StatusOr<Bytes> LoadBlob(const BlobId& id, const std::string& for_path) {
     SF_ASSIGN_OR_RETURN(std::optional<BlobLocation> loc, cache_.Find(id));
     if (!loc) return DataLossError(for_path + ": blob " + Hex(id).substr(0, 16) + " is in no index");
-    SF_ASSIGN_OR_RETURN(Bytes prefix, repo_.backend().Load(FileType::kData, loc->pack, 0, kPackPrefix));
+    // A pack's first bytes (magic and salt) are read once, not once per blob.
+    auto prefix_it = prefixes_.find(loc->pack);
+    if (prefix_it == prefixes_.end()) {
+      SF_ASSIGN_OR_RETURN(Bytes fresh, repo_.backend().Load(FileType::kData, loc->pack, 0, kPackPrefix));
+      prefix_it = prefixes_.emplace(loc->pack, std::move(fresh)).first;
+    }
+    const Bytes& prefix = prefix_it->second;
     SF_ASSIGN_OR_RETURN(Bytes sealed, repo_.backend().Load(FileType::kData, loc->pack, loc->entry.offset, loc->entry.stored_length));
     StatusOr<Bytes> plain = OpenBlob(repo_.key(), hasher_, prefix, loc->entry, sealed, "data/" + loc->pack);
     if (!plain.ok()) return DataLossError(for_path + ": " + plain.status().message());
@@ -344,6 +351,7 @@ class Restorer {
   BlobHasher hasher_;
   bool verify_;
   RestoreResult result_;
+  std::map<std::string, Bytes> prefixes_;  // by pack: 40 bytes each
 };
 
 }  // namespace

@@ -182,6 +182,33 @@ TEST_F(OncallHandlersTest, WhatTheApiMadeIsKeptAcrossARestartAndRoutesMayNameIt)
   EXPECT_EQ(server_->alerting_config().live().Get()->escalation_policies.size(), 1u);
 }
 
+TEST_F(OncallHandlersTest, ACollectorWhoseRouteNamesAPolicyNobodyMadeRefusesToStartAsAConfigError) {
+  server_.reset();
+  WriteConfig(", escalation_policy: nope");
+  auto file = LoadCollectorConfig(ConfigPath(), *fs_);
+  ASSERT_TRUE(file.ok()) << "parsing alone cannot know the API's policies: " << file.status().ToString();
+  config_.alerting = file->alerting;
+  auto s = CollectorServer::Start(config_, CollectorDeps{clock_, *fs_, &random_});
+  ASSERT_FALSE(s.ok());
+  // InvalidArgument: main() exits 2, which the systemd unit does not restart.
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.status().message().find("alerting.route: escalation_policy 'nope'"), std::string::npos) << s.status().ToString();
+
+  // Made through the API (kept in collector.db), the same file starts.
+  WriteConfig("");
+  auto plain = LoadCollectorConfig(ConfigPath(), *fs_);
+  ASSERT_TRUE(plain.ok());
+  config_.alerting = plain->alerting;
+  StartCollector();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(testutil::AddUser(*server_, "admin2", accounts::kCentreUnitId, {Role::kAdmin}).ok());
+  ASSERT_EQ(As("admin2", "POST", "/api/v1/escalation-policies", R"({"name": "nope", "tiers": [{"receivers": ["command-centre"]}]})").status, 201);
+  server_.reset();
+  config_.alerting = file->alerting;
+  StartCollector();
+  EXPECT_FALSE(HasFatalFailure());
+}
+
 TEST_F(OncallHandlersTest, AReloadAppliesAGoodFileAndRefusesABadOneKeepingTheOld) {
   EXPECT_EQ(As("oper", "POST", "/api/v1/alerting/reload").status, 403);
   http::HttpResponse r = As("admin1", "POST", "/api/v1/alerting/reload");
