@@ -2,21 +2,40 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "backup/chunker.h"
+#include "backup/reader.h"
 #include "common/fs/posix.h"
 
 namespace steadfast::backup {
 namespace {
+
+constexpr size_t kInFlightBudget = 32u << 20;  // chunk bytes queued or being processed
+constexpr size_t kPacksWaiting = 2;            // finished packs waiting for the writer
+constexpr size_t kPacksPerIndex = 64;          // FORMAT.md 6
+constexpr int64_t kProgressEveryMs = 100;
 
 Status Errno(const std::string& what, int err) { return ErrnoStatus(err, what); }
 
@@ -26,170 +45,28 @@ std::string ThisHost() {
   return buf;
 }
 
+std::string ThisUser() {
+  struct passwd pw {};
+  struct passwd* out = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(::geteuid(), &pw, buf, sizeof buf, &out) == 0 && out != nullptr) return out->pw_name;
+  return std::to_string(::geteuid());
+}
+
 int64_t Nanos(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
 
-// One backup run: the pack being filled, packs not yet in an index file, blobs added this run.
-class Run {
- public:
-  Run(Repository& repo, IndexCache& cache)
-      : repo_(repo),
-        cache_(cache),
-        hasher_(repo.key().id),
-        chunker_(MakeGearTable(repo.key().chunker), repo.config().chunker),
-        writer_(repo.key(), repo.config().compression) {}
+int Workers(int requested) {
+  if (requested > 0) return requested;
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 2 : static_cast<int>(std::min(n, 8u));
+}
 
-  StatusOr<BlobId> SaveBlob(BlobType type, std::span<const uint8_t> data) {
-    const BlobId id = hasher_.Id(data);
-    if (added_.count(id)) return id;
-    SF_ASSIGN_OR_RETURN(std::optional<BlobLocation> known, cache_.Find(id));
-    if (known) return id;
-    SF_RETURN_IF_ERROR(writer_.Add(type, id, data));
-    added_.insert(id);
-    ++summary_.blobs_added;
-    if (writer_.size() >= repo_.config().pack_size) SF_RETURN_IF_ERROR(FlushPack());
-    return id;
+struct IdHash {
+  size_t operator()(const BlobId& id) const {
+    size_t h;
+    std::memcpy(&h, id.data(), sizeof h);
+    return h;
   }
-
-  Status FlushPack() {
-    if (writer_.count() == 0) return OkStatus();
-    PackWriter::Pack p = writer_.Finish();
-    SF_RETURN_IF_ERROR(repo_.backend().Save(FileType::kData, p.name, p.bytes));
-    summary_.bytes_added_stored += p.bytes.size();
-    pending_.push_back({p.name, std::move(p.entries)});
-    if (pending_.size() >= 64) SF_RETURN_IF_ERROR(FlushIndex());
-    return OkStatus();
-  }
-
-  // Packs before their index, the index before the snapshot (FORMAT.md 10).
-  Status FlushIndex() {
-    if (pending_.empty()) return OkStatus();
-    SF_RETURN_IF_ERROR(repo_.SaveDocument(FileType::kIndex, EnvelopeKind::kIndex, IndexDocument(pending_, {})).status());
-    pending_.clear();
-    return OkStatus();
-  }
-
-  StatusOr<Node> File(const std::string& path, const struct stat& st, Node n) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return Errno("cannot open " + path, errno);
-    StreamHasher whole(repo_.key().id);
-    Bytes buffer;
-    const size_t max = repo_.config().chunker.max;
-    buffer.reserve(2 * max);
-    bool eof = false;
-    Status st_read;
-    while (true) {
-      while (!eof && buffer.size() < max) {
-        const size_t at = buffer.size();
-        buffer.resize(at + max);
-        const ssize_t r = ::read(fd, buffer.data() + at, max);
-        if (r < 0 && errno == EINTR) {
-          buffer.resize(at);
-          continue;
-        }
-        if (r < 0) {
-          st_read = Errno("cannot read " + path, errno);
-          buffer.resize(at);
-          eof = true;
-          break;
-        }
-        buffer.resize(at + static_cast<size_t>(r));
-        if (r == 0) eof = true;
-      }
-      if (!st_read.ok() || buffer.empty()) break;
-      const size_t cut = chunker_.Cut(buffer);
-      std::span<const uint8_t> chunk(buffer.data(), cut);
-      whole.Update(chunk);
-      StatusOr<BlobId> id = SaveBlob(BlobType::kData, chunk);
-      if (!id.ok()) {
-        st_read = id.status();
-        break;
-      }
-      n.content.push_back(*id);
-      n.size += cut;
-      summary_.bytes_read += cut;
-      buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(cut));
-    }
-    ::close(fd);
-    SF_RETURN_IF_ERROR(st_read);
-    n.sha256 = whole.Final();
-    (void)st;
-    ++summary_.files_new;
-    return n;
-  }
-
-  // The node of `path` (lstat'ed), saving its data or subtree.
-  StatusOr<Node> Entry(const std::string& path, const std::string& name) {
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) return Errno("cannot stat " + path, errno);
-    Node n;
-    n.name = name;
-    n.mode = st.st_mode & 07777;
-    n.uid = st.st_uid;
-    n.gid = st.st_gid;
-    n.mtime_ns = Nanos(st.st_mtim);
-    n.ctime_ns = Nanos(st.st_ctim);
-    n.inode = st.st_ino;
-    n.device = st.st_dev;
-    n.links = st.st_nlink;
-    if (S_ISREG(st.st_mode)) {
-      n.type = NodeType::kFile;
-      return File(path, st, std::move(n));
-    }
-    if (S_ISDIR(st.st_mode)) {
-      n.type = NodeType::kDir;
-      SF_ASSIGN_OR_RETURN(BlobId tree, Dir(path));
-      n.subtree = tree;
-      return n;
-    }
-    if (S_ISLNK(st.st_mode)) {
-      n.type = NodeType::kSymlink;
-      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
-      const ssize_t len = ::readlink(path.c_str(), target.data(), target.size());
-      if (len < 0) return Errno("cannot read the link " + path, errno);
-      target.resize(static_cast<size_t>(len));
-      n.target = target;
-      return n;
-    }
-    n.type = S_ISFIFO(st.st_mode) ? NodeType::kFifo : S_ISSOCK(st.st_mode) ? NodeType::kSocket
-             : S_ISBLK(st.st_mode) ? NodeType::kDev : NodeType::kCharDev;
-    n.rdev = st.st_rdev;
-    return n;
-  }
-
-  StatusOr<BlobId> Dir(const std::string& path) {
-    DIR* d = ::opendir(path.c_str());
-    if (d == nullptr) return Errno("cannot list " + path, errno);
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-      const std::string name = e->d_name;
-      if (name != "." && name != "..") names.push_back(name);
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    std::vector<Node> nodes;
-    for (const std::string& name : names) {
-      SF_ASSIGN_OR_RETURN(Node n, Entry(path + "/" + name, name));
-      nodes.push_back(std::move(n));
-    }
-    return SaveTree(std::move(nodes));
-  }
-
-  StatusOr<BlobId> SaveTree(std::vector<Node> nodes) {
-    SF_ASSIGN_OR_RETURN(Bytes tree, EncodeTree(std::move(nodes)));
-    return SaveBlob(BlobType::kTree, tree);
-  }
-
-  SnapshotSummary& summary() { return summary_; }
-
- private:
-  Repository& repo_;
-  IndexCache& cache_;
-  BlobHasher hasher_;
-  Chunker chunker_;
-  PackWriter writer_;
-  std::set<BlobId> added_;
-  std::vector<IndexedPack> pending_;
-  SnapshotSummary summary_;
 };
 
 std::string LastComponent(const std::string& path) {
@@ -199,159 +76,1244 @@ std::string LastComponent(const std::string& path) {
   return slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
+bool Excluded(const std::vector<std::string>& patterns, const std::string& path, const std::string& name) {
+  for (const std::string& p : patterns) {
+    if (p.find('/') != std::string::npos) {
+      if (::fnmatch(p.c_str(), path.c_str(), FNM_PATHNAME) == 0) return true;
+      // "/var/cache" also excludes what is under it, as a directory would be.
+    } else if (::fnmatch(p.c_str(), name.c_str(), 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Names of users and groups, looked up once each.
+class Names {
+ public:
+  const std::string& User(uint32_t uid) {
+    auto it = users_.find(uid);
+    if (it != users_.end()) return it->second;
+    struct passwd pw {};
+    struct passwd* out = nullptr;
+    char buf[4096];
+    std::string name;
+    if (::getpwuid_r(uid, &pw, buf, sizeof buf, &out) == 0 && out != nullptr) name = out->pw_name;
+    return users_.emplace(uid, name).first->second;
+  }
+  const std::string& Group(uint32_t gid) {
+    auto it = groups_.find(gid);
+    if (it != groups_.end()) return it->second;
+    struct group gr {};
+    struct group* out = nullptr;
+    char buf[4096];
+    std::string name;
+    if (::getgrgid_r(gid, &gr, buf, sizeof buf, &out) == 0 && out != nullptr) name = out->gr_name;
+    return groups_.emplace(gid, name).first->second;
+  }
+
+ private:
+  std::unordered_map<uint32_t, std::string> users_, groups_;
+};
+
+Node NodeOf(const struct stat& st, const std::string& name, Names& names) {
+  Node n;
+  n.name = name;
+  n.mode = st.st_mode & 07777;
+  n.uid = st.st_uid;
+  n.gid = st.st_gid;
+  n.user = names.User(st.st_uid);
+  n.group = names.Group(st.st_gid);
+  n.mtime_ns = Nanos(st.st_mtim);
+  n.ctime_ns = Nanos(st.st_ctim);
+  n.inode = st.st_ino;
+  n.device = st.st_dev;
+  n.links = st.st_nlink;
+  if (S_ISREG(st.st_mode)) {
+    n.type = NodeType::kFile;
+    n.size = static_cast<uint64_t>(st.st_size);  // as found; Read counts what it reads
+  }
+  else if (S_ISDIR(st.st_mode)) n.type = NodeType::kDir;
+  else if (S_ISLNK(st.st_mode)) n.type = NodeType::kSymlink;
+  else if (S_ISFIFO(st.st_mode)) n.type = NodeType::kFifo;
+  else if (S_ISSOCK(st.st_mode)) n.type = NodeType::kSocket;
+  else if (S_ISBLK(st.st_mode)) n.type = NodeType::kDev;
+  else n.type = NodeType::kCharDev;
+  if (n.type == NodeType::kDev || n.type == NodeType::kCharDev) n.rdev = st.st_rdev;
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backup
+
+struct FileJob {
+  Node node;
+  std::deque<BlobId> ids;  // filled by the workers; references stay valid as it grows
+  size_t dispatched = 0;   // calling thread only
+  size_t done = 0;         // under the queue mutex
+  bool sealed = false;     // every chunk dispatched (calling thread only)
+  bool skip = false;       // could not be read to the end: left out of the snapshot
+};
+
+struct Event {
+  enum Kind { kOpenDir, kNode, kFile, kCloseDir };
+  Kind kind = kNode;
+  Node node;
+  std::unique_ptr<FileJob> file;
+};
+
+struct ChunkTask {
+  FileJob* file = nullptr;
+  BlobId* slot = nullptr;
+  Bytes data;
+};
+
+class Backupper {
+ public:
+  Backupper(Repository& repo, IndexCache& cache, const BackupRequest& request, const Clock& clock)
+      : repo_(repo),
+        cache_(cache),
+        request_(request),
+        clock_(clock),
+        reader_(repo, cache),
+        hasher_(repo.key().id),
+        chunker_(MakeGearTable(repo.key().chunker), repo.config().chunker),
+        trees_(repo.key(), repo.config().compression),
+        started_ms_(clock.NowMillis()) {
+    open_.emplace_back();  // the root tree's nodes
+  }
+
+  ~Backupper() { Stop(); }
+
+  void Start() {
+    const int n = Workers(request_.workers);
+    for (int i = 0; i < n; ++i) workers_.emplace_back([this] { Work(); });
+    writer_ = std::thread([this] { Write(); });
+    if (request_.progress) scanner_ = std::thread([this] { Scan(); });
+  }
+
+  // Joins every thread; after an error, whatever was in flight is dropped.
+  void Stop() {
+    stop_scan_ = true;
+    if (scanner_.joinable()) scanner_.join();
+    {
+      std::lock_guard<std::mutex> l(q_mu_);
+      closing_ = true;
+    }
+    q_cv_.notify_all();
+    for (std::thread& t : workers_) t.join();
+    workers_.clear();
+    if (writer_.joinable()) {
+      if (!failed_ && trees_.count() > 0) SubmitPack(trees_.Finish());
+      {
+        std::lock_guard<std::mutex> l(pack_mu_);
+        writer_closing_ = true;
+      }
+      pack_cv_.notify_all();
+      writer_.join();
+    }
+  }
+
+  Status error() {
+    std::lock_guard<std::mutex> l(err_mu_);
+    return error_;
+  }
+
+  // The node of `path` (and everything under it) into the current directory's list.
+  Status Entry(const std::string& path, const std::string& name, const Node* old, bool top, dev_t root_dev,
+               const struct stat* given = nullptr) {
+    SF_RETURN_IF_ERROR(Failed());
+    struct stat st {};
+    if (given != nullptr) {
+      st = *given;
+    } else if (::lstat(path.c_str(), &st) != 0) {
+      if (!top && errno == ENOENT) {
+        warnings_.push_back(path + ": vanished during the backup");
+        return OkStatus();
+      }
+      return Errno("cannot stat " + path, errno);
+    }
+    Node n = NodeOf(st, name, names_);
+    switch (n.type) {
+      case NodeType::kFile:
+        return File(path, std::move(n), old, top);
+      case NodeType::kDir:
+        return Dir(path, std::move(n), old, top ? st.st_dev : root_dev);
+      case NodeType::kSymlink: {
+        std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+        const ssize_t len = ::readlink(path.c_str(), target.data(), target.size());
+        if (len < 0) return Errno("cannot read the link " + path, errno);
+        target.resize(static_cast<size_t>(len));
+        n.target = target;
+        break;
+      }
+      default:
+        break;
+    }
+    Emit(Event::kNode, std::move(n));
+    return OkStatus();
+  }
+
+  // A file that is not in the filesystem tree: the dump stream of `--stdin`.
+  Status Stream(int fd, Node n) { return Read(fd, "<stdin>", std::move(n)); }
+
+  // Waits for everything dispatched, then saves the root tree.
+  StatusOr<BlobId> FinishRoot() {
+    SF_RETURN_IF_ERROR(Pump(true));
+    SF_RETURN_IF_ERROR(Failed());
+    std::vector<Node> roots = std::move(open_.front());
+    return SaveTree(std::move(roots));
+  }
+
+  SnapshotSummary summary() {
+    SnapshotSummary s = summary_;
+    s.blobs_added = blobs_added_.load();
+    s.bytes_added_stored = bytes_added_stored_.load();
+    return s;
+  }
+  uint64_t bytes_added_raw() const { return bytes_added_raw_.load(); }
+  std::vector<std::string>& warnings() { return warnings_; }
+  void FinalProgress() { Report(true); }
+
+  std::optional<std::string> parent_id;
+  std::vector<std::string> roots_excluded;
+
+ private:
+  Status Failed() {
+    if (!failed_) return OkStatus();
+    return error();
+  }
+
+  void Fail(Status s) {
+    {
+      std::lock_guard<std::mutex> l(err_mu_);
+      if (error_.ok()) error_ = std::move(s);
+    }
+    failed_ = true;
+    q_cv_.notify_all();
+    main_cv_.notify_all();
+    pack_cv_.notify_all();
+  }
+
+  void Emit(Event::Kind kind, Node n = Node()) {
+    Event e;
+    e.kind = kind;
+    e.node = std::move(n);
+    events_.push_back(std::move(e));
+  }
+
+  // Whether the repository or this run already has the blob.
+  StatusOr<bool> Known(const BlobId& id) {
+    {
+      std::lock_guard<std::mutex> l(claim_mu_);
+      if (added_.count(id)) return true;
+    }
+    SF_ASSIGN_OR_RETURN(std::optional<BlobLocation> loc, cache_.Find(id));
+    return loc.has_value();
+  }
+
+  // True when the caller is the first to store the blob.
+  StatusOr<bool> Claim(const BlobId& id) {
+    std::lock_guard<std::mutex> l(claim_mu_);
+    if (added_.count(id)) return false;
+    SF_ASSIGN_OR_RETURN(std::optional<BlobLocation> loc, cache_.Find(id));
+    if (loc) return false;
+    added_.insert(id);
+    return true;
+  }
+
+  Status File(const std::string& path, Node n, const Node* old, bool top) {
+    const bool had_old = old != nullptr && old->type == NodeType::kFile;
+    // Unchanged since the parent snapshot (size, times, inode): its chunks are taken as they
+    // were, once each is confirmed to be in the index.
+    if (had_old && old->digest && old->size == n.size && old->mtime_ns == n.mtime_ns &&
+        old->ctime_ns == n.ctime_ns && old->inode == n.inode) {
+      bool all = true;
+      for (const BlobId& id : old->content) {
+        SF_ASSIGN_OR_RETURN(bool known, Known(id));
+        if (!known) {
+          all = false;
+          break;
+        }
+      }
+      if (all) {
+        n.size = old->size;
+        n.content = old->content;
+        n.digest = old->digest;
+        ++summary_.files_unmodified;
+        ++files_done_;
+        bytes_done_ += n.size;
+        Emit(Event::kNode, std::move(n));
+        Report(false);
+        return OkStatus();
+      }
+    }
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
+    if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+      if (top) return Errno("cannot open " + path, errno);
+      warnings_.push_back(path + ": " + std::strerror(errno) + "; left out");
+      return OkStatus();
+    }
+    UniqueFd closer(fd);
+    if (had_old) {
+      ++summary_.files_changed;
+    } else {
+      ++summary_.files_new;
+    }
+    current_ = path;
+    return Read(fd, path, std::move(n));
+  }
+
+  Status Read(int fd, const std::string& path, Node n) {
+    auto job = std::make_unique<FileJob>();
+    job->node = std::move(n);
+    job->node.size = 0;
+    FileJob* f = job.get();
+    Event e;
+    e.kind = Event::kFile;
+    e.file = std::move(job);
+    events_.push_back(std::move(e));
+
+    const size_t max = chunker_.params().max;
+    const size_t expected = static_cast<size_t>(std::min<uint64_t>(f->node.size, max));
+    f->node.size = 0;
+    // Most files are smaller than a chunk's maximum: read whole into a buffer of their size, and
+    // when they are one chunk, hand that buffer over without a copy.
+    Bytes small(expected + 1);
+    size_t have = 0;
+    bool eof = false;
+    while (!eof && have < small.size()) {
+      const ssize_t r = ::read(fd, small.data() + have, small.size() - have);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return ReadFailed(f, path);
+      if (r == 0) eof = true;
+      have += static_cast<size_t>(r);
+    }
+    if (eof && (have == 0 || chunker_.Cut(std::span<const uint8_t>(small.data(), have)) == have)) {
+      if (have > 0) {
+        small.resize(have);
+        f->node.size = have;
+        bytes_done_ += have;
+        summary_.bytes_read += have;
+        SF_RETURN_IF_ERROR(Dispatch(f, std::move(small)));
+      }
+      return Sealed(f);
+    }
+    // Larger (or grown since it was listed): the general loop, starting with what was read.
+    if (buf_.size() != 2 * max) buf_.assign(2 * max, 0);
+    std::memcpy(buf_.data(), small.data(), have);
+    small = Bytes();
+    size_t begin = 0, end = have;
+    while (true) {
+      if (!eof && end - begin < max) {
+        if (begin > 0) {
+          std::memmove(buf_.data(), buf_.data() + begin, end - begin);
+          end -= begin;
+          begin = 0;
+        }
+        while (!eof && end < buf_.size()) {
+          const ssize_t r = ::read(fd, buf_.data() + end, buf_.size() - end);
+          if (r < 0 && errno == EINTR) continue;
+          if (r < 0) return ReadFailed(f, path);
+          if (r == 0) eof = true;
+          end += static_cast<size_t>(r);
+        }
+      }
+      if (begin == end) break;
+      const size_t cut = chunker_.Cut(std::span<const uint8_t>(buf_.data() + begin, end - begin));
+      Bytes chunk(buf_.begin() + static_cast<std::ptrdiff_t>(begin), buf_.begin() + static_cast<std::ptrdiff_t>(begin + cut));
+      begin += cut;
+      f->node.size += cut;
+      bytes_done_ += cut;
+      summary_.bytes_read += cut;
+      SF_RETURN_IF_ERROR(Dispatch(f, std::move(chunk)));
+    }
+    return Sealed(f);
+  }
+
+  Status ReadFailed(FileJob* f, const std::string& path) {
+    warnings_.push_back(path + ": " + std::strerror(errno) + " while reading; left out");
+    f->skip = true;
+    return Sealed(f);
+  }
+
+  Status Sealed(FileJob* f) {
+    f->sealed = true;
+    ++files_done_;
+    Report(false);
+    return OkStatus();
+  }
+
+  Status Dir(const std::string& path, Node n, const Node* old, dev_t root_dev) {
+    std::map<std::string, Node> before;  // the parent snapshot's nodes of this directory
+    if (old != nullptr && old->type == NodeType::kDir && old->subtree) {
+      SF_ASSIGN_OR_RETURN(std::vector<Node> nodes, reader_.LoadTree(*old->subtree, "parent snapshot " + path));
+      for (Node& o : nodes) before.emplace(o.name, std::move(o));
+    }
+    const dev_t dev = n.device;
+    Emit(Event::kOpenDir, std::move(n));
+    if (!request_.one_file_system || dev == root_dev) {
+      DIR* d = ::opendir(path.c_str());
+      if (d == nullptr) {
+        warnings_.push_back(path + ": cannot list: " + std::strerror(errno));
+      } else {
+        std::vector<std::string> names;
+        while (dirent* e = ::readdir(d)) {
+          const std::string name = e->d_name;
+          if (name != "." && name != "..") names.push_back(name);
+        }
+        ::closedir(d);
+        std::sort(names.begin(), names.end());
+        for (const std::string& name : names) {
+          const std::string child = path + "/" + name;
+          if (Excluded(request_.excludes, child, name)) continue;
+          struct stat st {};
+          if (::lstat(child.c_str(), &st) != 0) {
+            warnings_.push_back(child + ": vanished during the backup");
+            continue;
+          }
+          auto it = before.find(name);
+          SF_RETURN_IF_ERROR(Entry(child, name, it == before.end() ? nullptr : &it->second, false, root_dev, &st));
+        }
+      }
+    }
+    Emit(Event::kCloseDir);
+    return Pump(false);
+  }
+
+  Status Dispatch(FileJob* f, Bytes data) {
+    f->ids.emplace_back();
+    BlobId* slot = &f->ids.back();
+    ++f->dispatched;
+    const size_t size = data.size();
+    std::unique_lock<std::mutex> l(q_mu_);
+    while (in_flight_ > 0 && in_flight_ + size > kInFlightBudget) {
+      if (failed_) break;
+      l.unlock();
+      SF_RETURN_IF_ERROR(Pump(false));
+      Report(false);
+      l.lock();
+      if (in_flight_ > 0 && in_flight_ + size > kInFlightBudget && !failed_) {
+        main_cv_.wait_for(l, std::chrono::milliseconds(50));
+      }
+    }
+    if (failed_) {
+      l.unlock();
+      return error();
+    }
+    in_flight_ += size;
+    queue_.push_back(ChunkTask{f, slot, std::move(data)});
+    l.unlock();
+    q_cv_.notify_one();
+    return OkStatus();
+  }
+
+  // Completes the events at the head of the queue whose data is done; with `all`, waits for
+  // every one.
+  Status Pump(bool all) {
+    while (!events_.empty()) {
+      SF_RETURN_IF_ERROR(Failed());
+      Event& e = events_.front();
+      switch (e.kind) {
+        case Event::kFile: {
+          FileJob& f = *e.file;
+          {
+            std::unique_lock<std::mutex> l(q_mu_);
+            const auto ready = [&] { return failed_ || (f.sealed && f.done == f.dispatched); };
+            if (!ready()) {
+              if (!all) return OkStatus();
+              main_cv_.wait(l, ready);
+            }
+          }
+          SF_RETURN_IF_ERROR(Failed());
+          if (!f.skip) {
+            f.node.content.assign(f.ids.begin(), f.ids.end());
+            f.node.digest = FileDigest(repo_.key().id, f.node.size, f.node.content);
+            open_.back().push_back(std::move(f.node));
+          }
+          break;
+        }
+        case Event::kNode:
+          open_.back().push_back(std::move(e.node));
+          break;
+        case Event::kOpenDir:
+          dirs_.push_back(std::move(e.node));
+          open_.emplace_back();
+          break;
+        case Event::kCloseDir: {
+          std::vector<Node> nodes = std::move(open_.back());
+          open_.pop_back();
+          Node dir = std::move(dirs_.back());
+          dirs_.pop_back();
+          SF_ASSIGN_OR_RETURN(BlobId tree, SaveTree(std::move(nodes)));
+          dir.subtree = tree;
+          open_.back().push_back(std::move(dir));
+          break;
+        }
+      }
+      events_.pop_front();
+    }
+    return OkStatus();
+  }
+
+  StatusOr<BlobId> SaveTree(std::vector<Node> nodes) {
+    SF_ASSIGN_OR_RETURN(Bytes tree, EncodeTree(std::move(nodes)));
+    const BlobId id = hasher_.Id(tree);
+    SF_ASSIGN_OR_RETURN(bool fresh, Claim(id));
+    if (fresh) {
+      SF_RETURN_IF_ERROR(trees_.Add(BlobType::kTree, id, tree));
+      ++blobs_added_;
+      bytes_added_raw_ += tree.size();
+      if (trees_.size() >= repo_.config().pack_size) SubmitPack(trees_.Finish());
+    }
+    return id;
+  }
+
+  void Work() {
+    BlobHasher hasher(repo_.key().id);
+    PackWriter writer(repo_.key(), repo_.config().compression);
+    while (true) {
+      ChunkTask t;
+      {
+        std::unique_lock<std::mutex> l(q_mu_);
+        q_cv_.wait(l, [&] { return !queue_.empty() || closing_; });
+        if (queue_.empty()) break;
+        t = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      if (!failed_) {
+        const BlobId id = hasher.Id(t.data);
+        *t.slot = id;
+        StatusOr<bool> fresh = Claim(id);
+        if (!fresh.ok()) {
+          Fail(fresh.status());
+        } else if (*fresh) {
+          Status s = writer.Add(BlobType::kData, id, t.data);
+          if (!s.ok()) {
+            Fail(s);
+          } else {
+            ++blobs_added_;
+            bytes_added_raw_ += t.data.size();
+            if (writer.size() >= repo_.config().pack_size) SubmitPack(writer.Finish());
+          }
+        }
+      }
+      const size_t size = t.data.size();
+      t.data = Bytes();
+      {
+        std::lock_guard<std::mutex> l(q_mu_);
+        in_flight_ -= size;
+        ++t.file->done;
+      }
+      main_cv_.notify_all();
+    }
+    if (!failed_ && writer.count() > 0) SubmitPack(writer.Finish());
+  }
+
+  void SubmitPack(PackWriter::Pack p) {
+    std::unique_lock<std::mutex> l(pack_mu_);
+    pack_cv_.wait(l, [&] { return packs_.size() < kPacksWaiting || failed_; });
+    if (failed_) return;
+    packs_.push_back(std::move(p));
+    l.unlock();
+    pack_cv_.notify_all();
+  }
+
+  // The writer thread: packs, then the index files that cover them.
+  void Write() {
+    std::vector<IndexedPack> pending;
+    while (true) {
+      PackWriter::Pack p;
+      {
+        std::unique_lock<std::mutex> l(pack_mu_);
+        pack_cv_.wait(l, [&] { return !packs_.empty() || writer_closing_ || failed_; });
+        if (packs_.empty() || failed_) break;
+        p = std::move(packs_.front());
+        packs_.pop_front();
+      }
+      pack_cv_.notify_all();
+      Status s = repo_.backend().Save(FileType::kData, p.name, p.bytes);
+      if (!s.ok()) {
+        Fail(s);
+        break;
+      }
+      bytes_added_stored_ += p.bytes.size();
+      pending.push_back({p.name, std::move(p.entries)});
+      if (pending.size() >= kPacksPerIndex) {
+        s = FlushIndex(pending);
+        if (!s.ok()) {
+          Fail(s);
+          break;
+        }
+      }
+    }
+    if (!failed_) {
+      Status s = FlushIndex(pending);
+      if (!s.ok()) Fail(s);
+    }
+  }
+
+  Status FlushIndex(std::vector<IndexedPack>& pending) {
+    if (pending.empty()) return OkStatus();
+    SF_ASSIGN_OR_RETURN(std::string name, repo_.SaveDocument(FileType::kIndex, EnvelopeKind::kIndex, IndexDocument(pending, {})));
+    SF_RETURN_IF_ERROR(cache_.Add(name, pending, {}));
+    {
+      // Now in the cache: the run's own set keeps only blobs not yet in an index file.
+      std::lock_guard<std::mutex> l(claim_mu_);
+      for (const IndexedPack& p : pending) {
+        for (const PackEntry& e : p.blobs) added_.erase(e.id);
+      }
+    }
+    pending.clear();
+    return OkStatus();
+  }
+
+  // Counts what the backup will read, for the progress totals.
+  void Scan() {
+    std::vector<std::string> stack(request_.paths.rbegin(), request_.paths.rend());
+    for (const std::string& db : request_.sqlite_databases) stack.push_back(db);
+    while (!stack.empty() && !stop_scan_) {
+      const std::string path = stack.back();
+      stack.pop_back();
+      struct stat st {};
+      if (::lstat(path.c_str(), &st) != 0) continue;
+      if (S_ISREG(st.st_mode)) {
+        ++files_total_;
+        bytes_total_ += static_cast<uint64_t>(st.st_size);
+      } else if (S_ISDIR(st.st_mode)) {
+        DIR* d = ::opendir(path.c_str());
+        if (d == nullptr) continue;
+        while (dirent* e = ::readdir(d)) {
+          const std::string name = e->d_name;
+          if (name == "." || name == "..") continue;
+          const std::string child = path + "/" + name;
+          if (!Excluded(request_.excludes, child, name)) stack.push_back(child);
+        }
+        ::closedir(d);
+      }
+    }
+    scan_done_ = !stop_scan_;
+  }
+
+  void Report(bool final) {
+    if (!request_.progress) return;
+    const int64_t now = clock_.NowMillis();
+    if (!final && now - last_report_ms_ < kProgressEveryMs) return;
+    last_report_ms_ = now;
+    Progress p;
+    p.files = files_done_;
+    p.bytes = bytes_done_;
+    p.files_total = std::max<uint64_t>(files_total_.load(), p.files);
+    p.bytes_total = std::max<uint64_t>(bytes_total_.load(), p.bytes);
+    p.totals_final = scan_done_.load() || final;
+    p.elapsed_ms = now - started_ms_;
+    p.current = current_;
+    request_.progress(p);
+  }
+
+  Repository& repo_;
+  IndexCache& cache_;
+  const BackupRequest& request_;
+  const Clock& clock_;
+  BlobReader reader_;
+  BlobHasher hasher_;  // the calling thread's (trees)
+  Chunker chunker_;
+  PackWriter trees_;  // tree blobs go to their own packs: check and restore find them together
+  Names names_;
+  const int64_t started_ms_;
+
+  // Calling thread only.
+  std::deque<Event> events_;
+  std::vector<std::vector<Node>> open_;  // nodes of the directories open on the current path
+  std::vector<Node> dirs_;               // those directories' own nodes
+  std::vector<std::string> warnings_;
+  SnapshotSummary summary_;
+  uint64_t files_done_ = 0, bytes_done_ = 0;
+  int64_t last_report_ms_ = 0;
+  Bytes buf_;  // the read buffer of files larger than a chunk: 2 x max, made once
+  std::string current_;
+
+  // Chunk queue and the flow control of the calling thread.
+  std::mutex q_mu_;
+  std::condition_variable q_cv_, main_cv_;
+  std::deque<ChunkTask> queue_;
+  size_t in_flight_ = 0;
+  bool closing_ = false;
+
+  std::mutex claim_mu_;
+  std::unordered_set<BlobId, IdHash> added_;  // stored this run, not yet in an index file
+
+  std::mutex pack_mu_;
+  std::condition_variable pack_cv_;
+  std::deque<PackWriter::Pack> packs_;
+  bool writer_closing_ = false;
+
+  std::mutex err_mu_;
+  Status error_;
+  std::atomic<bool> failed_{false};
+  std::atomic<uint64_t> blobs_added_{0}, bytes_added_stored_{0}, bytes_added_raw_{0};
+  std::atomic<uint64_t> files_total_{0}, bytes_total_{0};
+  std::atomic<bool> stop_scan_{false}, scan_done_{false};
+
+  std::vector<std::thread> workers_;
+  std::thread writer_, scanner_;
+};
+
+// A consistent copy of a live SQLite database (its backup API), into `dest`.
+Status CopySqlite(const std::string& source, const std::string& dest) {
+  sqlite3* src = nullptr;
+  sqlite3* dst = nullptr;
+  const auto close = [&] {
+    if (src != nullptr) sqlite3_close(src);
+    if (dst != nullptr) sqlite3_close(dst);
+  };
+  if (sqlite3_open_v2(source.c_str(), &src, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    const std::string msg = src != nullptr ? sqlite3_errmsg(src) : "out of memory";
+    close();
+    return NotFoundError("cannot open the SQLite database " + source + ": " + msg);
+  }
+  sqlite3_busy_timeout(src, 10'000);
+  if (sqlite3_open_v2(dest.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+    close();
+    return InternalError("cannot create the copy " + dest);
+  }
+  sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
+  if (b == nullptr) {
+    const std::string msg = sqlite3_errmsg(dst);
+    close();
+    return InternalError("cannot copy " + source + ": " + msg);
+  }
+  int rc = SQLITE_OK;
+  for (int tries = 0; tries < 600; ++tries) {  // up to a minute of a writer holding it
+    rc = sqlite3_backup_step(b, -1);
+    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  sqlite3_backup_finish(b);
+  const std::string msg = sqlite3_errmsg(dst);
+  close();
+  if (rc != SQLITE_DONE) {
+    return FailedPreconditionError("cannot copy the SQLite database " + source + ": " +
+                                   (rc == SQLITE_NOTADB ? std::string("not a database") : msg));
+  }
+  return OkStatus();
+}
+
+StatusOr<std::optional<SnapshotRef>> ChooseParent(Repository& repo, const BackupRequest& request, const std::string& host,
+                                                  const std::vector<std::string>& paths) {
+  if (request.parent == "none") return std::optional<SnapshotRef>();
+  if (!request.parent.empty()) {
+    SF_ASSIGN_OR_RETURN(SnapshotRef s, FindSnapshot(repo, request.parent));
+    return std::optional<SnapshotRef>(std::move(s));
+  }
+  std::vector<std::string> damaged;  // a damaged snapshot is simply not a candidate
+  SF_ASSIGN_OR_RETURN(std::vector<SnapshotRef> all, ListSnapshots(repo, &damaged));
+  std::vector<std::string> want = paths;
+  std::sort(want.begin(), want.end());
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    std::vector<std::string> have = it->snapshot.paths;
+    std::sort(have.begin(), have.end());
+    if (it->snapshot.host == host && have == want) return std::optional<SnapshotRef>(*it);
+  }
+  return std::optional<SnapshotRef>();
+}
+
 }  // namespace
 
 StatusOr<BackupResult> Backup(Repository& repo, IndexCache& cache, const BackupRequest& request) {
   RealClock real;
   const Clock& clock = request.clock != nullptr ? *request.clock : real;
   const int64_t started = clock.NowMillis();
-  if (request.paths.empty()) return InvalidArgumentError("nothing to back up: no paths");
+  const bool from_stdin = request.stdin_fd >= 0;
+  std::vector<std::string> all_paths = request.paths;
+  all_paths.insert(all_paths.end(), request.sqlite_databases.begin(), request.sqlite_databases.end());
+  if (from_stdin && !all_paths.empty()) return InvalidArgumentError("--stdin backs up one stream: give no paths with it");
+  if (!from_stdin && all_paths.empty()) return InvalidArgumentError("nothing to back up: no paths");
   std::set<std::string> names;
-  for (const std::string& p : request.paths) {
+  if (from_stdin) {
+    const std::string& n = request.stdin_filename;
+    if (n.empty() || n == "." || n == ".." || n.find('/') != std::string::npos) {
+      return InvalidArgumentError("--stdin-filename '" + n + "' must be a plain file name");
+    }
+  }
+  for (const std::string& p : all_paths) {
     if (p.empty() || p.front() != '/') return InvalidArgumentError("'" + p + "' is not an absolute path");
     const std::string name = LastComponent(p);
     if (name == "/" || name.empty()) return InvalidArgumentError("back up '/' by naming its directories");
     if (!names.insert(name).second) return InvalidArgumentError("two paths end in '" + name + "'; back them up separately");
   }
-  SF_RETURN_IF_ERROR(cache.Sync(repo).status());
-  Run run(repo, cache);
-  std::vector<Node> roots;
   for (const std::string& p : request.paths) {
-    SF_ASSIGN_OR_RETURN(Node n, run.Entry(p, LastComponent(p)));
-    roots.push_back(std::move(n));
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) return Errno("cannot back up " + p, errno);
   }
-  SF_ASSIGN_OR_RETURN(BlobId root, run.SaveTree(std::move(roots)));
-  SF_RETURN_IF_ERROR(run.FlushPack());
-  SF_RETURN_IF_ERROR(run.FlushIndex());
+  SF_RETURN_IF_ERROR(cache.Sync(repo).status());
+  const std::string host = request.host.empty() ? ThisHost() : request.host;
+  const std::vector<std::string> snapshot_paths =
+      from_stdin ? std::vector<std::string>{"/" + request.stdin_filename} : all_paths;
+  SF_ASSIGN_OR_RETURN(std::optional<SnapshotRef> parent, ChooseParent(repo, request, host, snapshot_paths));
+
+  Backupper b(repo, cache, request, clock);
+  BlobReader reader(repo, cache);
+  std::map<std::string, Node> old_roots;
+  if (parent) {
+    SF_ASSIGN_OR_RETURN(std::vector<Node> nodes, reader.LoadTree(parent->snapshot.tree, "parent snapshot " + parent->id.substr(0, 8)));
+    for (Node& n : nodes) old_roots.emplace(n.name, std::move(n));
+  }
+  const auto old_root = [&](const std::string& name) -> const Node* {
+    auto it = old_roots.find(name);
+    return it == old_roots.end() ? nullptr : &it->second;
+  };
+  b.Start();
+  Status st;
+  if (from_stdin) {
+    Node n;
+    n.name = request.stdin_filename;
+    n.type = NodeType::kFile;
+    n.mode = 0644;
+    n.uid = ::geteuid();
+    n.gid = ::getegid();
+    n.user = ThisUser();
+    n.mtime_ns = n.ctime_ns = started * 1'000'000;
+    st = b.Stream(request.stdin_fd, std::move(n));
+  }
+  for (const std::string& p : request.paths) {
+    if (!st.ok()) break;
+    st = b.Entry(p, LastComponent(p), old_root(LastComponent(p)), true, 0);
+  }
+  std::string scratch;
+  for (const std::string& db : request.sqlite_databases) {
+    if (!st.ok()) break;
+    struct stat orig {};
+    if (::lstat(db.c_str(), &orig) != 0 || !S_ISREG(orig.st_mode)) {
+      st = NotFoundError("cannot back up the SQLite database " + db + ": " +
+                         (errno != 0 ? std::strerror(errno) : "not a regular file"));
+      break;
+    }
+    if (scratch.empty()) {
+      const char* tmp = std::getenv("TMPDIR");
+      std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/steadfast-backup-XXXXXX";
+      if (::mkdtemp(templ.data()) == nullptr) {
+        st = Errno("cannot make a scratch directory for the SQLite copy", errno);
+        break;
+      }
+      scratch = templ;
+    }
+    const std::string copy = scratch + "/" + LastComponent(db);
+    st = CopySqlite(db, copy);
+    if (st.ok()) {
+      struct stat cst {};
+      ::lstat(copy.c_str(), &cst);
+      // The copy carries the original's identity, so a restore gives back the database's file.
+      cst.st_mode = orig.st_mode;
+      cst.st_uid = orig.st_uid;
+      cst.st_gid = orig.st_gid;
+      cst.st_mtim = orig.st_mtim;
+      st = b.Entry(copy, LastComponent(db), nullptr, true, 0, &cst);
+    }
+    ::unlink(copy.c_str());
+  }
+  if (!scratch.empty()) ::rmdir(scratch.c_str());
+  StatusOr<BlobId> root = st.ok() ? b.FinishRoot() : StatusOr<BlobId>(st);
+  b.Stop();
+  if (!root.ok()) return root.status();
+  SF_RETURN_IF_ERROR(b.error());
+  b.FinalProgress();
+
   Snapshot s;
   s.time = FormatRfc3339Millis(started);
-  s.host = request.host.empty() ? ThisHost() : request.host;
-  s.paths = request.paths;
+  s.host = host;
+  s.username = ThisUser();
+  s.paths = snapshot_paths;
   s.tags = request.tags;
-  s.tree = root;
+  s.excludes = request.excludes;
+  s.tree = *root;
+  if (parent) s.parent = parent->id;
   s.program = "steadfast-backup 0.1.0";
-  s.summary = run.summary();
+  s.source = from_stdin ? "stdin" : request.paths.empty() ? "sqlite" : "paths";
+  s.summary = b.summary();
   s.summary.duration_ms = clock.NowMillis() - started;
   SF_ASSIGN_OR_RETURN(std::string id, repo.SaveDocument(FileType::kSnapshot, EnvelopeKind::kSnapshot, SnapshotDocument(s)));
-  return BackupResult{id, s};
+  BackupResult result{id, s, b.bytes_added_raw(), std::move(b.warnings())};
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restore
+
+std::string CompareFile(const std::string& path, const Node& node, const std::vector<uint32_t>& lengths,
+                        const BlobHasher& hasher) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::string("cannot open: ") + std::strerror(errno);
+  UniqueFd closer(fd);
+  Bytes buf;
+  uint64_t offset = 0;
+  for (size_t i = 0; i < node.content.size(); ++i) {
+    buf.resize(i < lengths.size() ? lengths[i] : 0);
+    size_t got = 0;
+    while (got < buf.size()) {
+      const ssize_t r = ::pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(offset + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return std::string("cannot read: ") + std::strerror(errno);
+      if (r == 0) return "shorter than recorded (" + std::to_string(offset + got) + " of " + std::to_string(node.size) + " bytes)";
+      got += static_cast<size_t>(r);
+    }
+    if (hasher.Id(buf) != node.content[i]) {
+      return "bytes " + std::to_string(offset) + ".." + std::to_string(offset + buf.size()) + " differ from the backup";
+    }
+    offset += buf.size();
+  }
+  uint8_t extra;
+  const ssize_t r = ::pread(fd, &extra, 1, static_cast<off_t>(offset));
+  if (r > 0) return "longer than recorded (" + std::to_string(node.size) + " bytes)";
+  return std::string();
 }
 
 namespace {
 
+struct RestoreFile {
+  int fd = -1;
+  std::string path, rel;
+  Node node;
+  std::vector<uint32_t> lengths;
+  std::vector<uint64_t> offsets;
+  size_t left = 0;  // chunks not yet written (under the queue mutex)
+};
+
+struct RestoreTask {
+  std::shared_ptr<RestoreFile> file;
+  size_t index = 0;
+};
+
 class Restorer {
  public:
-  Restorer(Repository& repo, IndexCache& cache, bool verify)
-      : repo_(repo), cache_(cache), hasher_(repo.key().id), verify_(verify) {}
-
-  StatusOr<Bytes> LoadBlob(const BlobId& id, const std::string& for_path) {
-    SF_ASSIGN_OR_RETURN(std::optional<BlobLocation> loc, cache_.Find(id));
-    if (!loc) return DataLossError(for_path + ": blob " + Hex(id).substr(0, 16) + " is in no index");
-    // A pack's first bytes (magic and salt) are read once, not once per blob.
-    auto prefix_it = prefixes_.find(loc->pack);
-    if (prefix_it == prefixes_.end()) {
-      SF_ASSIGN_OR_RETURN(Bytes fresh, repo_.backend().Load(FileType::kData, loc->pack, 0, kPackPrefix));
-      prefix_it = prefixes_.emplace(loc->pack, std::move(fresh)).first;
+  Restorer(Repository& repo, IndexCache& cache, const RestoreRequest& request)
+      : repo_(repo), cache_(cache), request_(request), reader_(repo, cache), as_root_(::geteuid() == 0) {
+    for (std::string inc : request.include) {
+      while (inc.size() > 1 && inc.back() == '/') inc.pop_back();
+      if (inc.empty() || inc.front() != '/') inc = "/" + inc;
+      includes_.emplace(inc, false);
     }
-    const Bytes& prefix = prefix_it->second;
-    SF_ASSIGN_OR_RETURN(Bytes sealed, repo_.backend().Load(FileType::kData, loc->pack, loc->entry.offset, loc->entry.stored_length));
-    StatusOr<Bytes> plain = OpenBlob(repo_.key(), hasher_, prefix, loc->entry, sealed, "data/" + loc->pack);
-    if (!plain.ok()) return DataLossError(for_path + ": " + plain.status().message());
-    return plain;
+  }
+  ~Restorer() { Stop(); }
+
+  void Start() {
+    const int n = Workers(request_.workers);
+    for (int i = 0; i < n; ++i) workers_.emplace_back([this] { Work(); });
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      closing_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  Status error() {
+    std::lock_guard<std::mutex> l(mu_);
+    return error_;
   }
 
   Status Tree(const BlobId& tree, const std::string& dir, const std::string& shown) {
-    SF_ASSIGN_OR_RETURN(Bytes bytes, LoadBlob(tree, shown.empty() ? "/" : shown));
-    SF_ASSIGN_OR_RETURN(std::vector<Node> nodes, DecodeTree(bytes, "tree " + Hex(tree).substr(0, 16)));
-    for (const Node& n : nodes) {
+    SF_ASSIGN_OR_RETURN(std::vector<Node> nodes, reader_.LoadTree(tree, shown.empty() ? "/" : shown));
+    for (Node& n : nodes) {
+      SF_RETURN_IF_ERROR(Failed());
       const std::string path = dir + "/" + n.name;
       const std::string rel = shown + "/" + n.name;
-      switch (n.type) {
-        case NodeType::kDir: {
-          if (::mkdir(path.c_str(), 0700) != 0) {
-            // Only an existing real directory is entered: never a symlink that leads elsewhere.
-            struct stat st {};
-            if (errno != EEXIST || ::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-              return Errno("cannot create the directory " + path, errno == EEXIST ? EEXIST : errno);
-            }
+      const bool selected = Selected(rel);
+      if (!selected && !(n.type == NodeType::kDir && Leads(rel))) continue;
+      if (n.type == NodeType::kDir) {
+        if (::mkdir(path.c_str(), 0700) != 0) {
+          // Only an existing real directory is entered: never a symlink that leads elsewhere.
+          const int err = errno;
+          struct stat st {};
+          if (err != EEXIST || ::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+            return Errno("cannot create the directory " + path, err);
           }
-          SF_RETURN_IF_ERROR(Tree(*n.subtree, path, rel));
-          break;
         }
-        case NodeType::kFile:
-          SF_RETURN_IF_ERROR(File(n, path, rel));
-          break;
-        case NodeType::kSymlink:
-          if (::symlink(n.target.c_str(), path.c_str()) != 0) return Errno("cannot create the link " + path, errno);
-          break;
-        default:
-          continue;  // devices, fifos and sockets are recorded, not recreated (yet)
+        if (!n.subtree) return DataLossError(rel + ": a directory without its tree");
+        SF_RETURN_IF_ERROR(Tree(*n.subtree, path, rel));
+        if (selected) {
+          n.subtree.reset();
+          dirs_.emplace_back(path, std::move(n));
+          ++result_.dirs;
+        }
+        continue;
       }
-      if (n.type != NodeType::kSymlink) {
-        if (::chmod(path.c_str(), n.mode) != 0) return Errno("cannot set the mode of " + path, errno);
-      }
-      const timespec times[2] = {{n.mtime_ns / 1'000'000'000, n.mtime_ns % 1'000'000'000},
-                                 {n.mtime_ns / 1'000'000'000, n.mtime_ns % 1'000'000'000}};
-      if (::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
-        return Errno("cannot set the times of " + path, errno);
-      }
+      SF_RETURN_IF_ERROR(Other(std::move(n), path, rel));
+      Report();
     }
     return OkStatus();
   }
 
-  Status File(const Node& n, const std::string& path, const std::string& rel) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return Errno("cannot create " + path, errno);
-    Status st;
-    for (const BlobId& id : n.content) {
-      StatusOr<Bytes> data = LoadBlob(id, rel);
-      if (!data.ok()) {
-        st = data.status();
-        break;
-      }
-      size_t done = 0;
-      while (done < data->size()) {
-        const ssize_t w = ::write(fd, data->data() + done, data->size() - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-          st = Errno("cannot write " + path, errno);
-          break;
-        }
-        done += static_cast<size_t>(w);
-      }
-      if (!st.ok()) break;
-      result_.bytes += data->size();
-    }
-    if (::close(fd) != 0 && st.ok()) st = Errno("cannot close " + path, errno);
-    SF_RETURN_IF_ERROR(st);
-    ++result_.files;
-    if (verify_ && n.sha256 && Rehash(path) != *n.sha256) result_.mismatches.push_back(rel);
+  // Directories' modes, owners and times last, deepest first (writing into them changes their
+  // times).
+  Status FinishDirs() {
+    for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) SF_RETURN_IF_ERROR(Meta(it->first, it->second, -1));
     return OkStatus();
   }
 
-  // The keyed hash of what is now on disk.
-  BlobId Rehash(const std::string& path) {
-    StreamHasher h(repo_.key().id);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return BlobId{};
-    Bytes buf(1 << 20);
-    while (true) {
-      const ssize_t r = ::read(fd, buf.data(), buf.size());
-      if (r <= 0) break;
-      h.Update(std::span<const uint8_t>(buf.data(), static_cast<size_t>(r)));
+  Status Wait() {
+    std::unique_lock<std::mutex> l(mu_);
+    done_cv_.wait(l, [&] { return (queue_.empty() && busy_ == 0) || !error_.ok(); });
+    return error_;
+  }
+
+  Status Unmatched() {
+    for (const auto& [inc, matched] : includes_) {
+      if (!matched) return NotFoundError("the snapshot has no " + inc);
     }
-    ::close(fd);
-    return h.Final();
+    return OkStatus();
   }
 
   RestoreResult& result() { return result_; }
+  void FinalProgress() { Report(true); }
+
+ private:
+  bool Selected(const std::string& rel) {
+    if (includes_.empty()) return true;
+    for (auto& [inc, matched] : includes_) {
+      if (inc == "/" || rel == inc) {
+        matched = true;
+        return true;
+      }
+      if (rel.size() > inc.size() && rel.compare(0, inc.size(), inc) == 0 && rel[inc.size()] == '/') return true;
+    }
+    return false;
+  }
+  bool Leads(const std::string& rel) {
+    for (const auto& [inc, matched] : includes_) {
+      if (inc.size() > rel.size() && inc.compare(0, rel.size(), rel) == 0 && inc[rel.size()] == '/') return true;
+    }
+    return false;
+  }
+
+  Status Failed() {
+    std::lock_guard<std::mutex> l(mu_);
+    return error_;
+  }
+
+  void Fail(Status s) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (error_.ok()) error_ = std::move(s);
+    }
+    cv_.notify_all();
+    done_cv_.notify_all();
+  }
+
+  // Everything but directories.
+  Status Other(Node n, const std::string& path, const std::string& rel) {
+    if (n.type == NodeType::kFile && n.links > 1) {
+      const auto key = std::make_pair(n.device, n.inode);
+      auto it = hardlinks_.find(key);
+      if (it != hardlinks_.end()) {
+        ::unlink(path.c_str());
+        if (::link(it->second.c_str(), path.c_str()) != 0) return Errno("cannot link " + path + " to " + it->second, errno);
+        ++result_.links;
+        return OkStatus();
+      }
+      hardlinks_.emplace(key, path);
+    }
+    switch (n.type) {
+      case NodeType::kFile:
+        return File(std::move(n), path, rel);
+      case NodeType::kSymlink:
+        ::unlink(path.c_str());
+        if (::symlink(n.target.c_str(), path.c_str()) != 0) return Errno("cannot create the link " + path, errno);
+        ++result_.files;
+        return Meta(path, n, -1);
+      case NodeType::kFifo:
+        ::unlink(path.c_str());
+        if (::mkfifo(path.c_str(), n.mode & 07777) != 0) return Errno("cannot create the fifo " + path, errno);
+        ++result_.files;
+        return Meta(path, n, -1);
+      case NodeType::kDev:
+      case NodeType::kCharDev:
+        if (!as_root_) return OkStatus();  // only root may make device nodes
+        ::unlink(path.c_str());
+        if (::mknod(path.c_str(), (n.type == NodeType::kDev ? S_IFBLK : S_IFCHR) | (n.mode & 07777),
+                    static_cast<dev_t>(n.rdev)) != 0) {
+          return Errno("cannot create the device " + path, errno);
+        }
+        ++result_.files;
+        return Meta(path, n, -1);
+      default:
+        return OkStatus();  // sockets belong to the process that made them
+    }
+  }
+
+  Status File(Node n, const std::string& path, const std::string& rel) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == EEXIST) {
+      // Restoring over an earlier restore: the old entry (never what a symlink points to) goes.
+      ::unlink(path.c_str());
+      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    }
+    if (fd < 0) return Errno("cannot create " + path, errno);
+    auto f = std::make_shared<RestoreFile>();
+    f->fd = fd;
+    f->path = path;
+    f->rel = rel;
+    f->lengths.reserve(n.content.size());
+    uint64_t offset = 0;
+    for (const BlobId& id : n.content) {
+      StatusOr<uint32_t> len = reader_.Length(id);
+      if (!len.ok()) {
+        ::close(fd);
+        return DataLossError(rel + ": " + len.status().message());
+      }
+      f->lengths.push_back(*len);
+      f->offsets.push_back(offset);
+      offset += *len;
+    }
+    if (offset != n.size) {
+      ::close(fd);
+      return DataLossError(rel + ": its chunks add up to " + std::to_string(offset) + " bytes, the snapshot says " +
+                           std::to_string(n.size));
+    }
+    f->left = n.content.size();
+    const size_t chunks = n.content.size();
+    f->node = std::move(n);
+    if (chunks == 0) return Complete(*f);
+    for (size_t i = 0; i < chunks; ++i) {
+      std::unique_lock<std::mutex> l(mu_);
+      room_cv_.wait(l, [&] { return queue_.size() < 64 || !error_.ok(); });
+      if (!error_.ok()) return error_;
+      queue_.push_back(RestoreTask{f, i});
+      l.unlock();
+      cv_.notify_one();
+    }
+    return OkStatus();
+  }
+
+  void Work() {
+    BlobHasher hasher(repo_.key().id);
+    while (true) {
+      RestoreTask t;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [&] { return !queue_.empty() || closing_; });
+        if (queue_.empty()) break;
+        t = std::move(queue_.front());
+        queue_.pop_front();
+        ++busy_;
+      }
+      room_cv_.notify_one();
+      RestoreFile& f = *t.file;
+      Status s = Failed();
+      if (s.ok()) s = WriteChunk(f, t.index);
+      bool last = false;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        last = --f.left == 0;
+      }
+      if (s.ok() && last) s = Complete(f, &hasher);
+      if (!s.ok()) Fail(s);
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        --busy_;
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  Status WriteChunk(RestoreFile& f, size_t i) {
+    SF_ASSIGN_OR_RETURN(Bytes data, reader_.Load(f.node.content[i], f.rel));
+    if (data.size() != f.lengths[i]) return DataLossError(f.rel + ": a chunk's size differs from its index entry");
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t w = ::pwrite(f.fd, data.data() + done, data.size() - done, static_cast<off_t>(f.offsets[i] + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return Errno("cannot write " + f.path, errno);
+      done += static_cast<size_t>(w);
+    }
+    bytes_ += data.size();
+    return OkStatus();
+  }
+
+  // The file's last chunk is written: metadata, close, and with `verify` a re-read.
+  Status Complete(RestoreFile& f, const BlobHasher* hasher = nullptr) {
+    Status s = Meta(f.path, f.node, f.fd);
+    if (::close(f.fd) != 0 && s.ok()) s = Errno("cannot close " + f.path, errno);
+    f.fd = -1;
+    SF_RETURN_IF_ERROR(s);
+    ++files_;
+    if (request_.verify) {
+      std::unique_ptr<BlobHasher> own;
+      if (hasher == nullptr) {
+        own = std::make_unique<BlobHasher>(repo_.key().id);
+        hasher = own.get();
+      }
+      const std::string why = CompareFile(f.path, f.node, f.lengths, *hasher);
+      if (!why.empty()) {
+        std::lock_guard<std::mutex> l(mu_);
+        result_.mismatches.push_back(f.rel + ": " + why);
+      }
+    }
+    return OkStatus();
+  }
+
+  // Owner (as root), mode, times; through `fd` when there is one.
+  Status Meta(const std::string& path, const Node& n, int fd) {
+    if (as_root_ && request_.ownership) {
+      const int r = fd >= 0 ? ::fchown(fd, n.uid, n.gid) : ::lchown(path.c_str(), n.uid, n.gid);
+      if (r != 0) return Errno("cannot set the owner of " + path, errno);
+    }
+    if (n.type != NodeType::kSymlink) {
+      const int r = fd >= 0 ? ::fchmod(fd, n.mode & 07777) : ::chmod(path.c_str(), n.mode & 07777);
+      if (r != 0) return Errno("cannot set the mode of " + path, errno);
+    }
+    const timespec times[2] = {{n.mtime_ns / 1'000'000'000, n.mtime_ns % 1'000'000'000},
+                               {n.mtime_ns / 1'000'000'000, n.mtime_ns % 1'000'000'000}};
+    const int r = fd >= 0 ? ::futimens(fd, times) : ::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
+    if (r != 0) return Errno("cannot set the times of " + path, errno);
+    return OkStatus();
+  }
+
+  void Report(bool final = false) {
+    if (!request_.progress) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!final && now - last_report_ < std::chrono::milliseconds(kProgressEveryMs)) return;
+    last_report_ = now;
+    Progress p;
+    p.files = files_;
+    p.bytes = bytes_;
+    p.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - started_).count();
+    request_.progress(p);
+  }
+
+ public:
+  void Collect() {
+    result_.files += files_;
+    result_.bytes = bytes_;
+    std::sort(result_.mismatches.begin(), result_.mismatches.end());
+  }
 
  private:
   Repository& repo_;
   IndexCache& cache_;
-  BlobHasher hasher_;
-  bool verify_;
+  const RestoreRequest& request_;
+  BlobReader reader_;
+  const bool as_root_;
+  std::map<std::string, bool> includes_;  // path -> matched
+  std::map<std::pair<uint64_t, uint64_t>, std::string> hardlinks_;
+  std::vector<std::pair<std::string, Node>> dirs_;
   RestoreResult result_;
-  std::map<std::string, Bytes> prefixes_;  // by pack: 40 bytes each
+  std::atomic<uint64_t> files_{0}, bytes_{0};
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_report_{};
+
+  std::mutex mu_;
+  std::condition_variable cv_, room_cv_, done_cv_;
+  std::deque<RestoreTask> queue_;
+  int busy_ = 0;
+  bool closing_ = false;
+  Status error_;
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace
@@ -361,8 +1323,18 @@ StatusOr<RestoreResult> Restore(Repository& repo, IndexCache& cache, const Resto
   SF_ASSIGN_OR_RETURN(Snapshot s, ParseSnapshotDocument(doc, "snapshots/" + request.snapshot_id));
   SF_RETURN_IF_ERROR(cache.Sync(repo).status());
   if (::mkdir(request.target.c_str(), 0700) != 0 && errno != EEXIST) return Errno("cannot create " + request.target, errno);
-  Restorer r(repo, cache, request.verify);
-  SF_RETURN_IF_ERROR(r.Tree(s.tree, request.target, ""));
+  Restorer r(repo, cache, request);
+  r.Start();
+  Status st = r.Tree(s.tree, request.target, "");
+  const Status waited = r.Wait();
+  if (st.ok()) st = waited;
+  r.Stop();
+  SF_RETURN_IF_ERROR(st);
+  SF_RETURN_IF_ERROR(r.error());
+  SF_RETURN_IF_ERROR(r.FinishDirs());
+  SF_RETURN_IF_ERROR(r.Unmatched());
+  r.Collect();
+  r.FinalProgress();
   return r.result();
 }
 

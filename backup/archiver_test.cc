@@ -7,9 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
+
+#include "backup/reader.h"
 
 namespace steadfast::backup {
 namespace {
@@ -28,6 +33,21 @@ void Write(const std::string& path, const std::string& data) { std::ofstream(pat
 std::string Read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+BackupRequest Req(std::vector<std::string> paths, std::string host = "nas1") {
+  BackupRequest r;
+  r.paths = std::move(paths);
+  r.host = std::move(host);
+  return r;
+}
+
+RestoreRequest Rst(const std::string& id, const std::string& target, bool verify = false) {
+  RestoreRequest r;
+  r.snapshot_id = id;
+  r.target = target;
+  r.verify = verify;
+  return r;
 }
 
 class ArchiverTest : public ::testing::Test {
@@ -62,16 +82,16 @@ class ArchiverTest : public ::testing::Test {
 };
 
 TEST_F(ArchiverTest, WhatIsRestoredIsWhatWasBackedUp) {
-  auto b = Backup(*repo_, *cache_, {{src_}, {"nightly"}, "nas1", nullptr});
+  auto b = Backup(*repo_, *cache_, [&] { auto r = Req({src_}); r.tags = {"nightly"}; return r; }());
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ(b->snapshot.summary.files_new, 4u);
   EXPECT_EQ(b->snapshot.summary.bytes_read, (3u << 20) + 4 + (5u << 20) + 5);
   EXPECT_LT(b->snapshot.summary.bytes_added_stored, (5u << 20) + (1u << 20)) << "the log compresses, the random file not";
 
-  auto r = Restore(*repo_, *cache_, {b->snapshot_id, dir_ + "/restored", true});
+  auto r = Restore(*repo_, *cache_, Rst(b->snapshot_id, dir_ + "/restored", true));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->mismatches.empty());
-  EXPECT_EQ(r->files, 4u);
+  EXPECT_EQ(r->files, 5u) << "four files and a symlink";
   const std::string out = dir_ + "/restored/data";
   for (const char* f : {"/logs/app.log", "/logs/old/empty.log", "/db.bin", "/notes.txt"}) {
     EXPECT_EQ(Read(out + f), Read(src_ + f)) << f;
@@ -86,11 +106,14 @@ TEST_F(ArchiverTest, WhatIsRestoredIsWhatWasBackedUp) {
 }
 
 TEST_F(ArchiverTest, UnchangedDataAddsNothingAndASmallChangeLittle) {
-  auto first = Backup(*repo_, *cache_, {{src_}, {}, "nas1", nullptr});
+  auto first = Backup(*repo_, *cache_, Req({src_}));
   ASSERT_TRUE(first.ok()) << first.status().ToString();
-  auto again = Backup(*repo_, *cache_, {{src_}, {}, "nas1", nullptr});
+  auto again = Backup(*repo_, *cache_, Req({src_}));
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->snapshot.summary.blobs_added, 0u);
+  EXPECT_EQ(again->snapshot.summary.bytes_read, 0u) << "unchanged files are taken from the parent, not read";
+  EXPECT_EQ(again->snapshot.summary.files_unmodified, 4u);
+  EXPECT_EQ(again->snapshot.parent, first->snapshot_id);
   EXPECT_EQ(again->snapshot.summary.bytes_added_stored, 0u);
   EXPECT_EQ(again->snapshot.tree, first->snapshot.tree);
 
@@ -98,26 +121,30 @@ TEST_F(ArchiverTest, UnchangedDataAddsNothingAndASmallChangeLittle) {
   std::string db = Read(src_ + "/db.bin");
   for (size_t i = 0; i < 100; ++i) db[(2 << 20) + i] ^= 0x5a;
   Write(src_ + "/db.bin", db);
-  auto changed = Backup(*repo_, *cache_, {{src_}, {}, "nas1", nullptr});
+  auto changed = Backup(*repo_, *cache_, Req({src_}));
   ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(changed->snapshot.summary.files_changed, 1u);
+  EXPECT_EQ(changed->snapshot.summary.bytes_read, 5u << 20) << "only the changed file is read";
   EXPECT_LE(changed->snapshot.summary.blobs_added, 4u);
   EXPECT_LT(changed->snapshot.summary.bytes_added_stored, 1u << 20);
-  auto r = Restore(*repo_, *cache_, {changed->snapshot_id, dir_ + "/r2", true});
+  auto r = Restore(*repo_, *cache_, Rst(changed->snapshot_id, dir_ + "/r2", true));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Read(dir_ + "/r2/data/db.bin"), db);
 }
 
 TEST_F(ArchiverTest, ADamagedPackIsNamedWithTheFileItHolds) {
-  auto b = Backup(*repo_, *cache_, {{src_ + "/notes.txt"}, {}, "nas1", nullptr});
+  auto b = Backup(*repo_, *cache_, Req({src_ + "/notes.txt"}));
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   auto packs = repo_->backend().List(FileType::kData);
   ASSERT_TRUE(packs.ok());
-  ASSERT_EQ(packs->size(), 1u);
+  ASSERT_EQ(packs->size(), 2u) << "one of data, one of trees";
+  ASSERT_TRUE(cache_->Sync(*repo_).ok());
+  if ((*cache_->PackBlobs((*packs)[0].name))[0].type != BlobType::kData) std::swap((*packs)[0], (*packs)[1]);
   auto bytes = repo_->backend().Load(FileType::kData, (*packs)[0].name);
   ASSERT_TRUE(bytes.ok());
   (*bytes)[kPackPrefix + 2] ^= 1;  // inside the first blob: the file's data
   ASSERT_TRUE(repo_->backend().Save(FileType::kData, (*packs)[0].name, *bytes).ok());
-  auto r = Restore(*repo_, *cache_, {b->snapshot_id, dir_ + "/r3", false});
+  auto r = Restore(*repo_, *cache_, Rst(b->snapshot_id, dir_ + "/r3"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
   EXPECT_NE(r.status().message().find("/notes.txt"), std::string::npos) << r.status().ToString();
@@ -125,14 +152,156 @@ TEST_F(ArchiverTest, ADamagedPackIsNamedWithTheFileItHolds) {
 }
 
 TEST_F(ArchiverTest, BadRequestsAreRefusedBeforeAnythingIsWritten) {
-  EXPECT_EQ(Backup(*repo_, *cache_, {{"relative/path"}, {}, "", nullptr}).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(Backup(*repo_, *cache_, {{src_ + "/logs", dir_ + "/logs"}, {}, "", nullptr}).status().code(),
+  EXPECT_EQ(Backup(*repo_, *cache_, Req({"relative/path"})).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Backup(*repo_, *cache_, Req({src_ + "/logs", dir_ + "/logs"})).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(Backup(*repo_, *cache_, {{}, {}, "", nullptr}).status().code(), StatusCode::kInvalidArgument);
-  auto missing = Backup(*repo_, *cache_, {{dir_ + "/nope"}, {}, "", nullptr});
+  EXPECT_EQ(Backup(*repo_, *cache_, Req({})).status().code(), StatusCode::kInvalidArgument);
+  auto missing = Backup(*repo_, *cache_, Req({dir_ + "/nope"}));
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find(dir_ + "/nope"), std::string::npos);
   EXPECT_TRUE(repo_->backend().List(FileType::kSnapshot)->empty());
+}
+
+TEST_F(ArchiverTest, HardLinksFifosAndSelectedPathsAreRestored) {
+  ASSERT_EQ(::link((src_ + "/notes.txt").c_str(), (src_ + "/logs/notes-link.txt").c_str()), 0);
+  ASSERT_EQ(::mkfifo((src_ + "/pipe").c_str(), 0600), 0);
+  auto b = Backup(*repo_, *cache_, Req({src_}));
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  auto r = Restore(*repo_, *cache_, Rst(b->snapshot_id, dir_ + "/all", true));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->links, 1u);
+  struct stat a {}, c {};
+  ASSERT_EQ(::stat((dir_ + "/all/data/notes.txt").c_str(), &a), 0);
+  ASSERT_EQ(::stat((dir_ + "/all/data/logs/notes-link.txt").c_str(), &c), 0);
+  EXPECT_EQ(a.st_ino, c.st_ino) << "one file with two names, as it was";
+  EXPECT_EQ(a.st_nlink, 2u);
+  ASSERT_EQ(::lstat((dir_ + "/all/data/pipe").c_str(), &a), 0);
+  EXPECT_TRUE(S_ISFIFO(a.st_mode));
+
+  RestoreRequest some = Rst(b->snapshot_id, dir_ + "/some");
+  some.include = {"/data/logs/old", "/data/notes.txt"};
+  auto s = Restore(*repo_, *cache_, some);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_TRUE(fs::exists(dir_ + "/some/data/logs/old/empty.log"));
+  EXPECT_EQ(Read(dir_ + "/some/data/notes.txt"), "hello");
+  EXPECT_FALSE(fs::exists(dir_ + "/some/data/db.bin"));
+  EXPECT_FALSE(fs::exists(dir_ + "/some/data/logs/app.log"));
+
+  some.include = {"/data/nope"};
+  some.target = dir_ + "/none";
+  EXPECT_EQ(Restore(*repo_, *cache_, some).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ArchiverTest, VerifyNamesAFileThatDiffersFromTheBackup) {
+  auto b = Backup(*repo_, *cache_, Req({src_}));
+  ASSERT_TRUE(b.ok());
+  auto r = Restore(*repo_, *cache_, Rst(b->snapshot_id, dir_ + "/v", true));
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(cache_->Sync(*repo_).ok());
+  BlobReader reader(*repo_, *cache_);
+  auto tree = reader.LoadTree(b->snapshot.tree, "/");
+  ASSERT_TRUE(tree.ok());
+  auto data = reader.LoadTree(*(*tree)[0].subtree, "/data");
+  ASSERT_TRUE(data.ok());
+  const Node* db = nullptr;
+  for (const Node& n : *data) if (n.name == "db.bin") db = &n;
+  ASSERT_NE(db, nullptr);
+  std::vector<uint32_t> lengths;
+  for (const BlobId& id : db->content) lengths.push_back(*reader.Length(id));
+  BlobHasher hasher(repo_->key().id);
+  const std::string path = dir_ + "/v/data/db.bin";
+  EXPECT_EQ(CompareFile(path, *db, lengths, hasher), "");
+  std::string bytes = Read(path);
+  bytes[(1 << 20) + 7] ^= 1;
+  Write(path, bytes);
+  EXPECT_NE(CompareFile(path, *db, lengths, hasher).find("differ"), std::string::npos);
+  Write(path, bytes.substr(0, 100));
+  EXPECT_NE(CompareFile(path, *db, lengths, hasher).find("shorter"), std::string::npos);
+  EXPECT_EQ(db->digest, FileDigest(repo_->key().id, db->size, db->content));
+}
+
+TEST_F(ArchiverTest, ManySmallFilesExcludesAndProgress) {
+  fs::create_directories(src_ + "/many/cache");
+  for (int i = 0; i < 600; ++i) Write(src_ + "/many/f" + std::to_string(i), RandomText(100 + i, 100 + i));
+  Write(src_ + "/many/cache/skip.tmp", "x");
+  Write(src_ + "/many/keep.tmp", "y");
+  BackupRequest req = Req({src_});
+  req.excludes = {"*.tmp", src_ + "/logs"};
+  req.workers = 3;
+  int calls = 0;
+  Progress last;
+  req.progress = [&](const Progress& p) {
+    ++calls;
+    last = p;
+  };
+  auto b = Backup(*repo_, *cache_, req);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_GE(calls, 1);
+  EXPECT_TRUE(last.totals_final);
+  EXPECT_EQ(last.files, 602u) << "db.bin, notes.txt and the 600";
+  auto r = Restore(*repo_, *cache_, Rst(b->snapshot_id, dir_ + "/m", true));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->mismatches.empty());
+  EXPECT_EQ(Read(dir_ + "/m/data/many/f599"), Read(src_ + "/many/f599"));
+  EXPECT_FALSE(fs::exists(dir_ + "/m/data/many/keep.tmp"));
+  EXPECT_FALSE(fs::exists(dir_ + "/m/data/logs"));
+  EXPECT_TRUE(fs::exists(dir_ + "/m/data/many/cache"));
+}
+
+TEST_F(ArchiverTest, StdinAndAnOnlineSqliteCopy) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const std::string dump = RandomText(3 << 20, 7) + std::string(1 << 20, 'd');
+  std::thread writer([&] {
+    size_t done = 0;
+    while (done < dump.size()) {
+      const ssize_t w = ::write(fds[1], dump.data() + done, dump.size() - done);
+      if (w <= 0) break;
+      done += static_cast<size_t>(w);
+    }
+    ::close(fds[1]);
+  });
+  BackupRequest in;
+  in.stdin_fd = fds[0];
+  in.stdin_filename = "pg_dump.sql";
+  auto b = Backup(*repo_, *cache_, in);
+  writer.join();
+  ::close(fds[0]);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->snapshot.source, "stdin");
+  auto r = Restore(*repo_, *cache_, Rst(b->snapshot_id, dir_ + "/s", true));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Read(dir_ + "/s/pg_dump.sql"), dump);
+
+  // A database with a writer's transaction open: the copy is of the committed state.
+  const std::string db = dir_ + "/app.db";
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(h, "PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1), (2);", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(h, "BEGIN; INSERT INTO t VALUES (3);", nullptr, nullptr, nullptr), SQLITE_OK);
+  BackupRequest q;
+  q.sqlite_databases = {db};
+  auto sb = Backup(*repo_, *cache_, q);
+  sqlite3_exec(h, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(h);
+  ASSERT_TRUE(sb.ok()) << sb.status().ToString();
+  EXPECT_EQ(sb->snapshot.source, "sqlite");
+  ASSERT_TRUE(Restore(*repo_, *cache_, Rst(sb->snapshot_id, dir_ + "/q")).ok());
+  sqlite3* back = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/q/app.db").c_str(), &back), SQLITE_OK);
+  int64_t count = -1;
+  sqlite3_exec(back, "SELECT count(*) FROM t", [](void* out, int, char** v, char**) {
+    *static_cast<int64_t*>(out) = std::atoll(v[0]);
+    return 0;
+  }, &count, nullptr);
+  sqlite3_close(back);
+  EXPECT_EQ(count, 2);
+
+  BackupRequest bad;
+  bad.sqlite_databases = {src_ + "/notes.txt"};
+  auto nb = Backup(*repo_, *cache_, bad);
+  EXPECT_FALSE(nb.ok());
+  EXPECT_NE(nb.status().message().find("notes.txt"), std::string::npos) << nb.status().ToString();
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ class BlobHasher {
   void* ctx_ = nullptr;  // EVP_MAC_CTX, duplicated per call
 };
 
-// The same keyed hash over a stream (a whole file, chunk by chunk): the `sha256` of a file node.
+// The same keyed hash over a stream (FileDigest in snapshot.h).
 class StreamHasher {
  public:
   explicit StreamHasher(const Key32& id_key);

@@ -97,7 +97,8 @@ CREATE TABLE blobs (
   PRIMARY KEY (id, index_file)
 ) WITHOUT ROWID;
 CREATE INDEX blobs_by_file ON blobs (index_file);
-)sql"}}));
+)sql"},
+                                 {2, "CREATE INDEX blobs_by_pack ON blobs (pack, offset);"}}));
   return std::unique_ptr<IndexCache>(new IndexCache(std::move(db)));
 }
 
@@ -135,7 +136,14 @@ Status IndexCache::AddFile(const std::string& name, const std::vector<IndexedPac
   return tx.Commit();
 }
 
+Status IndexCache::Add(const std::string& name, const std::vector<IndexedPack>& packs,
+                       const std::vector<std::string>& supersedes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return AddFile(name, packs, supersedes);
+}
+
 StatusOr<size_t> IndexCache::Sync(Repository& repo) {
+  std::lock_guard<std::mutex> lock(mu_);
   SF_ASSIGN_OR_RETURN(std::vector<FileInfo> listed, repo.backend().List(FileType::kIndex));
   std::set<std::string> present;
   for (const FileInfo& f : listed) present.insert(f.name);
@@ -179,26 +187,95 @@ StatusOr<size_t> IndexCache::Sync(Repository& repo) {
   return read;
 }
 
-StatusOr<std::optional<BlobLocation>> IndexCache::Find(const BlobId& id) {
+namespace {
+
+PackEntry EntryOf(const sqlite::SqliteStatement& s, int first) {
+  PackEntry e;
+  e.type = static_cast<BlobType>(s.ColumnInt(first));
+  e.offset = static_cast<uint64_t>(s.ColumnInt(first + 1));
+  e.stored_length = static_cast<uint32_t>(s.ColumnInt(first + 2));
+  e.raw_length = static_cast<uint32_t>(s.ColumnInt(first + 3));
+  e.raw = s.ColumnInt(first + 4) != 0;
+  e.index = static_cast<uint32_t>(s.ColumnInt(first + 5));
+  return e;
+}
+
+}  // namespace
+
+StatusOr<std::vector<std::pair<std::string, int64_t>>> IndexCache::Packs() {
+  std::lock_guard<std::mutex> lock(mu_);
+  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s, db_->Prepare("SELECT pack, count(*) FROM blobs GROUP BY pack ORDER BY pack"));
+  std::vector<std::pair<std::string, int64_t>> out;
+  while (true) {
+    SF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.emplace_back(s.ColumnText(0), s.ColumnInt(1));
+  }
+  return out;
+}
+
+StatusOr<std::vector<PackEntry>> IndexCache::PackBlobs(const std::string& pack) {
+  std::lock_guard<std::mutex> lock(mu_);
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s,
-                      db_->Prepare("SELECT type, pack, offset, stored, raw_length, flags, position FROM blobs WHERE id = ?1 "
-                                   "LIMIT 1"));
+                      db_->Prepare("SELECT DISTINCT type, offset, stored, raw_length, flags, position, id FROM blobs "
+                                   "WHERE pack = ?1 ORDER BY offset"));
+  s.Bind(1, pack);
+  std::vector<PackEntry> out;
+  while (true) {
+    SF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    PackEntry e = EntryOf(s, 0);
+    const std::string id = s.ColumnBlob(6);
+    if (id.size() == e.id.size()) std::copy(id.begin(), id.end(), e.id.begin());
+    out.push_back(e);
+  }
+  return out;
+}
+
+StatusOr<std::vector<std::string>> IndexCache::Files() {
+  std::lock_guard<std::mutex> lock(mu_);
+  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s, db_->Prepare("SELECT name FROM index_files ORDER BY name"));
+  std::vector<std::string> out;
+  while (true) {
+    SF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(s.ColumnText(0));
+  }
+  return out;
+}
+
+StatusOr<std::optional<BlobLocation>> IndexCache::Find(const BlobId& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!find_) {
+    SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement prepared,
+                        db_->Prepare("SELECT type, pack, offset, stored, raw_length, flags, position FROM blobs WHERE "
+                                     "id = ?1 LIMIT 1"));
+    find_.emplace(std::move(prepared));
+  }
+  sqlite::SqliteStatement& s = *find_;
+  s.Reset();
   s.BindBlob(1, IdView(id));
-  SF_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return std::optional<BlobLocation>();
+  StatusOr<bool> row = s.Step();
+  if (!row.ok() || !*row) {
+    s.Reset();  // no read transaction stays open between lookups
+    if (!row.ok()) return row.status();
+    return std::optional<BlobLocation>();
+  }
   BlobLocation loc;
-  loc.entry.type = static_cast<BlobType>(s.ColumnInt(0));
   loc.pack = s.ColumnText(1);
-  loc.entry.id = id;
+  loc.entry.type = static_cast<BlobType>(s.ColumnInt(0));
   loc.entry.offset = static_cast<uint64_t>(s.ColumnInt(2));
   loc.entry.stored_length = static_cast<uint32_t>(s.ColumnInt(3));
   loc.entry.raw_length = static_cast<uint32_t>(s.ColumnInt(4));
   loc.entry.raw = s.ColumnInt(5) != 0;
   loc.entry.index = static_cast<uint32_t>(s.ColumnInt(6));
+  loc.entry.id = id;
+  s.Reset();
   return std::optional<BlobLocation>(loc);
 }
 
 StatusOr<int64_t> IndexCache::BlobCount() {
+  std::lock_guard<std::mutex> lock(mu_);
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s, db_->Prepare("SELECT count(DISTINCT id) FROM blobs"));
   SF_ASSIGN_OR_RETURN(bool row, s.Step());
   return row ? s.ColumnInt(0) : 0;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,13 +44,23 @@ class IndexCache {
   // entries of files a present file supersedes. Returns how many files it read.
   StatusOr<size_t> Sync(Repository& repo);
   // One location of the blob (any, when several packs hold it); nullopt when no index has it.
+  // Find, Add, Packs and PackBlobs may be called from several threads.
   StatusOr<std::optional<BlobLocation>> Find(const BlobId& id);
   StatusOr<int64_t> BlobCount();
+  // Records an index file this client has just written (so that it need not read it back).
+  Status Add(const std::string& name, const std::vector<IndexedPack>& packs, const std::vector<std::string>& supersedes);
+  // Every pack some index names, with its number of entries; the entries of one pack in file order.
+  StatusOr<std::vector<std::pair<std::string, int64_t>>> Packs();
+  StatusOr<std::vector<PackEntry>> PackBlobs(const std::string& pack);
+  // The index files the cache holds (after Sync: those of the repository).
+  StatusOr<std::vector<std::string>> Files();
 
  private:
   explicit IndexCache(std::unique_ptr<sqlite::SqliteDb> db) : db_(std::move(db)) {}
   Status AddFile(const std::string& name, const std::vector<IndexedPack>& packs, const std::vector<std::string>& supersedes);
+  std::mutex mu_;
   std::unique_ptr<sqlite::SqliteDb> db_;
+  std::optional<sqlite::SqliteStatement> find_;
 };
 
 }  // namespace steadfast::backup

@@ -37,6 +37,24 @@ PackWriter::PackWriter(const MasterKey& key, int zstd_level) : key_(key), level_
   Start();
 }
 
+// Large blobs are sampled first: four 16 KiB pieces compressed at level 1. When they do not
+// shrink by 1/32, the blob is taken to be incompressible (media, archives, encrypted files) and
+// stored raw without spending a full compression on it.
+bool PackWriter::LooksCompressible(std::span<const uint8_t> plaintext) {
+  constexpr size_t kPiece = 16 * 1024, kPieces = 4;
+  if (plaintext.size() < 16 * kPiece) return true;
+  Bytes out(ZSTD_compressBound(kPiece));
+  size_t in_total = 0, out_total = 0;
+  for (size_t i = 0; i < kPieces; ++i) {
+    const size_t at = (plaintext.size() - kPiece) / (kPieces - 1) * i;
+    const size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), out.data(), out.size(), plaintext.data() + at, kPiece, 1);
+    if (ZSTD_isError(n)) return true;
+    in_total += kPiece;
+    out_total += n;
+  }
+  return out_total <= in_total - in_total / 32;
+}
+
 PackWriter::~PackWriter() { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_)); }
 
 void PackWriter::Start() {
@@ -66,7 +84,7 @@ Status PackWriter::Add(BlobType type, const BlobId& id, std::span<const uint8_t>
   Bytes compressed;
   std::span<const uint8_t> payload = plaintext;
   e.raw = true;
-  if (level_ > 0 && !plaintext.empty()) {
+  if (level_ > 0 && !plaintext.empty() && LooksCompressible(plaintext)) {
     compressed.resize(ZSTD_compressBound(plaintext.size()));
     const size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), compressed.data(), compressed.size(),
                                        plaintext.data(), plaintext.size(), level_);

@@ -57,6 +57,7 @@ class PackWriter {
 
  private:
   void Start();
+  bool LooksCompressible(std::span<const uint8_t> plaintext);
   const MasterKey& key_;
   int level_;
   void* cctx_ = nullptr;  // ZSTD_CCtx

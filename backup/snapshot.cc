@@ -51,6 +51,17 @@ std::optional<std::string> BytesOf(const json& j) {
 
 std::string_view NodeTypeName(NodeType t) { return kTypeNames[static_cast<int>(t)]; }
 
+BlobId FileDigest(const Key32& id_key, uint64_t size, std::span<const BlobId> content) {
+  StreamHasher h(id_key);
+  static constexpr char kLabel[] = "steadfast-backup file v1";
+  h.Update(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(kLabel), sizeof kLabel - 1));
+  uint8_t le[8];
+  for (int i = 0; i < 8; ++i) le[i] = static_cast<uint8_t>(size >> (8 * i));
+  h.Update(le);
+  for (const BlobId& id : content) h.Update(id);
+  return h.Final();
+}
+
 StatusOr<Bytes> EncodeTree(std::vector<Node> nodes) {
   std::sort(nodes.begin(), nodes.end(), [](const Node& a, const Node& b) { return a.name < b.name; });
   json list = json::array();
@@ -66,7 +77,7 @@ StatusOr<Bytes> EncodeTree(std::vector<Node> nodes) {
       json content = json::array();
       for (const BlobId& id : n.content) content.push_back(Bin(id));
       j["content"] = std::move(content);
-      if (n.sha256) j["sha256"] = Bin(*n.sha256);
+      if (n.digest) j["digest"] = Bin(*n.digest);
     } else if (n.type == NodeType::kDir) {
       if (!n.subtree) return InvalidArgumentError("directory node '" + n.name + "' has no subtree");
       j["subtree"] = Bin(*n.subtree);
@@ -130,9 +141,9 @@ StatusOr<std::vector<Node>> DecodeTree(std::span<const uint8_t> plaintext, std::
         if (!id) return DataLossError(where + " ('" + n.name + "'): a bad content id");
         n.content.push_back(*id);
       }
-      if (j.contains("sha256")) {
-        n.sha256 = IdOf(j["sha256"]);
-        if (!n.sha256) return DataLossError(where + " ('" + n.name + "'): a bad sha256");
+      if (j.contains("digest")) {
+        n.digest = IdOf(j["digest"]);
+        if (!n.digest) return DataLossError(where + " ('" + n.name + "'): a bad digest");
       }
     } else if (n.type == NodeType::kDir) {
       n.subtree = j.contains("subtree") ? IdOf(j["subtree"]) : std::nullopt;

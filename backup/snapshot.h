@@ -30,7 +30,7 @@ struct Node {
   // file
   uint64_t size = 0;
   std::vector<BlobId> content;
-  std::optional<BlobId> sha256;  // keyed hash of the whole file
+  std::optional<BlobId> digest;  // FileDigest of its size and content
   // dir
   std::optional<BlobId> subtree;
   // symlink
@@ -64,6 +64,11 @@ struct Snapshot {
   std::string source = "paths";  // paths | stdin | sqlite
   SnapshotSummary summary;
 };
+
+// A file's digest (FORMAT.md 7.1): HMAC-SHA-256(id_key, "steadfast-backup file v1" || le64(size)
+// || the content ids in order). The content ids are keyed hashes of every byte, so equal digests
+// mean equal files, and checking a file against it costs one pass over its chunks.
+BlobId FileDigest(const Key32& id_key, uint64_t size, std::span<const BlobId> content);
 
 nlohmann::json SnapshotDocument(const Snapshot& s);
 StatusOr<Snapshot> ParseSnapshotDocument(const nlohmann::json& doc, std::string_view what);

@@ -28,7 +28,7 @@ std::vector<Node> Sample() {
   file.mtime_ns = 1'790'000'000'123'456'789;
   file.size = 3 << 20;
   file.content = {Id(1), Id(2), Id(3)};
-  file.sha256 = Id(9);
+  file.digest = Id(9);
   file.xattrs = {{"user.origin", "db1"}};
   Node dir;
   dir.name = "logs";
@@ -58,7 +58,7 @@ TEST(SnapshotTest, TreesRoundTripSorted) {
   const Node& f = (*nodes)[3];
   EXPECT_EQ(f.type, NodeType::kFile);
   EXPECT_EQ(f.content, (std::vector<BlobId>{Id(1), Id(2), Id(3)}));
-  EXPECT_EQ(f.sha256, Id(9));
+  EXPECT_EQ(f.digest, Id(9));
   EXPECT_EQ(f.mtime_ns, 1'790'000'000'123'456'789);
   EXPECT_EQ(f.mode, 0100640u);
   EXPECT_EQ(f.user, "backup");

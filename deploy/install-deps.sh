@@ -39,6 +39,7 @@ PACKAGES=(
 )
 if [ "${1:-}" = "--bench" ]; then
   PACKAGES+=(prometheus-node-exporter)  # bench/agent_footprint.sh: the resident-memory baseline
+  PACKAGES+=(restic borgbackup)          # bench/backup_compare.sh: the backup peers
 fi
 
 missing=()

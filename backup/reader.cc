@@ -1,0 +1,102 @@
+#include "backup/reader.h"
+
+#include <algorithm>
+
+namespace steadfast::backup {
+
+BlobReader::BlobReader(Repository& repo, IndexCache& cache) : repo_(repo), cache_(cache) {}
+BlobReader::~BlobReader() = default;
+
+StatusOr<Bytes> BlobReader::Prefix(const std::string& pack) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = prefixes_.find(pack);
+    if (it != prefixes_.end()) return it->second;
+  }
+  SF_ASSIGN_OR_RETURN(Bytes fresh, repo_.backend().Load(FileType::kData, pack, 0, kPackPrefix));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (prefixes_.size() >= 4096) prefixes_.clear();
+  prefixes_.emplace(pack, fresh);
+  return fresh;
+}
+
+StatusOr<Bytes> BlobReader::Load(const BlobId& id, std::string_view for_what) {
+  SF_ASSIGN_OR_RETURN(std::optional<BlobLocation> loc, cache_.Find(id));
+  if (!loc) return DataLossError(std::string(for_what) + ": blob " + Hex(id).substr(0, 16) + " is in no index");
+  StatusOr<Bytes> prefix = Prefix(loc->pack);
+  if (!prefix.ok()) return DataLossError(std::string(for_what) + ": data/" + loc->pack + ": " + prefix.status().message());
+  StatusOr<Bytes> sealed = repo_.backend().Load(FileType::kData, loc->pack, loc->entry.offset, loc->entry.stored_length);
+  if (!sealed.ok()) return DataLossError(std::string(for_what) + ": data/" + loc->pack + ": " + sealed.status().message());
+  std::unique_ptr<BlobHasher> hasher;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!hashers_.empty()) {
+      hasher = std::move(hashers_.back());
+      hashers_.pop_back();
+    }
+  }
+  if (!hasher) hasher = std::make_unique<BlobHasher>(repo_.key().id);
+  StatusOr<Bytes> plain = OpenBlob(repo_.key(), *hasher, *prefix, loc->entry, *sealed, "data/" + loc->pack);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    hashers_.push_back(std::move(hasher));
+  }
+  if (!plain.ok()) return DataLossError(std::string(for_what) + ": " + plain.status().message());
+  return plain;
+}
+
+StatusOr<std::vector<Node>> BlobReader::LoadTree(const BlobId& id, std::string_view for_what) {
+  SF_ASSIGN_OR_RETURN(Bytes bytes, Load(id, for_what));
+  return DecodeTree(bytes, std::string(for_what) + " (tree " + Hex(id).substr(0, 16) + ")");
+}
+
+StatusOr<uint32_t> BlobReader::Length(const BlobId& id) {
+  SF_ASSIGN_OR_RETURN(std::optional<BlobLocation> loc, cache_.Find(id));
+  if (!loc) return NotFoundError("blob " + Hex(id).substr(0, 16) + " is in no index");
+  return loc->entry.raw_length;
+}
+
+StatusOr<std::vector<SnapshotRef>> ListSnapshots(Repository& repo, std::vector<std::string>* damaged) {
+  SF_ASSIGN_OR_RETURN(std::vector<FileInfo> files, repo.backend().List(FileType::kSnapshot));
+  std::vector<SnapshotRef> out;
+  for (const FileInfo& f : files) {
+    StatusOr<nlohmann::json> doc = repo.LoadDocument(FileType::kSnapshot, EnvelopeKind::kSnapshot, f.name);
+    StatusOr<Snapshot> s = doc.ok() ? ParseSnapshotDocument(*doc, "snapshots/" + f.name) : StatusOr<Snapshot>(doc.status());
+    if (!s.ok()) {
+      if (damaged == nullptr) return s.status();
+      damaged->push_back(f.name + ": " + s.status().message());
+      continue;
+    }
+    out.push_back({f.name, std::move(*s)});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const SnapshotRef& a, const SnapshotRef& b) { return a.snapshot.time < b.snapshot.time; });
+  return out;
+}
+
+StatusOr<SnapshotRef> FindSnapshot(Repository& repo, const std::string& which, const std::string& host) {
+  if (which == "latest") {
+    std::vector<std::string> damaged;
+    SF_ASSIGN_OR_RETURN(std::vector<SnapshotRef> all, ListSnapshots(repo, &damaged));
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      if (host.empty() || it->snapshot.host == host) return *it;
+    }
+    return NotFoundError(host.empty() ? "the repository has no snapshot" : "no snapshot of host " + host);
+  }
+  if (which.size() < 4 || which.size() > 64 || which.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return InvalidArgumentError("'" + which + "' is not a snapshot id (hex digits, at least 4) nor 'latest'");
+  }
+  SF_ASSIGN_OR_RETURN(std::vector<FileInfo> files, repo.backend().List(FileType::kSnapshot));
+  std::string found;
+  for (const FileInfo& f : files) {
+    if (f.name.compare(0, which.size(), which) != 0) continue;
+    if (!found.empty()) return InvalidArgumentError("'" + which + "' matches several snapshots; give more digits");
+    found = f.name;
+  }
+  if (found.empty()) return NotFoundError("no snapshot " + which);
+  SF_ASSIGN_OR_RETURN(nlohmann::json doc, repo.LoadDocument(FileType::kSnapshot, EnvelopeKind::kSnapshot, found));
+  SF_ASSIGN_OR_RETURN(Snapshot s, ParseSnapshotDocument(doc, "snapshots/" + found));
+  return SnapshotRef{found, std::move(s)};
+}
+
+}  // namespace steadfast::backup

@@ -1,0 +1,52 @@
+// Reading blobs back: found through the index cache, their sealed bytes loaded by range, opened
+// and checked (authentication, size, keyed id). Used by restore, the parent snapshot of a
+// backup, ls, diff, check and drills. Thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backup/index.h"
+#include "backup/repository.h"
+#include "backup/snapshot.h"
+
+namespace steadfast::backup {
+
+class BlobReader {
+ public:
+  BlobReader(Repository& repo, IndexCache& cache);
+  ~BlobReader();
+
+  // DataLoss "<for_what>: ..." naming the pack when the blob is in no index or does not open.
+  StatusOr<Bytes> Load(const BlobId& id, std::string_view for_what);
+  StatusOr<std::vector<Node>> LoadTree(const BlobId& id, std::string_view for_what);
+  // The plaintext length of a blob (from the index); NotFound when no index has it.
+  StatusOr<uint32_t> Length(const BlobId& id);
+
+ private:
+  StatusOr<Bytes> Prefix(const std::string& pack);
+  Repository& repo_;
+  IndexCache& cache_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<BlobHasher>> hashers_;  // idle ones; one per concurrent Load
+  std::map<std::string, Bytes> prefixes_;  // by pack: magic and salt (40 bytes); at most 4096 kept
+};
+
+// A snapshot and its id.
+struct SnapshotRef {
+  std::string id;
+  Snapshot snapshot;
+};
+
+// Every snapshot, oldest first. A snapshot file that does not open is an error naming it (the
+// caller decides whether to go on without it: `damaged` collects them when given).
+StatusOr<std::vector<SnapshotRef>> ListSnapshots(Repository& repo, std::vector<std::string>* damaged = nullptr);
+// "latest", a full id, or a unique prefix of at least 4 hex digits. NotFound / InvalidArgument
+// (ambiguous).
+StatusOr<SnapshotRef> FindSnapshot(Repository& repo, const std::string& which, const std::string& host = "");
+
+}  // namespace steadfast::backup
