@@ -142,7 +142,7 @@ Status IndexCache::Add(const std::string& name, const std::vector<IndexedPack>& 
   return AddFile(name, packs, supersedes);
 }
 
-StatusOr<size_t> IndexCache::Sync(Repository& repo) {
+StatusOr<size_t> IndexCache::Sync(Repository& repo, std::vector<std::string>* damaged) {
   std::lock_guard<std::mutex> lock(mu_);
   SF_ASSIGN_OR_RETURN(std::vector<FileInfo> listed, repo.backend().List(FileType::kIndex));
   std::set<std::string> present;
@@ -173,10 +173,16 @@ StatusOr<size_t> IndexCache::Sync(Repository& repo) {
   size_t read = 0;
   for (const std::string& name : present) {
     if (known.count(name)) continue;
-    SF_ASSIGN_OR_RETURN(json doc, repo.LoadDocument(FileType::kIndex, EnvelopeKind::kIndex, name));
     std::vector<std::string> supersedes;
-    SF_ASSIGN_OR_RETURN(std::vector<IndexedPack> packs, ParseIndexDocument(doc, "index/" + name, &supersedes));
-    SF_RETURN_IF_ERROR(AddFile(name, packs, supersedes));
+    StatusOr<json> doc = repo.LoadDocument(FileType::kIndex, EnvelopeKind::kIndex, name);
+    StatusOr<std::vector<IndexedPack>> packs =
+        doc.ok() ? ParseIndexDocument(*doc, "index/" + name, &supersedes) : StatusOr<std::vector<IndexedPack>>(doc.status());
+    if (!packs.ok()) {
+      if (damaged == nullptr || packs.status().code() != StatusCode::kDataLoss) return packs.status();
+      damaged->push_back(packs.status().message());
+      continue;
+    }
+    SF_RETURN_IF_ERROR(AddFile(name, *packs, supersedes));
     ++read;
   }
   // Entries of superseded files whose successor is present are not used (a crash during prune

@@ -42,7 +42,9 @@ class IndexCache {
 
   // Reads the index files the cache has not seen, forgets those that are gone, and drops the
   // entries of files a present file supersedes. Returns how many files it read.
-  StatusOr<size_t> Sync(Repository& repo);
+  // With `damaged`, an index file that does not open or parse is recorded there ("<name>: why")
+  // and skipped instead of failing the whole Sync (check goes on to name everything it finds).
+  StatusOr<size_t> Sync(Repository& repo, std::vector<std::string>* damaged = nullptr);
   // One location of the blob (any, when several packs hold it); nullopt when no index has it.
   // Find, Add, Packs and PackBlobs may be called from several threads.
   StatusOr<std::optional<BlobLocation>> Find(const BlobId& id);

@@ -1,0 +1,426 @@
+// Restore (archiver.h): the calling thread walks the snapshot's trees and creates what they
+// list; workers load, check and write file chunks in parallel (pwrite at their offsets).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "backup/archiver.h"
+#include "backup/reader.h"
+#include "backup/workers.h"
+#include "common/fs/posix.h"
+
+namespace steadfast::backup {
+
+namespace {
+Status Errno(const std::string& what, int err) { return ErrnoStatus(err, what); }
+}  // namespace
+
+std::string CompareFile(const std::string& path, const Node& node, const std::vector<uint32_t>& lengths,
+                        const BlobHasher& hasher) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::string("cannot open: ") + std::strerror(errno);
+  UniqueFd closer(fd);
+  Bytes buf;
+  uint64_t offset = 0;
+  for (size_t i = 0; i < node.content.size(); ++i) {
+    buf.resize(i < lengths.size() ? lengths[i] : 0);
+    size_t got = 0;
+    while (got < buf.size()) {
+      const ssize_t r = ::pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(offset + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return std::string("cannot read: ") + std::strerror(errno);
+      if (r == 0) return "shorter than recorded (" + std::to_string(offset + got) + " of " + std::to_string(node.size) + " bytes)";
+      got += static_cast<size_t>(r);
+    }
+    if (hasher.Id(buf) != node.content[i]) {
+      return "bytes " + std::to_string(offset) + ".." + std::to_string(offset + buf.size()) + " differ from the backup";
+    }
+    offset += buf.size();
+  }
+  uint8_t extra;
+  const ssize_t r = ::pread(fd, &extra, 1, static_cast<off_t>(offset));
+  if (r > 0) return "longer than recorded (" + std::to_string(node.size) + " bytes)";
+  return std::string();
+}
+
+namespace {
+
+struct RestoreFile {
+  int fd = -1;
+  std::string path, rel;
+  Node node;
+  std::vector<uint32_t> lengths;
+  std::vector<uint64_t> offsets;
+  size_t left = 0;  // chunks not yet written (under the queue mutex)
+};
+
+struct RestoreTask {
+  std::shared_ptr<RestoreFile> file;
+  size_t index = 0;
+};
+
+class Restorer {
+ public:
+  Restorer(Repository& repo, IndexCache& cache, const RestoreRequest& request)
+      : repo_(repo), cache_(cache), request_(request), reader_(repo, cache), as_root_(::geteuid() == 0) {
+    for (std::string inc : request.include) {
+      while (inc.size() > 1 && inc.back() == '/') inc.pop_back();
+      if (inc.empty() || inc.front() != '/') inc = "/" + inc;
+      includes_.emplace(inc, false);
+    }
+  }
+  ~Restorer() { Stop(); }
+
+  void Start() {
+    const int n = WorkerCount(request_.workers);
+    for (int i = 0; i < n; ++i) workers_.emplace_back([this] { Work(); });
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      closing_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  Status error() {
+    std::lock_guard<std::mutex> l(mu_);
+    return error_;
+  }
+
+  Status Tree(const BlobId& tree, const std::string& dir, const std::string& shown) {
+    SF_ASSIGN_OR_RETURN(std::vector<Node> nodes, reader_.LoadTree(tree, shown.empty() ? "/" : shown));
+    for (Node& n : nodes) {
+      SF_RETURN_IF_ERROR(Failed());
+      const std::string path = dir + "/" + n.name;
+      const std::string rel = shown + "/" + n.name;
+      const bool selected = Selected(rel);
+      if (!selected && !(n.type == NodeType::kDir && Leads(rel))) continue;
+      if (n.type == NodeType::kDir) {
+        if (::mkdir(path.c_str(), 0700) != 0) {
+          // Only an existing real directory is entered: never a symlink that leads elsewhere.
+          const int err = errno;
+          struct stat st {};
+          if (err != EEXIST || ::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+            return Errno("cannot create the directory " + path, err);
+          }
+        }
+        if (!n.subtree) return DataLossError(rel + ": a directory without its tree");
+        SF_RETURN_IF_ERROR(Tree(*n.subtree, path, rel));
+        if (selected) {
+          n.subtree.reset();
+          dirs_.emplace_back(path, std::move(n));
+          ++result_.dirs;
+        }
+        continue;
+      }
+      SF_RETURN_IF_ERROR(Other(std::move(n), path, rel));
+      Report();
+    }
+    return OkStatus();
+  }
+
+  // Directories' modes, owners and times last, deepest first (writing into them changes their
+  // times).
+  Status FinishDirs() {
+    for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) SF_RETURN_IF_ERROR(Meta(it->first, it->second, -1));
+    return OkStatus();
+  }
+
+  Status Wait() {
+    std::unique_lock<std::mutex> l(mu_);
+    done_cv_.wait(l, [&] { return (queue_.empty() && busy_ == 0) || !error_.ok(); });
+    return error_;
+  }
+
+  Status Unmatched() {
+    for (const auto& [inc, matched] : includes_) {
+      if (!matched) return NotFoundError("the snapshot has no " + inc);
+    }
+    return OkStatus();
+  }
+
+  RestoreResult& result() { return result_; }
+  void FinalProgress() { Report(true); }
+
+ private:
+  bool Selected(const std::string& rel) {
+    if (includes_.empty()) return true;
+    for (auto& [inc, matched] : includes_) {
+      if (inc == "/" || rel == inc) {
+        matched = true;
+        return true;
+      }
+      if (rel.size() > inc.size() && rel.compare(0, inc.size(), inc) == 0 && rel[inc.size()] == '/') return true;
+    }
+    return false;
+  }
+  bool Leads(const std::string& rel) {
+    for (const auto& [inc, matched] : includes_) {
+      if (inc.size() > rel.size() && inc.compare(0, rel.size(), rel) == 0 && inc[rel.size()] == '/') return true;
+    }
+    return false;
+  }
+
+  Status Failed() {
+    std::lock_guard<std::mutex> l(mu_);
+    return error_;
+  }
+
+  void Fail(Status s) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (error_.ok()) error_ = std::move(s);
+    }
+    cv_.notify_all();
+    done_cv_.notify_all();
+  }
+
+  // Everything but directories.
+  Status Other(Node n, const std::string& path, const std::string& rel) {
+    if (n.type == NodeType::kFile && n.links > 1) {
+      const auto key = std::make_pair(n.device, n.inode);
+      auto it = hardlinks_.find(key);
+      if (it != hardlinks_.end()) {
+        ::unlink(path.c_str());
+        if (::link(it->second.c_str(), path.c_str()) != 0) return Errno("cannot link " + path + " to " + it->second, errno);
+        ++result_.links;
+        return OkStatus();
+      }
+      hardlinks_.emplace(key, path);
+    }
+    switch (n.type) {
+      case NodeType::kFile:
+        return File(std::move(n), path, rel);
+      case NodeType::kSymlink:
+        ::unlink(path.c_str());
+        if (::symlink(n.target.c_str(), path.c_str()) != 0) return Errno("cannot create the link " + path, errno);
+        ++result_.files;
+        return Meta(path, n, -1);
+      case NodeType::kFifo:
+        ::unlink(path.c_str());
+        if (::mkfifo(path.c_str(), n.mode & 07777) != 0) return Errno("cannot create the fifo " + path, errno);
+        ++result_.files;
+        return Meta(path, n, -1);
+      case NodeType::kDev:
+      case NodeType::kCharDev:
+        if (!as_root_) return OkStatus();  // only root may make device nodes
+        ::unlink(path.c_str());
+        if (::mknod(path.c_str(), (n.type == NodeType::kDev ? S_IFBLK : S_IFCHR) | (n.mode & 07777),
+                    static_cast<dev_t>(n.rdev)) != 0) {
+          return Errno("cannot create the device " + path, errno);
+        }
+        ++result_.files;
+        return Meta(path, n, -1);
+      default:
+        return OkStatus();  // sockets belong to the process that made them
+    }
+  }
+
+  Status File(Node n, const std::string& path, const std::string& rel) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == EEXIST) {
+      // Restoring over an earlier restore: the old entry (never what a symlink points to) goes.
+      ::unlink(path.c_str());
+      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    }
+    if (fd < 0) return Errno("cannot create " + path, errno);
+    auto f = std::make_shared<RestoreFile>();
+    f->fd = fd;
+    f->path = path;
+    f->rel = rel;
+    f->lengths.reserve(n.content.size());
+    uint64_t offset = 0;
+    for (const BlobId& id : n.content) {
+      StatusOr<uint32_t> len = reader_.Length(id);
+      if (!len.ok()) {
+        ::close(fd);
+        return DataLossError(rel + ": " + len.status().message());
+      }
+      f->lengths.push_back(*len);
+      f->offsets.push_back(offset);
+      offset += *len;
+    }
+    if (offset != n.size) {
+      ::close(fd);
+      return DataLossError(rel + ": its chunks add up to " + std::to_string(offset) + " bytes, the snapshot says " +
+                           std::to_string(n.size));
+    }
+    f->left = n.content.size();
+    const size_t chunks = n.content.size();
+    f->node = std::move(n);
+    if (chunks == 0) return Complete(*f);
+    for (size_t i = 0; i < chunks; ++i) {
+      std::unique_lock<std::mutex> l(mu_);
+      room_cv_.wait(l, [&] { return queue_.size() < 64 || !error_.ok(); });
+      if (!error_.ok()) return error_;
+      queue_.push_back(RestoreTask{f, i});
+      l.unlock();
+      cv_.notify_one();
+    }
+    return OkStatus();
+  }
+
+  void Work() {
+    BlobHasher hasher(repo_.key().id);
+    while (true) {
+      RestoreTask t;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [&] { return !queue_.empty() || closing_; });
+        if (queue_.empty()) break;
+        t = std::move(queue_.front());
+        queue_.pop_front();
+        ++busy_;
+      }
+      room_cv_.notify_one();
+      RestoreFile& f = *t.file;
+      Status s = Failed();
+      if (s.ok()) s = WriteChunk(f, t.index);
+      bool last = false;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        last = --f.left == 0;
+      }
+      if (s.ok() && last) s = Complete(f, &hasher);
+      if (!s.ok()) Fail(s);
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        --busy_;
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  Status WriteChunk(RestoreFile& f, size_t i) {
+    SF_ASSIGN_OR_RETURN(Bytes data, reader_.Load(f.node.content[i], f.rel));
+    if (data.size() != f.lengths[i]) return DataLossError(f.rel + ": a chunk's size differs from its index entry");
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t w = ::pwrite(f.fd, data.data() + done, data.size() - done, static_cast<off_t>(f.offsets[i] + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return Errno("cannot write " + f.path, errno);
+      done += static_cast<size_t>(w);
+    }
+    bytes_ += data.size();
+    return OkStatus();
+  }
+
+  // The file's last chunk is written: metadata, close, and with `verify` a re-read.
+  Status Complete(RestoreFile& f, const BlobHasher* hasher = nullptr) {
+    Status s = Meta(f.path, f.node, f.fd);
+    if (::close(f.fd) != 0 && s.ok()) s = Errno("cannot close " + f.path, errno);
+    f.fd = -1;
+    SF_RETURN_IF_ERROR(s);
+    ++files_;
+    if (request_.verify) {
+      std::unique_ptr<BlobHasher> own;
+      if (hasher == nullptr) {
+        own = std::make_unique<BlobHasher>(repo_.key().id);
+        hasher = own.get();
+      }
+      const std::string why = CompareFile(f.path, f.node, f.lengths, *hasher);
+      if (!why.empty()) {
+        std::lock_guard<std::mutex> l(mu_);
+        result_.mismatches.push_back(f.rel + ": " + why);
+      }
+    }
+    return OkStatus();
+  }
+
+  // Owner (as root), mode, times; through `fd` when there is one.
+  Status Meta(const std::string& path, const Node& n, int fd) {
+    if (as_root_ && request_.ownership) {
+      const int r = fd >= 0 ? ::fchown(fd, n.uid, n.gid) : ::lchown(path.c_str(), n.uid, n.gid);
+      if (r != 0) return Errno("cannot set the owner of " + path, errno);
+    }
+    if (n.type != NodeType::kSymlink) {
+      const int r = fd >= 0 ? ::fchmod(fd, n.mode & 07777) : ::chmod(path.c_str(), n.mode & 07777);
+      if (r != 0) return Errno("cannot set the mode of " + path, errno);
+    }
+    const timespec times[2] = {{n.mtime_ns / 1'000'000'000, n.mtime_ns % 1'000'000'000},
+                               {n.mtime_ns / 1'000'000'000, n.mtime_ns % 1'000'000'000}};
+    const int r = fd >= 0 ? ::futimens(fd, times) : ::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
+    if (r != 0) return Errno("cannot set the times of " + path, errno);
+    return OkStatus();
+  }
+
+  void Report(bool final = false) {
+    if (!request_.progress) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!final && now - last_report_ < std::chrono::milliseconds(kProgressEveryMs)) return;
+    last_report_ = now;
+    Progress p;
+    p.files = files_;
+    p.bytes = bytes_;
+    p.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - started_).count();
+    request_.progress(p);
+  }
+
+ public:
+  void Collect() {
+    result_.files += files_;
+    result_.bytes = bytes_;
+    std::sort(result_.mismatches.begin(), result_.mismatches.end());
+  }
+
+ private:
+  Repository& repo_;
+  IndexCache& cache_;
+  const RestoreRequest& request_;
+  BlobReader reader_;
+  const bool as_root_;
+  std::map<std::string, bool> includes_;  // path -> matched
+  std::map<std::pair<uint64_t, uint64_t>, std::string> hardlinks_;
+  std::vector<std::pair<std::string, Node>> dirs_;
+  RestoreResult result_;
+  std::atomic<uint64_t> files_{0}, bytes_{0};
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_report_{};
+
+  std::mutex mu_;
+  std::condition_variable cv_, room_cv_, done_cv_;
+  std::deque<RestoreTask> queue_;
+  int busy_ = 0;
+  bool closing_ = false;
+  Status error_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace
+
+StatusOr<RestoreResult> Restore(Repository& repo, IndexCache& cache, const RestoreRequest& request) {
+  SF_ASSIGN_OR_RETURN(nlohmann::json doc, repo.LoadDocument(FileType::kSnapshot, EnvelopeKind::kSnapshot, request.snapshot_id));
+  SF_ASSIGN_OR_RETURN(Snapshot s, ParseSnapshotDocument(doc, "snapshots/" + request.snapshot_id));
+  SF_RETURN_IF_ERROR(cache.Sync(repo).status());
+  if (::mkdir(request.target.c_str(), 0700) != 0 && errno != EEXIST) return Errno("cannot create " + request.target, errno);
+  Restorer r(repo, cache, request);
+  r.Start();
+  Status st = r.Tree(s.tree, request.target, "");
+  const Status waited = r.Wait();
+  if (st.ok()) st = waited;
+  r.Stop();
+  SF_RETURN_IF_ERROR(st);
+  SF_RETURN_IF_ERROR(r.error());
+  SF_RETURN_IF_ERROR(r.FinishDirs());
+  SF_RETURN_IF_ERROR(r.Unmatched());
+  r.Collect();
+  r.FinalProgress();
+  return r.result();
+}
+
+}  // namespace steadfast::backup
