@@ -33,25 +33,11 @@
 namespace steadfast::backup {
 namespace {
 
-constexpr size_t kInFlightBudget = 32u << 20;  // chunk bytes queued or being processed
-constexpr size_t kPacksWaiting = 2;            // finished packs waiting for the writer
+constexpr size_t kInFlightBudget = 8u << 20;   // chunk bytes queued or being processed
+constexpr size_t kPacksWaiting = 1;            // finished packs waiting for the writer
 constexpr size_t kPacksPerIndex = 64;          // FORMAT.md 6
 
 Status Errno(const std::string& what, int err) { return ErrnoStatus(err, what); }
-
-std::string ThisHost() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
-std::string ThisUser() {
-  struct passwd pw {};
-  struct passwd* out = nullptr;
-  char buf[4096];
-  if (::getpwuid_r(::geteuid(), &pw, buf, sizeof buf, &out) == 0 && out != nullptr) return out->pw_name;
-  return std::to_string(::geteuid());
-}
 
 int64_t Nanos(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
 
@@ -69,18 +55,6 @@ std::string LastComponent(const std::string& path) {
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   const size_t slash = p.rfind('/');
   return slash == std::string::npos ? p : p.substr(slash + 1);
-}
-
-bool Excluded(const std::vector<std::string>& patterns, const std::string& path, const std::string& name) {
-  for (const std::string& p : patterns) {
-    if (p.find('/') != std::string::npos) {
-      if (::fnmatch(p.c_str(), path.c_str(), FNM_PATHNAME) == 0) return true;
-      // "/var/cache" also excludes what is under it, as a directory would be.
-    } else if (::fnmatch(p.c_str(), name.c_str(), 0) == 0) {
-      return true;
-    }
-  }
-  return false;
 }
 
 // Names of users and groups, looked up once each.
@@ -160,7 +134,7 @@ struct Event {
 struct ChunkTask {
   FileJob* file = nullptr;
   BlobId* slot = nullptr;
-  Bytes data;
+  PackBuffer data;  // uninitialised growth: read() fills it
 };
 
 class Backupper {
@@ -174,7 +148,10 @@ class Backupper {
         hasher_(repo.key().id),
         chunker_(MakeGearTable(repo.key().chunker), repo.config().chunker),
         trees_(repo.key(), repo.config().compression),
-        started_ms_(clock.NowMillis()) {
+        started_ms_(clock.NowMillis()),
+        data_(repo.key(), repo.config().compression, &pool_,
+              // a full pack: the pack size, the largest blob compressed (zstd's bound), its header
+              repo.config().pack_size + repo.config().chunker.max + repo.config().chunker.max / 128 + (1u << 20)) {
     open_.emplace_back();  // the root tree's nodes
   }
 
@@ -199,6 +176,7 @@ class Backupper {
     for (std::thread& t : workers_) t.join();
     workers_.clear();
     if (writer_.joinable()) {
+      if (!failed_ && data_.count() > 0) SubmitPack(data_.Finish());
       if (!failed_ && trees_.count() > 0) SubmitPack(trees_.Finish());
       {
         std::lock_guard<std::mutex> l(pack_mu_);
@@ -370,55 +348,39 @@ class Backupper {
     e.file = std::move(job);
     events_.push_back(std::move(e));
 
+    // The file is read in steps of 1 MiB into a ring of max + 1 MiB; the chunker resumes where
+    // it stopped, so nothing is scanned twice; each chunk is copied out at its exact size. When
+    // the ring's end is reached, the chunk under way (usually a fraction of max) moves to the
+    // front.
+    constexpr size_t kStep = 1u << 20;
     const size_t max = chunker_.params().max;
-    const size_t expected = static_cast<size_t>(std::min<uint64_t>(f->node.size, max));
+    if (ring_.size() != max + kStep) ring_.resize(max + kStep);
     f->node.size = 0;
-    // Most files are smaller than a chunk's maximum: read whole into a buffer of their size, and
-    // when they are one chunk, hand that buffer over without a copy.
-    Bytes small(expected + 1);
-    size_t have = 0;
+    size_t begin = 0, end = 0;
+    Chunker::State state;
     bool eof = false;
-    while (!eof && have < small.size()) {
-      const ssize_t r = ::read(fd, small.data() + have, small.size() - have);
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) return ReadFailed(f, path);
-      if (r == 0) eof = true;
-      have += static_cast<size_t>(r);
-    }
-    if (eof && (have == 0 || chunker_.Cut(std::span<const uint8_t>(small.data(), have)) == have)) {
-      if (have > 0) {
-        small.resize(have);
-        f->node.size = have;
-        bytes_done_ += have;
-        summary_.bytes_read += have;
-        SF_RETURN_IF_ERROR(Dispatch(f, std::move(small)));
-      }
-      return Sealed(f);
-    }
-    // Larger (or grown since it was listed): the general loop, starting with what was read.
-    if (buf_.size() != 2 * max) buf_.assign(2 * max, 0);
-    std::memcpy(buf_.data(), small.data(), have);
-    small = Bytes();
-    size_t begin = 0, end = have;
     while (true) {
       if (!eof && end - begin < max) {
-        if (begin > 0) {
-          std::memmove(buf_.data(), buf_.data() + begin, end - begin);
+        if (ring_.size() - end < kStep) {
+          std::memmove(ring_.data(), ring_.data() + begin, end - begin);
           end -= begin;
           begin = 0;
         }
-        while (!eof && end < buf_.size()) {
-          const ssize_t r = ::read(fd, buf_.data() + end, buf_.size() - end);
-          if (r < 0 && errno == EINTR) continue;
-          if (r < 0) return ReadFailed(f, path);
-          if (r == 0) eof = true;
-          end += static_cast<size_t>(r);
-        }
+        ssize_t r;
+        do {
+          r = ::read(fd, ring_.data() + end, std::min(kStep, ring_.size() - end));
+        } while (r < 0 && errno == EINTR);
+        if (r < 0) return ReadFailed(f, path);
+        if (r == 0) eof = true;
+        end += static_cast<size_t>(r);
       }
       if (begin == end) break;
-      const size_t cut = chunker_.Cut(std::span<const uint8_t>(buf_.data() + begin, end - begin));
-      Bytes chunk(buf_.begin() + static_cast<std::ptrdiff_t>(begin), buf_.begin() + static_cast<std::ptrdiff_t>(begin + cut));
+      const size_t cut = chunker_.Resume(std::span<const uint8_t>(ring_.data() + begin, end - begin), state, eof);
+      if (cut == 0) continue;
+      PackBuffer chunk(ring_.begin() + static_cast<std::ptrdiff_t>(begin),
+                       ring_.begin() + static_cast<std::ptrdiff_t>(begin + cut));
       begin += cut;
+      state = Chunker::State();
       f->node.size += cut;
       bytes_done_ += cut;
       summary_.bytes_read += cut;
@@ -449,18 +411,11 @@ class Backupper {
     const dev_t dev = n.device;
     Emit(Event::kOpenDir, std::move(n));
     if (!request_.one_file_system || dev == root_dev) {
-      DIR* d = ::opendir(path.c_str());
-      if (d == nullptr) {
+      const std::optional<std::vector<std::string>> names = ListDir(path);
+      if (!names) {
         warnings_.push_back(path + ": cannot list: " + std::strerror(errno));
       } else {
-        std::vector<std::string> names;
-        while (dirent* e = ::readdir(d)) {
-          const std::string name = e->d_name;
-          if (name != "." && name != "..") names.push_back(name);
-        }
-        ::closedir(d);
-        std::sort(names.begin(), names.end());
-        for (const std::string& name : names) {
+        for (const std::string& name : *names) {
           const std::string child = path + "/" + name;
           if (Excluded(request_.excludes, child, name)) continue;
           struct stat st {};
@@ -477,7 +432,7 @@ class Backupper {
     return Pump(false);
   }
 
-  Status Dispatch(FileJob* f, Bytes data) {
+  Status Dispatch(FileJob* f, PackBuffer data) {
     f->ids.emplace_back();
     BlobId* slot = &f->ids.back();
     ++f->dispatched;
@@ -567,7 +522,7 @@ class Backupper {
 
   void Work() {
     BlobHasher hasher(repo_.key().id);
-    PackWriter writer(repo_.key(), repo_.config().compression);
+    BlobCompressor compressor(repo_.config().compression);
     while (true) {
       ChunkTask t;
       {
@@ -584,18 +539,27 @@ class Backupper {
         if (!fresh.ok()) {
           Fail(fresh.status());
         } else if (*fresh) {
-          Status s = writer.Add(BlobType::kData, id, t.data);
+          // Compression outside the lock; the copy into the one shared pack and its sealing
+          // (AES-GCM at several GB/s) inside.
+          const BlobCompressor::Result r = compressor.Compress(t.data);
+          std::optional<PackWriter::Pack> full;
+          Status s;
+          {
+            std::lock_guard<std::mutex> l(data_mu_);
+            s = data_.AddPayload(BlobType::kData, id, t.data.size(), r);
+            if (s.ok() && data_.size() >= repo_.config().pack_size) full = data_.Finish();
+          }
           if (!s.ok()) {
             Fail(s);
           } else {
             ++blobs_added_;
             bytes_added_raw_ += t.data.size();
-            if (writer.size() >= repo_.config().pack_size) SubmitPack(writer.Finish());
+            if (full) SubmitPack(std::move(*full));
           }
         }
       }
       const size_t size = t.data.size();
-      t.data = Bytes();
+      t.data = PackBuffer();
       {
         std::lock_guard<std::mutex> l(q_mu_);
         in_flight_ -= size;
@@ -603,7 +567,6 @@ class Backupper {
       }
       main_cv_.notify_all();
     }
-    if (!failed_ && writer.count() > 0) SubmitPack(writer.Finish());
   }
 
   void SubmitPack(PackWriter::Pack p) {
@@ -634,6 +597,7 @@ class Backupper {
         break;
       }
       bytes_added_stored_ += p.bytes.size();
+      pool_.Give(std::move(p.bytes));
       pending.push_back({p.name, std::move(p.entries)});
       if (pending.size() >= kPacksPerIndex) {
         s = FlushIndex(pending);
@@ -726,8 +690,8 @@ class Backupper {
   SnapshotSummary summary_;
   uint64_t files_done_ = 0, bytes_done_ = 0;
   int64_t last_report_ms_ = 0;
-  Bytes buf_;  // the read buffer of files larger than a chunk: 2 x max, made once
   std::string current_;
+  PackBuffer ring_;  // the read buffer: chunker max + 1 MiB, made once
 
   // Chunk queue and the flow control of the calling thread.
   std::mutex q_mu_;
@@ -739,6 +703,11 @@ class Backupper {
   std::mutex claim_mu_;
   std::unordered_set<BlobId, IdHash> added_;  // stored this run, not yet in an index file
 
+  // The data pack all workers fill, one at a time; its buffers: one filling, one waiting for
+  // the writer, one being written.
+  BufferPool pool_{3};
+  std::mutex data_mu_;
+  PackWriter data_;
   std::mutex pack_mu_;
   std::condition_variable pack_cv_;
   std::deque<PackWriter::Pack> packs_;

@@ -52,15 +52,23 @@ Chunker::Chunker(const GearTable& gear, const ChunkerParams& params) : gear_(gea
 }
 
 size_t Chunker::Cut(std::span<const uint8_t> data) const {
+  State st;
+  return Resume(data, st, true);
+}
+
+size_t Chunker::Resume(std::span<const uint8_t> data, State& state, bool eof) const {
   const size_t n = data.size();
-  if (n <= params_.min) return n;
+  if (n <= params_.min) return eof ? n : 0;
   const size_t normal = std::min(n, params_.avg);
   const size_t end = std::min(n, params_.max);
   const uint8_t* p = data.data();
-  uint64_t fp = 0;
-  // The hash of the 64 bytes before `min`, so the first test already sees a full window.
-  size_t i = params_.min - 64;
-  for (; i < params_.min; ++i) fp = (fp << 1) + gear_[p[i]];
+  uint64_t fp = state.fp;
+  size_t i = state.scanned;
+  if (i < params_.min) {
+    // The hash of the 64 bytes before `min`, so the first test already sees a full window.
+    fp = 0;
+    for (i = params_.min - 64; i < params_.min; ++i) fp = (fp << 1) + gear_[p[i]];
+  }
   for (; i < normal; ++i) {
     fp = (fp << 1) + gear_[p[i]];
     if ((fp & mask_small_) == 0) return i + 1;
@@ -69,7 +77,10 @@ size_t Chunker::Cut(std::span<const uint8_t> data) const {
     fp = (fp << 1) + gear_[p[i]];
     if ((fp & mask_large_) == 0) return i + 1;
   }
-  return end;
+  if (end == params_.max || eof) return end;
+  state.scanned = i;
+  state.fp = fp;
+  return 0;
 }
 
 }  // namespace steadfast::backup

@@ -43,6 +43,16 @@ class Chunker {
   // chunk and gives 0).
   size_t Cut(std::span<const uint8_t> data) const;
 
+  // The same, fed as the data arrives: `data` is the chunk so far (from its start), `state`
+  // remembers how far it was scanned. Returns the chunk's length once known, or 0 when more
+  // data is needed (`eof`: there is no more; the rest is the last chunk). Gives the same cuts
+  // as Cut on the whole stream, however the data is split.
+  struct State {
+    size_t scanned = 0;
+    uint64_t fp = 0;
+  };
+  size_t Resume(std::span<const uint8_t> data, State& state, bool eof) const;
+
   const ChunkerParams& params() const { return params_; }
 
  private:

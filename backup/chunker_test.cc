@@ -110,6 +110,34 @@ TEST(ChunkerTest, DataWithoutBoundariesIsCutAtTheMaximumAndTheTailIsOneChunk) {
   EXPECT_EQ(c.Cut(small), 100u) << "a stream shorter than min is one chunk";
 }
 
+TEST(ChunkerTest, FedInPiecesItCutsWhereItCutsTheWhole) {
+  const ChunkerParams p{64 << 10, 128 << 10, 512 << 10};
+  const Chunker c(MakeGearTable(Key(3)), p);
+  // Random data (boundaries found) followed by a run without any (cut at the maximum).
+  std::vector<uint8_t> data = RandomBytes(3 << 20, 11);
+  data.resize(data.size() + (2 << 20), 0);
+  const auto whole = Chunks(c, data);
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    std::mt19937_64 rng(seed);
+    std::vector<std::pair<size_t, size_t>> fed;
+    size_t start = 0, have = 0;
+    Chunker::State st;
+    while (start < data.size()) {
+      const bool eof = have == data.size();
+      const size_t cut = c.Resume(std::span<const uint8_t>(data.data() + start, have - start), st, eof);
+      if (cut == 0) {
+        ASSERT_FALSE(eof);
+        have = std::min(data.size(), have + 1 + rng() % (100 << 10));  // pieces of 1 byte to 100 KiB
+        continue;
+      }
+      fed.emplace_back(start, cut);
+      start += cut;
+      st = Chunker::State();
+    }
+    EXPECT_EQ(fed, whole) << "seed " << seed;
+  }
+}
+
 TEST(ChunkerTest, ParametersAreCheckedWithTheValueNamed) {
   EXPECT_TRUE(ValidateChunkerParams({}).ok());
   Status st = ValidateChunkerParams({512 * 1024, 1000 * 1000, 8 << 20});

@@ -190,41 +190,56 @@ std::array<uint8_t, 12> CounterNonce(uint64_t n) {
   return nonce;
 }
 
-Bytes Seal(Cipher cipher, const Key32& key, const std::array<uint8_t, 12>& nonce, std::span<const uint8_t> aad,
-           std::span<const uint8_t> plaintext) {
+void SealInPlace(Cipher cipher, const Key32& key, const std::array<uint8_t, 12>& nonce, std::span<const uint8_t> aad,
+                 uint8_t* data, size_t n) {
   std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
-  Bytes out(plaintext.size() + kTagSize);
   int len = 0;
   int total = 0;
   if (!ctx || EVP_EncryptInit_ex(ctx.get(), EvpCipher(cipher), nullptr, key.data(), nonce.data()) != 1 ||
       (!aad.empty() && EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
-      EVP_EncryptUpdate(ctx.get(), out.data(), &len, plaintext.data(), static_cast<int>(plaintext.size())) != 1) {
+      EVP_EncryptUpdate(ctx.get(), data, &len, data, static_cast<int>(n)) != 1) {
     std::abort();
   }
   total = len;
-  if (EVP_EncryptFinal_ex(ctx.get(), out.data() + total, &len) != 1) std::abort();
+  if (EVP_EncryptFinal_ex(ctx.get(), data + total, &len) != 1) std::abort();
   total += len;
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, kTagSize, out.data() + total) != 1) std::abort();
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, kTagSize, data + total) != 1) std::abort();
+}
+
+Bytes Seal(Cipher cipher, const Key32& key, const std::array<uint8_t, 12>& nonce, std::span<const uint8_t> aad,
+           std::span<const uint8_t> plaintext) {
+  Bytes out(plaintext.size() + kTagSize);
+  if (!plaintext.empty()) std::memcpy(out.data(), plaintext.data(), plaintext.size());
+  SealInPlace(cipher, key, nonce, aad, out.data(), plaintext.size());
   return out;
+}
+
+Status OpenInPlace(Cipher cipher, const Key32& key, const std::array<uint8_t, 12>& nonce, std::span<const uint8_t> aad,
+                   uint8_t* data, size_t sealed_length, std::string_view what) {
+  if (sealed_length < kTagSize) return DataLossError(std::string(what) + ": too short to hold an authentication tag");
+  const size_t n = sealed_length - kTagSize;
+  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EvpCipher(cipher), nullptr, key.data(), nonce.data()) != 1 ||
+      (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
+      EVP_DecryptUpdate(ctx.get(), data, &len, data, static_cast<int>(n)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, kTagSize, data + n) != 1) {
+    return DataLossError(std::string(what) + ": cannot be decrypted");
+  }
+  int final_len = 0;
+  uint8_t unused[16];
+  if (EVP_DecryptFinal_ex(ctx.get(), unused, &final_len) != 1) {
+    return DataLossError(std::string(what) + ": authentication failed (damaged, or not written with this key)");
+  }
+  return OkStatus();
 }
 
 StatusOr<Bytes> Open(Cipher cipher, const Key32& key, const std::array<uint8_t, 12>& nonce,
                      std::span<const uint8_t> aad, std::span<const uint8_t> sealed, std::string_view what) {
   if (sealed.size() < kTagSize) return DataLossError(std::string(what) + ": too short to hold an authentication tag");
-  const size_t n = sealed.size() - kTagSize;
-  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
-  Bytes out(n);
-  int len = 0;
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EvpCipher(cipher), nullptr, key.data(), nonce.data()) != 1 ||
-      (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
-      EVP_DecryptUpdate(ctx.get(), out.data(), &len, sealed.data(), static_cast<int>(n)) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, kTagSize, const_cast<uint8_t*>(sealed.data() + n)) != 1) {
-    return DataLossError(std::string(what) + ": cannot be decrypted");
-  }
-  int final_len = 0;
-  if (EVP_DecryptFinal_ex(ctx.get(), out.data() + len, &final_len) != 1) {
-    return DataLossError(std::string(what) + ": authentication failed (damaged, or not written with this key)");
-  }
+  Bytes out(sealed.begin(), sealed.end());
+  SF_RETURN_IF_ERROR(OpenInPlace(cipher, key, nonce, aad, out.data(), out.size(), what));
+  out.resize(out.size() - kTagSize);
   return out;
 }
 

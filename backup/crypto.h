@@ -85,9 +85,17 @@ std::array<uint8_t, 12> CounterNonce(uint64_t n);
 // ciphertext || tag.
 Bytes Seal(Cipher cipher, const Key32& key, const std::array<uint8_t, 12>& nonce, std::span<const uint8_t> aad,
            std::span<const uint8_t> plaintext);
+// The same in place: encrypts data[0, n) and writes the tag at data[n, n + 16).
+void SealInPlace(Cipher cipher, const Key32& key, const std::array<uint8_t, 12>& nonce, std::span<const uint8_t> aad,
+                 uint8_t* data, size_t n);
 // DataLoss "<what>: authentication failed" when the key, nonce, aad or bytes are wrong.
 StatusOr<Bytes> Open(Cipher cipher, const Key32& key, const std::array<uint8_t, 12>& nonce,
                      std::span<const uint8_t> aad, std::span<const uint8_t> sealed, std::string_view what);
+
+// The same in place: data[0, sealed_length) is ciphertext || tag; on success data[0, n) is the
+// plaintext. On failure the bytes are undefined.
+Status OpenInPlace(Cipher cipher, const Key32& key, const std::array<uint8_t, 12>& nonce, std::span<const uint8_t> aad,
+                   uint8_t* data, size_t sealed_length, std::string_view what);
 
 // Envelope kinds (FORMAT.md 2).
 enum class EnvelopeKind : uint8_t { kConfig = 1, kIndex = 2, kSnapshot = 3, kEvidence = 4, kLock = 5 };
@@ -106,7 +114,7 @@ StatusOr<Bytes> OpenEnvelope(const MasterKey& key, EnvelopeKind kind, std::span<
 struct KdfParams {
   uint32_t m_kib = 65536;
   uint32_t t = 3;
-  uint32_t p = 1;
+  uint32_t p = 2;  // two lanes: two threads on a two-core machine, half the wait
   bool allow_weak = false;  // tests only: below the minimums, so that they run fast
 };
 struct KeyFileInfo {

@@ -280,6 +280,77 @@ StatusOr<std::optional<BlobLocation>> IndexCache::Find(const BlobId& id) {
   return std::optional<BlobLocation>(loc);
 }
 
+Status IndexCache::BeginMarking() {
+  std::lock_guard<std::mutex> lock(mu_);
+  mark_.reset();
+  used_.reset();
+  SF_RETURN_IF_ERROR(db_->Exec("CREATE TEMP TABLE IF NOT EXISTS used (id BLOB PRIMARY KEY) WITHOUT ROWID"));
+  SF_RETURN_IF_ERROR(db_->Exec("DELETE FROM used"));
+  return db_->Exec("BEGIN");
+}
+
+StatusOr<bool> IndexCache::MarkUsed(const BlobId& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!mark_) {
+    SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement st, db_->Prepare("INSERT OR IGNORE INTO used (id) VALUES (?1)"));
+    mark_.emplace(std::move(st));
+  }
+  mark_->Reset();
+  mark_->BindBlob(1, IdView(id));
+  SF_RETURN_IF_ERROR(mark_->Run());
+  return db_->Changes() == 1;
+}
+
+Status IndexCache::EndMarking() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (mark_) mark_->Reset();
+  return db_->Exec("COMMIT");
+}
+
+StatusOr<bool> IndexCache::IsUsed(const BlobId& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!used_) {
+    SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement st, db_->Prepare("SELECT 1 FROM used WHERE id = ?1"));
+    used_.emplace(std::move(st));
+  }
+  used_->Reset();
+  used_->BindBlob(1, IdView(id));
+  SF_ASSIGN_OR_RETURN(bool row, used_->Step());
+  used_->Reset();
+  return row;
+}
+
+StatusOr<std::vector<IndexCache::PackUsage>> IndexCache::Usage() {
+  std::lock_guard<std::mutex> lock(mu_);
+  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s,
+                      db_->Prepare("SELECT b.pack, count(*), sum(u.id IS NOT NULL), sum(b.stored), "
+                                   "sum(CASE WHEN u.id IS NOT NULL THEN b.stored ELSE 0 END) "
+                                   "FROM (SELECT DISTINCT pack, id, stored FROM blobs) b LEFT JOIN used u ON u.id = b.id "
+                                   "GROUP BY b.pack ORDER BY b.pack"));
+  std::vector<PackUsage> out;
+  while (true) {
+    SF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.ColumnText(0), s.ColumnInt(1), s.ColumnInt(2), s.ColumnInt(3), s.ColumnInt(4)});
+  }
+  return out;
+}
+
+StatusOr<IndexCache::Totals> IndexCache::Sizes() {
+  std::lock_guard<std::mutex> lock(mu_);
+  SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s,
+                      db_->Prepare("SELECT count(*), coalesce(sum(raw_length), 0), coalesce(sum(stored), 0) FROM "
+                                   "(SELECT id, max(raw_length) AS raw_length, min(stored) AS stored FROM blobs GROUP BY id)"));
+  SF_ASSIGN_OR_RETURN(bool row, s.Step());
+  Totals t;
+  if (row) {
+    t.blobs = s.ColumnInt(0);
+    t.raw_bytes = s.ColumnInt(1);
+    t.stored_bytes = s.ColumnInt(2);
+  }
+  return t;
+}
+
 StatusOr<int64_t> IndexCache::BlobCount() {
   std::lock_guard<std::mutex> lock(mu_);
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s, db_->Prepare("SELECT count(DISTINCT id) FROM blobs"));

@@ -49,11 +49,26 @@ class IndexCache {
   // Find, Add, Packs and PackBlobs may be called from several threads.
   StatusOr<std::optional<BlobLocation>> Find(const BlobId& id);
   StatusOr<int64_t> BlobCount();
+  struct Totals {
+    int64_t blobs = 0, raw_bytes = 0, stored_bytes = 0;  // distinct blobs
+  };
+  StatusOr<Totals> Sizes();
   // Records an index file this client has just written (so that it need not read it back).
   Status Add(const std::string& name, const std::vector<IndexedPack>& packs, const std::vector<std::string>& supersedes);
   // Every pack some index names, with its number of entries; the entries of one pack in file order.
   StatusOr<std::vector<std::pair<std::string, int64_t>>> Packs();
   StatusOr<std::vector<PackEntry>> PackBlobs(const std::string& pack);
+  // prune's mark phase: a temporary table of used blob ids, on disk in SQLite's temporary
+  // storage rather than in memory. MarkUsed is true when the id was not marked yet.
+  Status BeginMarking();
+  StatusOr<bool> MarkUsed(const BlobId& id);
+  Status EndMarking();
+  StatusOr<bool> IsUsed(const BlobId& id);
+  struct PackUsage {
+    std::string pack;
+    int64_t blobs = 0, used = 0, bytes = 0, used_bytes = 0;  // bytes: stored (sealed) sizes
+  };
+  StatusOr<std::vector<PackUsage>> Usage();
   // The index files the cache holds (after Sync: those of the repository).
   StatusOr<std::vector<std::string>> Files();
 
@@ -62,7 +77,7 @@ class IndexCache {
   Status AddFile(const std::string& name, const std::vector<IndexedPack>& packs, const std::vector<std::string>& supersedes);
   std::mutex mu_;
   std::unique_ptr<sqlite::SqliteDb> db_;
-  std::optional<sqlite::SqliteStatement> find_;
+  std::optional<sqlite::SqliteStatement> find_, mark_, used_;
 };
 
 }  // namespace steadfast::backup

@@ -1,5 +1,7 @@
 #include "backup/lock.h"
 
+#include "backup/workers.h"
+
 #include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
@@ -11,17 +13,6 @@ namespace steadfast::backup {
 using nlohmann::json;
 
 namespace {
-
-std::string ThisHost() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
-std::string ThisUser() {
-  const passwd* pw = ::getpwuid(::geteuid());
-  return pw != nullptr && pw->pw_name != nullptr ? pw->pw_name : std::to_string(::geteuid());
-}
 
 bool ProcessGone(int64_t pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH; }
 

@@ -2,7 +2,9 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace steadfast::backup {
 namespace {
@@ -11,7 +13,8 @@ constexpr char kPackMagic[] = "SFBKPCK1";
 constexpr uint64_t kHeaderNonce = 0xFFFFFFFFULL;
 constexpr char kHeaderAad[] = "header";
 
-void PutLe(Bytes& out, uint64_t v, int n) {
+template <typename Buffer>
+void PutLe(Buffer& out, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
 uint64_t GetLe(const uint8_t* p, int n) {
@@ -32,22 +35,35 @@ std::span<const uint8_t> Span(const char* s) { return {reinterpret_cast<const ui
 
 }  // namespace
 
-PackWriter::PackWriter(const MasterKey& key, int zstd_level) : key_(key), level_(zstd_level) {
-  cctx_ = ZSTD_createCCtx();
-  Start();
+PackBuffer BufferPool::Take() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (free_.empty()) return PackBuffer();
+  PackBuffer b = std::move(free_.back());
+  free_.pop_back();
+  return b;
 }
 
-// Large blobs are sampled first: four 16 KiB pieces compressed at level 1. When they do not
+void BufferPool::Give(PackBuffer b) {
+  b.clear();
+  std::lock_guard<std::mutex> l(mu_);
+  if (free_.size() < max_) free_.push_back(std::move(b));
+}
+
+BlobCompressor::BlobCompressor(int zstd_level) : level_(zstd_level) { cctx_ = ZSTD_createCCtx(); }
+
+BlobCompressor::~BlobCompressor() { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_)); }
+
+// Large blobs are sampled first: four 4 KiB pieces compressed at level 1. When they do not
 // shrink by 1/32, the blob is taken to be incompressible (media, archives, encrypted files) and
 // stored raw without spending a full compression on it.
-bool PackWriter::LooksCompressible(std::span<const uint8_t> plaintext) {
-  constexpr size_t kPiece = 16 * 1024, kPieces = 4;
-  if (plaintext.size() < 16 * kPiece) return true;
-  Bytes out(ZSTD_compressBound(kPiece));
+bool BlobCompressor::LooksCompressible(std::span<const uint8_t> plaintext) {
+  constexpr size_t kPiece = 4 * 1024, kPieces = 4;
+  if (plaintext.size() < (256u << 10)) return true;
+  sample_.resize(ZSTD_compressBound(kPiece));
   size_t in_total = 0, out_total = 0;
   for (size_t i = 0; i < kPieces; ++i) {
     const size_t at = (plaintext.size() - kPiece) / (kPieces - 1) * i;
-    const size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), out.data(), out.size(), plaintext.data() + at, kPiece, 1);
+    const size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), sample_.data(), sample_.size(), plaintext.data() + at, kPiece, 1);
     if (ZSTD_isError(n)) return true;
     in_total += kPiece;
     out_total += n;
@@ -55,10 +71,32 @@ bool PackWriter::LooksCompressible(std::span<const uint8_t> plaintext) {
   return out_total <= in_total - in_total / 32;
 }
 
-PackWriter::~PackWriter() { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_)); }
+BlobCompressor::Result BlobCompressor::Compress(std::span<const uint8_t> plaintext) {
+  Result r;
+  r.payload = plaintext;
+  if (level_ <= 0 || plaintext.empty() || !LooksCompressible(plaintext)) return r;
+  const size_t room = ZSTD_compressBound(plaintext.size());
+  if (out_.size() < room) out_.resize(room);
+  const size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), out_.data(), room, plaintext.data(), plaintext.size(), level_);
+  // Stored compressed only when that saves at least 1/32 (FORMAT.md 5.2).
+  if (!ZSTD_isError(n) && n <= plaintext.size() - plaintext.size() / 32 && n < plaintext.size()) {
+    r.raw = false;
+    r.payload = std::span<const uint8_t>(out_.data(), n);
+  }
+  return r;
+}
+
+PackWriter::PackWriter(const MasterKey& key, int zstd_level, BufferPool* pool, size_t reserve)
+    : key_(key), compressor_(zstd_level), pool_(pool), reserve_(reserve) {
+  Start();
+}
+
+PackWriter::~PackWriter() = default;
 
 void PackWriter::Start() {
+  if (pool_ != nullptr) bytes_ = pool_->Take();
   bytes_.clear();
+  if (bytes_.capacity() < reserve_) bytes_.reserve(reserve_);
   entries_.clear();
   bytes_.resize(kPackPrefix);
   std::memcpy(bytes_.data(), kPackMagic, 8);
@@ -72,7 +110,14 @@ Status PackWriter::Add(BlobType type, const BlobId& id, std::span<const uint8_t>
   if (plaintext.size() > kMaxBlobSize) {
     return InvalidArgumentError("a blob of " + std::to_string(plaintext.size()) + " bytes is larger than the limit");
   }
-  if (entries_.size() >= kMaxPackEntries || bytes_.size() + plaintext.size() + kTagSize > kMaxPackBytes) {
+  return AddPayload(type, id, plaintext.size(), compressor_.Compress(plaintext));
+}
+
+Status PackWriter::AddPayload(BlobType type, const BlobId& id, size_t raw_length, const BlobCompressor::Result& r) {
+  if (raw_length > kMaxBlobSize) {
+    return InvalidArgumentError("a blob of " + std::to_string(raw_length) + " bytes is larger than the limit");
+  }
+  if (entries_.size() >= kMaxPackEntries || bytes_.size() + r.payload.size() + kTagSize > kMaxPackBytes) {
     return FailedPreconditionError("the pack is full (FORMAT.md 5.3: 2^24 blobs, 4 GiB); finish it first");
   }
   PackEntry e;
@@ -80,25 +125,15 @@ Status PackWriter::Add(BlobType type, const BlobId& id, std::span<const uint8_t>
   e.id = id;
   e.index = static_cast<uint32_t>(entries_.size());
   e.offset = bytes_.size();
-  e.raw_length = static_cast<uint32_t>(plaintext.size());
-  Bytes compressed;
-  std::span<const uint8_t> payload = plaintext;
-  e.raw = true;
-  if (level_ > 0 && !plaintext.empty() && LooksCompressible(plaintext)) {
-    compressed.resize(ZSTD_compressBound(plaintext.size()));
-    const size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), compressed.data(), compressed.size(),
-                                       plaintext.data(), plaintext.size(), level_);
-    // Stored compressed only when that saves at least 1/32 (FORMAT.md 5.2).
-    if (!ZSTD_isError(n) && n <= plaintext.size() - plaintext.size() / 32 && n < plaintext.size()) {
-      compressed.resize(n);
-      payload = compressed;
-      e.raw = false;
-    }
-  }
+  e.raw_length = static_cast<uint32_t>(raw_length);
+  e.raw = r.raw;
+  // Copied into the pack and sealed in place.
+  const size_t at = bytes_.size();
+  bytes_.resize(at + r.payload.size() + kTagSize);
+  if (!r.payload.empty()) std::memcpy(bytes_.data() + at, r.payload.data(), r.payload.size());
   const auto aad = BlobAad(type, id);
-  const Bytes sealed = Seal(key_.cipher, subkey_, CounterNonce(e.index), aad, payload);
-  e.stored_length = static_cast<uint32_t>(sealed.size());
-  bytes_.insert(bytes_.end(), sealed.begin(), sealed.end());
+  SealInPlace(key_.cipher, subkey_, CounterNonce(e.index), aad, bytes_.data() + at, r.payload.size());
+  e.stored_length = static_cast<uint32_t>(r.payload.size() + kTagSize);
   entries_.push_back(e);
   return OkStatus();
 }
@@ -173,30 +208,61 @@ StatusOr<std::vector<PackEntry>> ReadPackHeader(const MasterKey& key, std::span<
   return out;
 }
 
-StatusOr<Bytes> OpenBlob(const MasterKey& key, const BlobHasher& hasher, std::span<const uint8_t> prefix,
-                         const PackEntry& entry, std::span<const uint8_t> sealed, std::string_view what) {
-  const std::string w = std::string(what) + " blob " + Hex(entry.id).substr(0, 16);
+StatusOr<Key32> PackSubkey(const MasterKey& key, std::span<const uint8_t> prefix, std::string_view what) {
   if (prefix.size() < kPackPrefix || std::memcmp(prefix.data(), kPackMagic, 8) != 0) {
     return DataLossError(std::string(what) + ": not a steadfast-backup pack (bad magic)");
   }
   std::span<const uint8_t, kSaltSize> salt(prefix.data() + 8, kSaltSize);
-  const Key32 subkey = DeriveSubkey(key.enc, salt, "pack");
-  SF_ASSIGN_OR_RETURN(Bytes payload, Open(key.cipher, subkey, CounterNonce(entry.index), BlobAad(entry.type, entry.id), sealed, w));
-  Bytes plain;
-  if (entry.raw) {
-    plain = std::move(payload);
-  } else {
-    const unsigned long long size = ZSTD_getFrameContentSize(payload.data(), payload.size());
-    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size != entry.raw_length) {
-      return DataLossError(w + ": its decompressed size does not match the header");
-    }
-    plain.resize(entry.raw_length);
-    const size_t n = ZSTD_decompress(plain.data(), plain.size(), payload.data(), payload.size());
-    if (ZSTD_isError(n) || n != entry.raw_length) return DataLossError(w + ": cannot be decompressed");
+  return DeriveSubkey(key.enc, salt, "pack");
+}
+
+StatusOr<std::span<const uint8_t>> OpenBlobSpan(Cipher cipher, const Key32& subkey, const BlobHasher& hasher,
+                                                const PackEntry& entry, uint8_t* sealed, Bytes& scratch,
+                                                std::string_view what) {
+  const auto w = [&] { return std::string(what) + " blob " + Hex(entry.id).substr(0, 16); };
+  if (entry.stored_length < kTagSize) return DataLossError(w() + ": too short to hold an authentication tag");
+  {
+    const Status opened = OpenInPlace(cipher, subkey, CounterNonce(entry.index), BlobAad(entry.type, entry.id), sealed,
+                                      entry.stored_length, w());
+    if (!opened.ok()) return opened;
   }
-  if (plain.size() != entry.raw_length) return DataLossError(w + ": its size does not match the header");
-  if (hasher.Id(plain) != entry.id) return DataLossError(w + ": its content does not hash to its id");
+  const size_t n = entry.stored_length - kTagSize;
+  std::span<const uint8_t> plain(sealed, n);
+  if (!entry.raw) {
+    const unsigned long long size = ZSTD_getFrameContentSize(sealed, n);
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size != entry.raw_length) {
+      return DataLossError(w() + ": its decompressed size does not match the header");
+    }
+    // One decompression context per thread, reused: no allocation per blob.
+    thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    scratch.resize(entry.raw_length);
+    const size_t got = ZSTD_decompressDCtx(dctx.get(), scratch.data(), scratch.size(), sealed, n);
+    if (ZSTD_isError(got) || got != entry.raw_length) return DataLossError(w() + ": cannot be decompressed");
+    plain = scratch;
+  }
+  if (plain.size() != entry.raw_length) return DataLossError(w() + ": its size does not match the header");
+  if (hasher.Id(plain) != entry.id) return DataLossError(w() + ": its content does not hash to its id");
   return plain;
+}
+
+StatusOr<Bytes> OpenBlobInPlace(Cipher cipher, const Key32& subkey, const BlobHasher& hasher, const PackEntry& entry,
+                                Bytes sealed, std::string_view what) {
+  if (sealed.size() != entry.stored_length) {
+    return DataLossError(std::string(what) + " blob " + Hex(entry.id).substr(0, 16) + ": its stored length does not match the header");
+  }
+  Bytes plain;
+  SF_ASSIGN_OR_RETURN(std::span<const uint8_t> got, OpenBlobSpan(cipher, subkey, hasher, entry, sealed.data(), plain, what));
+  if (got.data() == sealed.data()) {  // raw: the buffer is the plaintext
+    sealed.resize(got.size());
+    return sealed;
+  }
+  return plain;
+}
+
+StatusOr<Bytes> OpenBlob(const MasterKey& key, const BlobHasher& hasher, std::span<const uint8_t> prefix,
+                         const PackEntry& entry, std::span<const uint8_t> sealed, std::string_view what) {
+  SF_ASSIGN_OR_RETURN(Key32 subkey, PackSubkey(key, prefix, what));
+  return OpenBlobInPlace(key.cipher, subkey, hasher, entry, Bytes(sealed.begin(), sealed.end()), what);
 }
 
 }  // namespace steadfast::backup

@@ -5,6 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <utility>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,10 +36,71 @@ inline constexpr uint32_t kMaxBlobSize = 256u << 20;  // a blob's plaintext (tre
 inline constexpr size_t kMaxPackEntries = size_t{1} << 24;
 inline constexpr uint64_t kMaxPackBytes = uint64_t{4} << 30;  // blobs; the header comes on top
 
+// A byte vector whose growth leaves the new bytes unset (they are written right after), so a
+// pack buffer's pages are touched only as far as the pack goes, not as far as it might.
+template <typename T>
+struct UninitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitAllocator<U>;
+  };
+  UninitAllocator() = default;
+  template <typename U>
+  UninitAllocator(const UninitAllocator<U>&) {}
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    if constexpr (sizeof...(Args) == 0) {
+      ::new (static_cast<void*>(p)) U;
+    } else {
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+  }
+};
+using PackBuffer = std::vector<uint8_t, UninitAllocator<uint8_t>>;
+
+// Pack buffers handed back once a pack is stored, so that a backup reuses a few large buffers
+// instead of faulting in fresh pages for every pack. Thread-safe; keeps at most `max`.
+class BufferPool {
+ public:
+  explicit BufferPool(size_t max) : max_(max) {}
+  PackBuffer Take();
+  void Give(PackBuffer b);
+
+ private:
+  std::mutex mu_;
+  std::vector<PackBuffer> free_;
+  size_t max_;
+};
+
+// A blob's payload as FORMAT.md 5.2 stores it: zstd at the repository's level, unless the data
+// is incompressible (then raw). One per thread; the payload lives in the compressor's buffer
+// until its next call (or is the plaintext itself, when raw).
+class BlobCompressor {
+ public:
+  explicit BlobCompressor(int zstd_level);
+  ~BlobCompressor();
+  BlobCompressor(const BlobCompressor&) = delete;
+  BlobCompressor& operator=(const BlobCompressor&) = delete;
+  struct Result {
+    bool raw = true;
+    std::span<const uint8_t> payload;
+  };
+  Result Compress(std::span<const uint8_t> plaintext);
+
+ private:
+  bool LooksCompressible(std::span<const uint8_t> plaintext);
+  int level_;
+  void* cctx_ = nullptr;  // ZSTD_CCtx
+  PackBuffer out_;
+  PackBuffer sample_;  // LooksCompressible's output
+};
+
 class PackWriter {
  public:
-  // `zstd_level` 0: store every blob raw.
-  PackWriter(const MasterKey& key, int zstd_level);
+  // `zstd_level` 0: store every blob raw. `pool`: where the pack buffers come from (optional);
+  // `reserve`: the capacity to give a new pack buffer (a full pack, so that it never grows by
+  // copying: pack_size plus the largest blob plus its header).
+  PackWriter(const MasterKey& key, int zstd_level, BufferPool* pool = nullptr, size_t reserve = 0);
   ~PackWriter();
   PackWriter(const PackWriter&) = delete;
   PackWriter& operator=(const PackWriter&) = delete;
@@ -44,12 +108,14 @@ class PackWriter {
   // Appends one blob whose id the caller computed (BlobHasher). InvalidArgument when it is
   // larger than kMaxBlobSize; FailedPrecondition when the pack is full (Finish it first).
   Status Add(BlobType type, const BlobId& id, std::span<const uint8_t> plaintext);
+  // The same with the payload a BlobCompressor made (compression outside a shared writer's lock).
+  Status AddPayload(BlobType type, const BlobId& id, size_t raw_length, const BlobCompressor::Result& payload);
   size_t size() const { return bytes_.size(); }  // bytes so far
   size_t count() const { return entries_.size(); }
 
   struct Pack {
     std::string name;  // hex SHA-256 of `bytes`
-    Bytes bytes;
+    PackBuffer bytes;
     std::vector<PackEntry> entries;
   };
   // Seals the header and hands the pack over; the writer starts a new pack (new salt).
@@ -57,11 +123,11 @@ class PackWriter {
 
  private:
   void Start();
-  bool LooksCompressible(std::span<const uint8_t> plaintext);
   const MasterKey& key_;
-  int level_;
-  void* cctx_ = nullptr;  // ZSTD_CCtx
-  Bytes bytes_;
+  BlobCompressor compressor_;
+  BufferPool* pool_;
+  size_t reserve_;
+  PackBuffer bytes_;
   Key32 subkey_{};
   std::vector<PackEntry> entries_;
 };
@@ -78,5 +144,18 @@ StatusOr<std::vector<PackEntry>> ReadPackHeader(const MasterKey& key, std::span<
 // id is the one the header gives. `prefix`: the pack's first kPackPrefix bytes.
 StatusOr<Bytes> OpenBlob(const MasterKey& key, const BlobHasher& hasher, std::span<const uint8_t> prefix,
                          const PackEntry& entry, std::span<const uint8_t> sealed, std::string_view what);
+
+// The same in steps, for readers of many blobs: the pack's subkey from its first kPackPrefix
+// bytes (once per pack), then each blob opened in its own buffer (decrypted in place; a raw
+// blob's buffer becomes the plaintext without a copy).
+StatusOr<Key32> PackSubkey(const MasterKey& key, std::span<const uint8_t> prefix, std::string_view what);
+StatusOr<Bytes> OpenBlobInPlace(Cipher cipher, const Key32& subkey, const BlobHasher& hasher, const PackEntry& entry,
+                                Bytes sealed, std::string_view what);
+// And without giving the plaintext a buffer of its own: `sealed` (entry.stored_length bytes, for
+// instance inside a whole pack read by check) is decrypted in place; the plaintext is there
+// (raw) or in `scratch` (decompressed).
+StatusOr<std::span<const uint8_t>> OpenBlobSpan(Cipher cipher, const Key32& subkey, const BlobHasher& hasher,
+                                                const PackEntry& entry, uint8_t* sealed, Bytes& scratch,
+                                                std::string_view what);
 
 }  // namespace steadfast::backup

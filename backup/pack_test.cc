@@ -44,12 +44,12 @@ class PackTest : public ::testing::Test {
     return w.Finish();
   }
 
-  StatusOr<std::vector<PackEntry>> Header(const Bytes& pack) {
+  StatusOr<std::vector<PackEntry>> Header(std::span<const uint8_t> pack) {
     return ReadPackHeader(key_, std::span<const uint8_t>(pack.data(), std::min(pack.size(), kPackPrefix)), pack, pack.size(),
                           "data/ab");
   }
 
-  StatusOr<Bytes> Blob(const Bytes& pack, const PackEntry& e) {
+  StatusOr<Bytes> Blob(std::span<const uint8_t> pack, const PackEntry& e) {
     return OpenBlob(key_, hasher_, std::span<const uint8_t>(pack.data(), kPackPrefix), e,
                     std::span<const uint8_t>(pack.data() + e.offset, e.stored_length), "data/ab");
   }
@@ -106,7 +106,7 @@ TEST_F(PackTest, EveryFlippedBitIsRefused) {
   const PackWriter::Pack p = Write({{BlobType::kData, Text(2'000)}, {BlobType::kTree, RandomBytes(300, 3)}});
   size_t refused = 0;
   for (size_t i = 0; i < p.bytes.size(); ++i) {
-    Bytes bad = p.bytes;
+    Bytes bad(p.bytes.begin(), p.bytes.end());
     bad[i] ^= 0x04;
     auto header = Header(bad);
     bool ok = header.ok();
@@ -139,7 +139,7 @@ TEST_F(PackTest, TruncationAnotherKeyAndAMovedBlobAreNamed) {
   relabelled.type = BlobType::kTree;
   EXPECT_EQ(Blob(p.bytes, relabelled).status().code(), StatusCode::kDataLoss);
 
-  Bytes not_pack = p.bytes;
+  Bytes not_pack(p.bytes.begin(), p.bytes.end());
   not_pack[0] = 'X';
   EXPECT_NE(Header(not_pack).status().message().find("bad magic"), std::string::npos);
 }

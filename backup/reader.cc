@@ -7,26 +7,36 @@ namespace steadfast::backup {
 BlobReader::BlobReader(Repository& repo, IndexCache& cache) : repo_(repo), cache_(cache) {}
 BlobReader::~BlobReader() = default;
 
-StatusOr<Bytes> BlobReader::Prefix(const std::string& pack) {
+StatusOr<Key32> BlobReader::Subkey(const std::string& pack) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = prefixes_.find(pack);
-    if (it != prefixes_.end()) return it->second;
+    auto it = subkeys_.find(pack);
+    if (it != subkeys_.end()) return it->second;
   }
-  SF_ASSIGN_OR_RETURN(Bytes fresh, repo_.backend().Load(FileType::kData, pack, 0, kPackPrefix));
+  SF_ASSIGN_OR_RETURN(Bytes prefix, repo_.backend().Load(FileType::kData, pack, 0, kPackPrefix));
+  SF_ASSIGN_OR_RETURN(Key32 key, PackSubkey(repo_.key(), prefix, "data/" + pack));
   std::lock_guard<std::mutex> lock(mu_);
-  if (prefixes_.size() >= 4096) prefixes_.clear();
-  prefixes_.emplace(pack, fresh);
-  return fresh;
+  if (subkeys_.size() >= 4096) subkeys_.clear();
+  subkeys_.emplace(pack, key);
+  return key;
+}
+
+StatusOr<BlobLocation> BlobReader::Locate(const BlobId& id, std::string_view for_what) {
+  SF_ASSIGN_OR_RETURN(std::optional<BlobLocation> loc, cache_.Find(id));
+  if (!loc) return DataLossError(std::string(for_what) + ": blob " + Hex(id).substr(0, 16) + " is in no index");
+  return *loc;
 }
 
 StatusOr<Bytes> BlobReader::Load(const BlobId& id, std::string_view for_what) {
-  SF_ASSIGN_OR_RETURN(std::optional<BlobLocation> loc, cache_.Find(id));
-  if (!loc) return DataLossError(std::string(for_what) + ": blob " + Hex(id).substr(0, 16) + " is in no index");
-  StatusOr<Bytes> prefix = Prefix(loc->pack);
-  if (!prefix.ok()) return DataLossError(std::string(for_what) + ": data/" + loc->pack + ": " + prefix.status().message());
-  StatusOr<Bytes> sealed = repo_.backend().Load(FileType::kData, loc->pack, loc->entry.offset, loc->entry.stored_length);
-  if (!sealed.ok()) return DataLossError(std::string(for_what) + ": data/" + loc->pack + ": " + sealed.status().message());
+  SF_ASSIGN_OR_RETURN(BlobLocation loc, Locate(id, for_what));
+  return LoadAt(loc, for_what);
+}
+
+StatusOr<Bytes> BlobReader::LoadAt(const BlobLocation& loc, std::string_view for_what) {
+  StatusOr<Key32> subkey = Subkey(loc.pack);
+  if (!subkey.ok()) return DataLossError(std::string(for_what) + ": data/" + loc.pack + ": " + subkey.status().message());
+  StatusOr<Bytes> sealed = repo_.backend().Load(FileType::kData, loc.pack, loc.entry.offset, loc.entry.stored_length);
+  if (!sealed.ok()) return DataLossError(std::string(for_what) + ": data/" + loc.pack + ": " + sealed.status().message());
   std::unique_ptr<BlobHasher> hasher;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -36,7 +46,7 @@ StatusOr<Bytes> BlobReader::Load(const BlobId& id, std::string_view for_what) {
     }
   }
   if (!hasher) hasher = std::make_unique<BlobHasher>(repo_.key().id);
-  StatusOr<Bytes> plain = OpenBlob(repo_.key(), *hasher, *prefix, loc->entry, *sealed, "data/" + loc->pack);
+  StatusOr<Bytes> plain = OpenBlobInPlace(repo_.key().cipher, *subkey, *hasher, loc.entry, std::move(*sealed), "data/" + loc.pack);
   {
     std::lock_guard<std::mutex> lock(mu_);
     hashers_.push_back(std::move(hasher));
@@ -54,6 +64,17 @@ StatusOr<uint32_t> BlobReader::Length(const BlobId& id) {
   SF_ASSIGN_OR_RETURN(std::optional<BlobLocation> loc, cache_.Find(id));
   if (!loc) return NotFoundError("blob " + Hex(id).substr(0, 16) + " is in no index");
   return loc->entry.raw_length;
+}
+
+Status WalkTree(BlobReader& reader, const BlobId& tree, const std::string& path,
+                const std::function<bool(const std::string& path, const Node& node)>& visit) {
+  SF_ASSIGN_OR_RETURN(std::vector<Node> nodes, reader.LoadTree(tree, path.empty() ? "/" : path));
+  for (const Node& n : nodes) {
+    const std::string p = path + "/" + n.name;
+    const bool enter = visit(p, n);
+    if (enter && n.type == NodeType::kDir && n.subtree) SF_RETURN_IF_ERROR(WalkTree(reader, *n.subtree, p, visit));
+  }
+  return OkStatus();
 }
 
 StatusOr<std::vector<SnapshotRef>> ListSnapshots(Repository& repo, std::vector<std::string>* damaged) {

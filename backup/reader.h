@@ -3,6 +3,7 @@
 // backup, ls, diff, check and drills. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,18 +24,27 @@ class BlobReader {
 
   // DataLoss "<for_what>: ..." naming the pack when the blob is in no index or does not open.
   StatusOr<Bytes> Load(const BlobId& id, std::string_view for_what);
+  // The same when the caller has the location already (one index lookup fewer).
+  StatusOr<Bytes> LoadAt(const BlobLocation& loc, std::string_view for_what);
+  // Where a blob is; DataLoss naming `for_what` when no index has it.
+  StatusOr<BlobLocation> Locate(const BlobId& id, std::string_view for_what);
   StatusOr<std::vector<Node>> LoadTree(const BlobId& id, std::string_view for_what);
   // The plaintext length of a blob (from the index); NotFound when no index has it.
   StatusOr<uint32_t> Length(const BlobId& id);
 
  private:
-  StatusOr<Bytes> Prefix(const std::string& pack);
+  StatusOr<Key32> Subkey(const std::string& pack);
   Repository& repo_;
   IndexCache& cache_;
   std::mutex mu_;
   std::vector<std::unique_ptr<BlobHasher>> hashers_;  // idle ones; one per concurrent Load
-  std::map<std::string, Bytes> prefixes_;  // by pack: magic and salt (40 bytes); at most 4096 kept
+  std::map<std::string, Key32> subkeys_;  // by pack (from its magic and salt); at most 4096 kept
 };
+
+// Calls `visit` for every node under `tree` in depth-first order with its path ("/a/b"); a
+// directory before what it holds. `visit` returns false to skip a directory's contents.
+Status WalkTree(BlobReader& reader, const BlobId& tree, const std::string& path,
+                const std::function<bool(const std::string& path, const Node& node)>& visit);
 
 // A snapshot and its id.
 struct SnapshotRef {

@@ -57,11 +57,15 @@ std::string CompareFile(const std::string& path, const Node& node, const std::ve
 namespace {
 
 struct RestoreFile {
+  ~RestoreFile() {
+    if (fd >= 0) ::close(fd);  // an error left it open
+  }
   int fd = -1;
   std::string path, rel;
   Node node;
   std::vector<uint32_t> lengths;
   std::vector<uint64_t> offsets;
+  std::vector<BlobLocation> locations;
   size_t left = 0;  // chunks not yet written (under the queue mutex)
 };
 
@@ -232,46 +236,50 @@ class Restorer {
   }
 
   Status File(Node n, const std::string& path, const std::string& rel) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 && errno == EEXIST) {
-      // Restoring over an earlier restore: the old entry (never what a symlink points to) goes.
-      ::unlink(path.c_str());
-      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    }
-    if (fd < 0) return Errno("cannot create " + path, errno);
     auto f = std::make_shared<RestoreFile>();
-    f->fd = fd;
     f->path = path;
     f->rel = rel;
     f->lengths.reserve(n.content.size());
+    f->locations.reserve(n.content.size());
     uint64_t offset = 0;
     for (const BlobId& id : n.content) {
-      StatusOr<uint32_t> len = reader_.Length(id);
-      if (!len.ok()) {
-        ::close(fd);
-        return DataLossError(rel + ": " + len.status().message());
-      }
-      f->lengths.push_back(*len);
+      SF_ASSIGN_OR_RETURN(BlobLocation loc, reader_.Locate(id, rel));
+      f->lengths.push_back(loc.entry.raw_length);
       f->offsets.push_back(offset);
-      offset += *len;
+      offset += loc.entry.raw_length;
+      f->locations.push_back(std::move(loc));
     }
     if (offset != n.size) {
-      ::close(fd);
       return DataLossError(rel + ": its chunks add up to " + std::to_string(offset) + " bytes, the snapshot says " +
                            std::to_string(n.size));
     }
     f->left = n.content.size();
     const size_t chunks = n.content.size();
     f->node = std::move(n);
+    // Files are created here, one thread: creating many in one directory from several threads
+    // only makes them queue on the directory's lock (and spin on it).
+    SF_RETURN_IF_ERROR(Create(*f));
     if (chunks == 0) return Complete(*f);
     for (size_t i = 0; i < chunks; ++i) {
       std::unique_lock<std::mutex> l(mu_);
-      room_cv_.wait(l, [&] { return queue_.size() < 64 || !error_.ok(); });
+      room_cv_.wait(l, [&] { return queue_.size() < 256 || !error_.ok(); });
       if (!error_.ok()) return error_;
       queue_.push_back(RestoreTask{f, i});
       l.unlock();
       cv_.notify_one();
     }
+    return OkStatus();
+  }
+
+  Status Create(RestoreFile& f) {
+    int fd = ::open(f.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == EEXIST) {
+      // Restoring over an earlier restore: the old entry (never what a symlink points to) goes.
+      ::unlink(f.path.c_str());
+      fd = ::open(f.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    }
+    if (fd < 0) return Errno("cannot create " + f.path, errno);
+    f.fd = fd;
     return OkStatus();
   }
 
@@ -307,7 +315,7 @@ class Restorer {
   }
 
   Status WriteChunk(RestoreFile& f, size_t i) {
-    SF_ASSIGN_OR_RETURN(Bytes data, reader_.Load(f.node.content[i], f.rel));
+    SF_ASSIGN_OR_RETURN(Bytes data, reader_.LoadAt(f.locations[i], f.rel));
     if (data.size() != f.lengths[i]) return DataLossError(f.rel + ": a chunk's size differs from its index entry");
     size_t done = 0;
     while (done < data.size()) {
