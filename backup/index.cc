@@ -139,11 +139,13 @@ Status IndexCache::AddFile(const std::string& name, const std::vector<IndexedPac
 Status IndexCache::Add(const std::string& name, const std::vector<IndexedPack>& packs,
                        const std::vector<std::string>& supersedes) {
   std::lock_guard<std::mutex> lock(mu_);
+  EndRead();
   return AddFile(name, packs, supersedes);
 }
 
 StatusOr<size_t> IndexCache::Sync(Repository& repo, std::vector<std::string>* damaged) {
   std::lock_guard<std::mutex> lock(mu_);
+  EndRead();
   SF_ASSIGN_OR_RETURN(std::vector<FileInfo> listed, repo.backend().List(FileType::kIndex));
   std::set<std::string> present;
   for (const FileInfo& f : listed) present.insert(f.name);
@@ -210,6 +212,7 @@ PackEntry EntryOf(const sqlite::SqliteStatement& s, int first) {
 
 StatusOr<std::vector<std::pair<std::string, int64_t>>> IndexCache::Packs() {
   std::lock_guard<std::mutex> lock(mu_);
+  EndRead();
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s, db_->Prepare("SELECT pack, count(*) FROM blobs GROUP BY pack ORDER BY pack"));
   std::vector<std::pair<std::string, int64_t>> out;
   while (true) {
@@ -222,6 +225,7 @@ StatusOr<std::vector<std::pair<std::string, int64_t>>> IndexCache::Packs() {
 
 StatusOr<std::vector<PackEntry>> IndexCache::PackBlobs(const std::string& pack) {
   std::lock_guard<std::mutex> lock(mu_);
+  EndRead();
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s,
                       db_->Prepare("SELECT DISTINCT type, offset, stored, raw_length, flags, position, id FROM blobs "
                                    "WHERE pack = ?1 ORDER BY offset"));
@@ -240,6 +244,7 @@ StatusOr<std::vector<PackEntry>> IndexCache::PackBlobs(const std::string& pack) 
 
 StatusOr<std::vector<std::string>> IndexCache::Files() {
   std::lock_guard<std::mutex> lock(mu_);
+  EndRead();
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s, db_->Prepare("SELECT name FROM index_files ORDER BY name"));
   std::vector<std::string> out;
   while (true) {
@@ -250,8 +255,26 @@ StatusOr<std::vector<std::string>> IndexCache::Files() {
   return out;
 }
 
+Status IndexCache::BeginRead() {
+  const auto now = std::chrono::steady_clock::now();
+  if (reading_ && now - read_since_ > std::chrono::milliseconds(200)) EndRead();
+  if (reading_) return OkStatus();
+  SF_RETURN_IF_ERROR(db_->Exec("BEGIN"));
+  reading_ = true;
+  read_since_ = now;
+  return OkStatus();
+}
+
+void IndexCache::EndRead() {
+  if (!reading_) return;
+  if (find_) find_->Reset();
+  (void)db_->Exec("COMMIT");
+  reading_ = false;
+}
+
 StatusOr<std::optional<BlobLocation>> IndexCache::Find(const BlobId& id) {
   std::lock_guard<std::mutex> lock(mu_);
+  SF_RETURN_IF_ERROR(BeginRead());
   if (!find_) {
     SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement prepared,
                         db_->Prepare("SELECT type, pack, offset, stored, raw_length, flags, position FROM blobs WHERE "
@@ -282,6 +305,7 @@ StatusOr<std::optional<BlobLocation>> IndexCache::Find(const BlobId& id) {
 
 Status IndexCache::BeginMarking() {
   std::lock_guard<std::mutex> lock(mu_);
+  EndRead();
   mark_.reset();
   used_.reset();
   SF_RETURN_IF_ERROR(db_->Exec("CREATE TEMP TABLE IF NOT EXISTS used (id BLOB PRIMARY KEY) WITHOUT ROWID"));
@@ -291,6 +315,7 @@ Status IndexCache::BeginMarking() {
 
 StatusOr<bool> IndexCache::MarkUsed(const BlobId& id) {
   std::lock_guard<std::mutex> lock(mu_);
+  EndRead();
   if (!mark_) {
     SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement st, db_->Prepare("INSERT OR IGNORE INTO used (id) VALUES (?1)"));
     mark_.emplace(std::move(st));
@@ -303,12 +328,14 @@ StatusOr<bool> IndexCache::MarkUsed(const BlobId& id) {
 
 Status IndexCache::EndMarking() {
   std::lock_guard<std::mutex> lock(mu_);
+  EndRead();
   if (mark_) mark_->Reset();
   return db_->Exec("COMMIT");
 }
 
 StatusOr<bool> IndexCache::IsUsed(const BlobId& id) {
   std::lock_guard<std::mutex> lock(mu_);
+  EndRead();
   if (!used_) {
     SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement st, db_->Prepare("SELECT 1 FROM used WHERE id = ?1"));
     used_.emplace(std::move(st));
@@ -322,6 +349,7 @@ StatusOr<bool> IndexCache::IsUsed(const BlobId& id) {
 
 StatusOr<std::vector<IndexCache::PackUsage>> IndexCache::Usage() {
   std::lock_guard<std::mutex> lock(mu_);
+  EndRead();
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s,
                       db_->Prepare("SELECT b.pack, count(*), sum(u.id IS NOT NULL), sum(b.stored), "
                                    "sum(CASE WHEN u.id IS NOT NULL THEN b.stored ELSE 0 END) "
@@ -338,6 +366,7 @@ StatusOr<std::vector<IndexCache::PackUsage>> IndexCache::Usage() {
 
 StatusOr<IndexCache::Totals> IndexCache::Sizes() {
   std::lock_guard<std::mutex> lock(mu_);
+  EndRead();
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s,
                       db_->Prepare("SELECT count(*), coalesce(sum(raw_length), 0), coalesce(sum(stored), 0) FROM "
                                    "(SELECT id, max(raw_length) AS raw_length, min(stored) AS stored FROM blobs GROUP BY id)"));
@@ -353,6 +382,7 @@ StatusOr<IndexCache::Totals> IndexCache::Sizes() {
 
 StatusOr<int64_t> IndexCache::BlobCount() {
   std::lock_guard<std::mutex> lock(mu_);
+  EndRead();
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement s, db_->Prepare("SELECT count(DISTINCT id) FROM blobs"));
   SF_ASSIGN_OR_RETURN(bool row, s.Step());
   return row ? s.ColumnInt(0) : 0;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -75,6 +76,12 @@ class IndexCache {
  private:
   explicit IndexCache(std::unique_ptr<sqlite::SqliteDb> db) : db_(std::move(db)) {}
   Status AddFile(const std::string& name, const std::vector<IndexedPack>& packs, const std::vector<std::string>& supersedes);
+  // Lookups share one read transaction for up to 200 ms (a transaction per lookup costs two
+  // file-lock system calls); anything else ends it first. Under mu_.
+  Status BeginRead();
+  void EndRead();
+  bool reading_ = false;
+  std::chrono::steady_clock::time_point read_since_;
   std::mutex mu_;
   std::unique_ptr<sqlite::SqliteDb> db_;
   std::optional<sqlite::SqliteStatement> find_, mark_, used_;
