@@ -59,6 +59,7 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config, const CheckRe
   base.dev_root = a.config_.dev_root;
   base.etc_root = a.config_.etc_root;
   base.var_root = a.config_.var_root;
+  base.state_dir = a.config_.state_dir;
   base.commands = env.commands;
   // The runtime's workers wake the check thread when a run starts with an earlier deadline
   // than it planned to wake for, or results are ready to spool. Results are gathered for up to
@@ -88,7 +89,27 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config, const CheckRe
     a.check_skipped_.push_back(&a.check_skipped_family_->Add(labels));
     a.check_late_.push_back(&a.check_late_family_->Add(labels));
   }
+  if (!a.config_.backup_jobs.empty() && env.commands != nullptr) {
+    a.backup_jobs_ = std::make_unique<BackupJobRunner>(a.config_.backup_jobs, a.config_.state_dir,
+                                                       BackupProgram(a.config_.backup_program), *env.commands, env.clock);
+  }
   return agent;
+}
+
+std::string BackupProgram(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  // Installed side by side (bin/steadfast-agent, bin/steadfast-backup), or in the build tree
+  // (agent/steadfast-agent, backup/steadfast-backup).
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    const std::string exe(self, static_cast<size_t>(n));
+    const std::string dir = exe.substr(0, exe.rfind('/'));
+    for (const std::string& candidate : {dir + "/steadfast-backup", dir + "/../backup/steadfast-backup"}) {
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+  }
+  return "steadfast-backup";  // looked up in the command runner's fixed PATH
 }
 
 Agent::Agent(AgentConfig config, AgentEnv env)
@@ -224,6 +245,7 @@ Status Agent::Start() {
   started_ = true;
   check_thread_ = std::thread([this] { CheckLoop(); });
   uplink_thread_ = std::thread([this] { UplinkLoop(); });
+  if (backup_jobs_) backup_jobs_->Start();
   SF_LOG_INFO("agent started: {} checks on {} workers, spool {} ({} results waiting), collector {}",
               checks_.size(), config_.check_workers, spool_path, spool_->Count(),
               config_.collector_url);
@@ -237,6 +259,7 @@ void Agent::Stop() {
   }
   cv_.notify_all();
   check_cv_.notify_all();
+  if (backup_jobs_) backup_jobs_->Stop();  // waits for a job under way (killed at its timeout)
   if (check_thread_.joinable()) check_thread_.join();
   // Drops queued runs and waits for the running ones (their wake-ups use mu_, alive here).
   runtime_->Shutdown();

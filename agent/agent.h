@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "agent/agent_config.h"
+#include "agent/backup_jobs.h"
 #include "agent/check.h"
 #include "agent/check_metrics.h"
 #include "agent/check_registry.h"
@@ -61,6 +62,10 @@ struct AgentEnv {
   // For checks that run programs (ctx.commands); null: such checks report unknown.
   CommandRunner* commands = nullptr;
 };
+
+// The steadfast-backup program backup jobs run: `configured`, else the one installed beside
+// this executable, else "steadfast-backup" in the command runner's fixed PATH.
+std::string BackupProgram(const std::string& configured);
 
 class Agent {
  public:
@@ -98,6 +103,9 @@ class Agent {
   // After Start: the spool (for tests and the health handler).
   Spool* spool() { return spool_.get(); }
   const AgentConfig& config() const { return config_; }
+  // The backup jobs' runner (null without jobs or a command runner): emergency_backup and
+  // --run-backup-job use it, started or not.
+  BackupJobRunner* backup_jobs() { return backup_jobs_.get(); }
 
  private:
   Agent(AgentConfig config, AgentEnv env);
@@ -179,6 +187,7 @@ class Agent {
   // Last, so it is destroyed first: its handlers use the router, registry and spool above.
   http::Router router_;
   std::unique_ptr<http::HttpServer> metrics_server_;
+  std::unique_ptr<BackupJobRunner> backup_jobs_;  // when the config has backup jobs
 };
 
 }  // namespace steadfast::agent

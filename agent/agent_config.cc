@@ -111,7 +111,7 @@ StatusOr<AgentConfig> ParseAgentConfig(const config::ConfigDocument& doc,
   SF_RETURN_IF_ERROR(root.CheckNoUnknownKeys(
       {"collector_url", "enrollment_token", "enrollment_token_file", "state_dir", "metrics_listen",
        "proc_root", "sys_root", "dev_root", "etc_root", "var_root", "check_workers", "log",
-       "uplink", "spool", "tls", "checks"}));
+       "uplink", "spool", "tls", "checks", "backup_jobs", "backup_program"}));
   AgentConfig c;
   SF_ASSIGN_OR_RETURN(c.collector_url, root["collector_url"].RequiredString());
   if (c.collector_url.rfind("http://", 0) != 0 && c.collector_url.rfind("https://", 0) != 0) {
@@ -144,6 +144,11 @@ StatusOr<AgentConfig> ParseAgentConfig(const config::ConfigDocument& doc,
   SF_RETURN_IF_ERROR(ReadRoot(root, "etc_root", &c.etc_root));
   SF_RETURN_IF_ERROR(ReadRoot(root, "var_root", &c.var_root));
   SF_ASSIGN_OR_RETURN(c.check_workers, root["check_workers"].Int(4, 1, 64));
+  SF_ASSIGN_OR_RETURN(c.backup_jobs, ParseBackupJobs(root["backup_jobs"]));
+  SF_ASSIGN_OR_RETURN(c.backup_program, root["backup_program"].String());
+  if (!c.backup_program.empty() && c.backup_program.front() != '/') {
+    return root["backup_program"].Error("expected an absolute path");
+  }
 
   SF_ASSIGN_OR_RETURN(c.metrics_listen, root["metrics_listen"].String());
   if (!c.metrics_listen.empty()) {

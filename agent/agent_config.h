@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/backup_jobs.h"
 #include "agent/check_registry.h"
 #include "common/config/config_node.h"
 #include "common/logging.h"
@@ -56,6 +57,9 @@ struct AgentConfig {
   UplinkConfig uplink;
   TlsConfig tls;
   std::vector<CheckSpec> checks;
+  std::vector<BackupJobConfig> backup_jobs;  // agent/backup_jobs.h
+  // The steadfast-backup program the jobs run; "" = next to this executable, else in the fixed PATH.
+  std::string backup_program;
 };
 
 // Parses and validates; `registry` supplies the check types (and validates their keys).

@@ -3,6 +3,8 @@
 //   steadfast-agent --config /etc/steadfast/agent.yaml      run until SIGINT/SIGTERM
 //   steadfast-agent --config FILE --once [--json]           run every check once, print, exit
 //   steadfast-agent --config FILE --check-config            validate the config, exit 0 or 2
+//   steadfast-agent --config FILE --run-backup-job NAME      run a backup job (and a drill) now
+//   steadfast-agent --config FILE --run-action emergency_backup [--job NAME]
 //   steadfast-agent --version
 //
 // Exit codes: 0 ok (for --once: the checks ran, whatever their statuses; read the output),
@@ -70,6 +72,48 @@ void PrintTable(const std::vector<protocol::CheckResult>& results, bool colour) 
   std::fputs(out.c_str(), stdout);
 }
 
+// --run-backup-job and --run-action emergency_backup.
+int RunJobs(Agent& agent, const std::string& job, const std::string& action, const std::string& only) {
+  BackupJobRunner* jobs = agent.backup_jobs();
+  if (jobs == nullptr) {
+    std::fprintf(stderr, "steadfast-agent: the config has no backup_jobs\n");
+    return kExitUsage;
+  }
+  const auto print = [](const std::string& name, const BackupJobState& s) {
+    std::printf("%s: %s%s%s\n", name.c_str(), s.last_ok ? "ok, snapshot " : "FAILED: ",
+                s.last_ok ? s.snapshot.substr(0, 8).c_str() : s.last_error.c_str(),
+                s.drill_result.empty() ? "" : ("; last drill " + s.drill_result).c_str());
+  };
+  if (!action.empty()) {
+    if (action != "emergency_backup") {
+      std::fprintf(stderr, "steadfast-agent: unknown action '%s' (allowed: emergency_backup)\n", action.c_str());
+      return kExitUsage;
+    }
+    bool ok = true;
+    const auto results = jobs->Emergency(only);
+    if (results.empty()) {
+      std::fprintf(stderr, "steadfast-agent: no backup job named '%s'\n", only.c_str());
+      return kExitUsage;
+    }
+    for (const auto& [name, state] : results) {
+      print(name, state);
+      ok = ok && state.last_ok;
+    }
+    return ok ? kExitOk : kExitFailure;
+  }
+  StatusOr<BackupJobState> s = jobs->RunBackup(job, "manual");
+  if (!s.ok()) {
+    std::fprintf(stderr, "steadfast-agent: %s\n", s.status().message().c_str());
+    return s.status().code() == StatusCode::kNotFound ? kExitUsage : kExitFailure;
+  }
+  if (s->last_ok) {
+    StatusOr<BackupJobState> d = jobs->RunDrill(job);
+    if (d.ok()) s = d;
+  }
+  print(job, *s);
+  return s->last_ok && (s->drill_result.empty() || s->drill_result == "passed") ? kExitOk : kExitFailure;
+}
+
 void PrintJson(const std::vector<protocol::CheckResult>& results) {
   std::string out = "[";
   for (size_t i = 0; i < results.size(); ++i) {
@@ -98,6 +142,14 @@ int Main(int argc, char** argv) {
   app.add_flag("--json", json, "with --once: print the results as a JSON array")->needs(once_opt);
   app.add_flag("--check-config", check_config, "validate the config and exit (0 valid, 2 not)");
   app.add_flag("--version", version, "print the version and exit");
+  std::string run_job, run_action, action_job;
+  app.add_option("--run-backup-job", run_job,
+                 "run this backup job now (backup, retention, then a drill), print its state as JSON and exit "
+                 "(0 ok, 1 failed)");
+  auto* action_opt = app.add_option("--run-action", run_action,
+                                    "run an allow-listed action now and exit: emergency_backup (every backup job, "
+                                    "tagged emergency, nothing forgotten)");
+  app.add_option("--job", action_job, "with --run-action emergency_backup: only this job")->needs(action_opt);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -146,6 +198,7 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "steadfast-agent: %s\n", agent.status().message().c_str());
     return kExitUsage;
   }
+  if (!run_job.empty() || !run_action.empty()) return RunJobs(**agent, run_job, run_action, action_job);
   if (is_once) {
     std::vector<protocol::CheckResult> results = (*agent)->RunChecksOnce();
     if (json) {

@@ -41,6 +41,8 @@ struct CheckContext {
   std::string etc_root = "/etc";
   // State files a check reads: apt lists, dpkg status, run/reboot-required, ClamAV databases.
   std::string var_root = "/var";
+  // The agent's own state directory (backup jobs' state files).
+  std::string state_dir = "/var/lib/steadfast-agent";
   // Runs external programs (no shell, minimal environment, killed at its timeout). Null in
   // contexts without one: a check that needs it reports unknown.
   CommandRunner* commands = nullptr;

@@ -71,20 +71,22 @@ StatusOr<int64_t> ReadSize(const config::ConfigNode& n, int64_t fallback) {
 }
 
 // An optional age threshold pair in seconds ("26h"; 0 turns one off).
+// `<prefix>max_age_warning` / `<prefix>max_age_critical`.
 StatusOr<Thresholds> ReadAgeThresholds(const config::ConfigNode& n, double default_warning_s,
-                                       double default_critical_s) {
+                                       double default_critical_s, const std::string& prefix = "") {
   Thresholds t{default_warning_s, default_critical_s};
   constexpr int64_t kMaxMs = int64_t{366} * 86400 * 1000;
-  if (n["max_age_warning"].present()) {
-    SF_ASSIGN_OR_RETURN(int64_t ms, n["max_age_warning"].DurationMillis(0, 0, kMaxMs));
+  const std::string warning = prefix + "max_age_warning", critical = prefix + "max_age_critical";
+  if (n[warning].present()) {
+    SF_ASSIGN_OR_RETURN(int64_t ms, n[warning].DurationMillis(0, 0, kMaxMs));
     t.warning = ms == 0 ? std::nullopt : std::optional<double>(static_cast<double>(ms / 1000));
   }
-  if (n["max_age_critical"].present()) {
-    SF_ASSIGN_OR_RETURN(int64_t ms, n["max_age_critical"].DurationMillis(0, 0, kMaxMs));
+  if (n[critical].present()) {
+    SF_ASSIGN_OR_RETURN(int64_t ms, n[critical].DurationMillis(0, 0, kMaxMs));
     t.critical = ms == 0 ? std::nullopt : std::optional<double>(static_cast<double>(ms / 1000));
   }
   if (t.warning && t.critical && *t.warning > *t.critical) {
-    return n["max_age_warning"].Error("the warning age is above the critical age");
+    return n[warning].Error("the warning age is above the critical age");
   }
   return t;
 }
@@ -180,7 +182,99 @@ std::vector<CheckResult> BackupCheck::Run(const CheckContext& ctx) {
   if (options_.heartbeat) out.push_back(RunStatusFile(ctx, "heartbeat", *options_.heartbeat));
   if (options_.verify) out.push_back(RunStatusFile(ctx, "verify", *options_.verify));
   if (options_.storage) out.push_back(RunStorage(ctx, *options_.storage));
+  if (options_.job) {
+    out.push_back(RunJob(ctx, *options_.job));
+    out.push_back(RunDrill(ctx, *options_.job));
+  }
   return out;
+}
+
+namespace {
+
+// The job's state file (agent/backup_jobs.h), or why there is none.
+StatusOr<BackupJobState> JobState(const CheckContext& ctx, const BackupJobOptions& o) {
+  const std::string dir = o.state_dir.empty() ? ctx.state_dir : o.state_dir;
+  return ReadBackupJobState(BackupJobStatePath(dir, o.name));
+}
+
+}  // namespace
+
+CheckResult BackupCheck::RunJob(const CheckContext& ctx, const BackupJobOptions& o) {
+  CheckResult r = NewResult(ctx, "job");
+  StatusOr<BackupJobState> s = JobState(ctx, o);
+  nlohmann::json details{{"job", o.name}};
+  if (!s.ok()) {
+    r.status = s.status().code() == StatusCode::kNotFound ? CheckStatus::kCritical : CheckStatus::kUnknown;
+    r.summary = s.status().code() == StatusCode::kNotFound ? fmt::format("backup job {} has never run", o.name)
+                                                           : fmt::format("backup job {}: {}", o.name, s.status().message());
+    r.details_json = details.dump();
+    return r;
+  }
+  const int64_t now_s = NowSeconds(ctx);
+  AddMetric(r, "backup_job_last_run_success", s->last_ok ? 1 : 0, "");
+  details["last_reason"] = s->last_reason;
+  if (s->last_success_ms > 0) {
+    const int64_t age_s = std::max<int64_t>(0, now_s - s->last_success_ms / 1000);
+    AddMetric(r, "backup_job_last_success_timestamp_seconds", static_cast<double>(s->last_success_ms / 1000), "seconds");
+    AddMetric(r, "backup_job_last_success_age_seconds", static_cast<double>(age_s), "seconds");
+    AddMetric(r, "backup_job_duration_seconds", static_cast<double>(s->duration_ms) / 1000.0, "seconds");
+    AddMetric(r, "backup_job_read_bytes", static_cast<double>(s->bytes_read), "bytes");
+    AddMetric(r, "backup_job_added_bytes", static_cast<double>(s->bytes_added), "bytes");
+    AddMetric(r, "backup_job_added_stored_bytes", static_cast<double>(s->bytes_added_stored), "bytes");
+    // The share of what was read that the repository already had (or that was skipped as
+    // unchanged since the parent snapshot).
+    const double dedup = s->bytes_read > 0 ? 1.0 - static_cast<double>(s->bytes_added) / static_cast<double>(s->bytes_read) : 1.0;
+    AddMetric(r, "backup_job_dedup_ratio", std::max(0.0, dedup), "ratio");
+    details["snapshot"] = s->snapshot;
+  }
+  r.details_json = details.dump();
+  const std::string last_good =
+      s->last_success_ms > 0
+          ? fmt::format("last success {} ago (snapshot {}, {} read, {} added, {:.1f} s)",
+                        HumanDuration(std::max<int64_t>(0, now_s - s->last_success_ms / 1000)), s->snapshot.substr(0, 8),
+                        HumanBytes(static_cast<double>(s->bytes_read)), HumanBytes(static_cast<double>(s->bytes_added)),
+                        static_cast<double>(s->duration_ms) / 1000.0)
+          : std::string("never succeeded");
+  if (!s->last_ok) {
+    r.status = CheckStatus::kCritical;
+    r.summary = fmt::format("backup job {} failed {} ago: {}; {}", o.name,
+                            HumanDuration(std::max<int64_t>(0, now_s - s->last_run_ms / 1000)), s->last_error, last_good);
+    return r;
+  }
+  std::string why;
+  r.status = GradeAge(o.age_s, std::max<int64_t>(0, now_s - s->last_success_ms / 1000), &why);
+  r.summary = fmt::format("backup job {}: {}{}", o.name, last_good, why);
+  return r;
+}
+
+CheckResult BackupCheck::RunDrill(const CheckContext& ctx, const BackupJobOptions& o) {
+  CheckResult r = NewResult(ctx, "drill");
+  StatusOr<BackupJobState> s = JobState(ctx, o);
+  if (!s.ok() || s->last_drill_ms == 0) {
+    r.status = CheckStatus::kWarning;
+    r.summary = fmt::format("backup job {} has no restore drill yet", o.name);
+    return r;
+  }
+  const int64_t now_s = NowSeconds(ctx);
+  const int64_t age_s = std::max<int64_t>(0, now_s - s->last_drill_ms / 1000);
+  AddMetric(r, "backup_drill_timestamp_seconds", static_cast<double>(s->last_drill_ms / 1000), "seconds");
+  AddMetric(r, "backup_drill_age_seconds", static_cast<double>(age_s), "seconds");
+  AddMetric(r, "backup_drill_success", s->drill_result == "passed" ? 1 : 0, "");
+  AddMetric(r, "backup_drill_files", static_cast<double>(s->drill_files), "");
+  AddMetric(r, "backup_drill_bytes", static_cast<double>(s->drill_bytes), "bytes");
+  r.details_json = nlohmann::json{{"job", o.name}, {"evidence", s->drill_evidence}, {"result", s->drill_result}}.dump();
+  if (s->drill_result != "passed") {
+    r.status = CheckStatus::kCritical;
+    r.summary = fmt::format("restore drill of {} {} {} ago{}", o.name, s->drill_result == "failed" ? "FAILED" : "could not run",
+                            HumanDuration(age_s), s->drill_message.empty() ? "" : ": " + s->drill_message);
+    return r;
+  }
+  std::string why;
+  r.status = GradeAge(o.drill_age_s, age_s, &why);
+  r.summary = fmt::format("restore drill of {} passed {} ago: {} files, {} restored and compared (evidence {}){}", o.name,
+                          HumanDuration(age_s), s->drill_files, HumanBytes(static_cast<double>(s->drill_bytes)),
+                          s->drill_evidence.substr(0, 8), why);
+  return r;
 }
 
 CheckResult BackupCheck::RunFiles(const CheckContext& ctx, const BackupFilesOptions& o) {
@@ -481,14 +575,26 @@ CheckResult BackupCheck::RunStorage(const CheckContext& ctx, const BackupStorage
 StatusOr<std::unique_ptr<Check>> NewBackupCheck(const CheckSpec& spec) {
   const config::ConfigNode& n = spec.node;
   std::vector<std::string> known = CommonCheckKeys();
-  known.insert(known.end(), {"files", "heartbeat", "verify", "storage", "repository"});
+  known.insert(known.end(), {"files", "heartbeat", "verify", "storage", "job"});
   SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys(known));
-  if (n["repository"].present()) {
-    return n["repository"].Error(
-        "steadfast-backup repositories are not supported by this agent version yet; point "
-        "`files`, `heartbeat` or `verify` at what the backup job writes");
-  }
   BackupCheckOptions o;
+  if (const config::ConfigNode j = n["job"]; j.present()) {
+    BackupJobOptions b;
+    config::ConfigNode m;
+    if (!j.IsMap()) {
+      SF_ASSIGN_OR_RETURN(b.name, j.RequiredString());
+    } else {
+      SF_RETURN_IF_ERROR(j.CheckNoUnknownKeys({"name", "state_dir", "max_age_warning", "max_age_critical",
+                                               "drill_max_age_warning", "drill_max_age_critical"}));
+      SF_ASSIGN_OR_RETURN(b.name, j["name"].RequiredString());
+      SF_ASSIGN_OR_RETURN(b.state_dir, j["state_dir"].String());
+      m = j;
+    }
+    if (b.name.empty()) return j.Error("expected the name of a backup job (agent config backup_jobs)");
+    SF_ASSIGN_OR_RETURN(b.age_s, ReadAgeThresholds(m, 26 * kHour, 50 * kHour));
+    SF_ASSIGN_OR_RETURN(b.drill_age_s, ReadAgeThresholds(m, 8 * kDay, 15 * kDay, "drill_"));
+    o.job = std::move(b);
+  }
   if (n["files"].present()) {
     BackupFilesOptions f;
     SF_ASSIGN_OR_RETURN(config::ConfigNode m,
@@ -554,9 +660,9 @@ StatusOr<std::unique_ptr<Check>> NewBackupCheck(const CheckSpec& spec) {
     SF_ASSIGN_OR_RETURN(s.write_probe, m["write_probe"].Bool(false));
     o.storage = std::move(s);
   }
-  if (!o.files && !o.heartbeat && !o.verify && !o.storage) {
+  if (!o.files && !o.heartbeat && !o.verify && !o.storage && !o.job) {
     return n["files"].Error(
-        "a backup check needs at least one of files, heartbeat, verify, storage");
+        "a backup check needs at least one of job, files, heartbeat, verify, storage");
   }
   return std::unique_ptr<Check>(std::make_unique<BackupCheck>(spec.name, std::move(o)));
 }

@@ -39,15 +39,24 @@
 //   files: /srv/backup/db-*.sql.gz
 //   storage: {path: /srv/backup, write_probe: true}
 // At least one aspect is required. Duration thresholds take "26h", "8d"; 0 turns one off.
-// `repository:` (a steadfast-backup repository: snapshots, check results) is reserved for the
-// steadfast-backup integration and refused by this version with a message saying so.
+//   job        a backup job this agent runs (config backup_jobs; agent/backup_jobs.h), from its
+//              state file: two results. "job": the last run's outcome (a failure is critical,
+//              with the error), the last success's age (`max_age_warning` 26h / `max_age_critical`
+//              50h), snapshot, duration, bytes read and added, dedup. "drill": the last restore
+//              drill's result (failed: critical, naming the first mismatch) and age
+//              (`drill_max_age_warning` 8d / `drill_max_age_critical` 15d); none yet: warning.
+//              `job: NAME` or {name, state_dir (default the agent's), the thresholds}.
 //
 // Metrics: files: backup_last_timestamp_seconds, backup_last_age_seconds, backup_last_size_bytes,
 // backup_previous_size_bytes and backup_size_change_ratio ((new - previous) / previous; when a
 // previous backup is known), backup_files; heartbeat/verify: backup_{heartbeat,verify}_{timestamp,
 // age}_seconds, backup_{heartbeat,verify}_success (1/0); storage:
 // backup_storage_{size,avail}_bytes, backup_storage_avail_ratio, backup_storage_writable
-// (1/0/absent when not probed), backup_storage_readonly (1/0).
+// (1/0/absent when not probed), backup_storage_readonly (1/0); job: backup_job_last_run_success,
+// backup_job_last_success_{timestamp,age}_seconds, backup_job_duration_seconds,
+// backup_job_{read,added,added_stored}_bytes, backup_job_dedup_ratio; drill:
+// backup_drill_{timestamp,age}_seconds, backup_drill_success, backup_drill_files,
+// backup_drill_bytes.
 //
 // File system calls (glob, stat, statvfs, the write probe) go to the real file system (the
 // FileSystem interface has no mtime, size or statvfs); the status files are read through ctx.fs.
@@ -61,6 +70,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/backup_jobs.h"
 #include "agent/check.h"
 #include "agent/check_registry.h"
 #include "agent/checks/check_util.h"
@@ -90,7 +100,16 @@ struct BackupStorageOptions {
   bool write_probe = false;
 };
 
+// A steadfast-backup job the agent runs (agent/backup_jobs.h), from its state file.
+struct BackupJobOptions {
+  std::string name;
+  std::string state_dir;  // "": the agent's
+  Thresholds age_s{26 * 3600.0, 50 * 3600.0};           // since the last success
+  Thresholds drill_age_s{8 * 86400.0, 15 * 86400.0};    // since the last drill
+};
+
 struct BackupCheckOptions {
+  std::optional<BackupJobOptions> job;
   std::optional<BackupFilesOptions> files;
   std::optional<BackupStatusFileOptions> heartbeat;
   std::optional<BackupStatusFileOptions> verify;
@@ -124,6 +143,8 @@ class BackupCheck final : public Check {
   protocol::CheckResult RunStatusFile(const CheckContext& ctx, const std::string& aspect,
                                       const BackupStatusFileOptions& o);
   protocol::CheckResult RunStorage(const CheckContext& ctx, const BackupStorageOptions& o);
+  protocol::CheckResult RunJob(const CheckContext& ctx, const BackupJobOptions& o);
+  protocol::CheckResult RunDrill(const CheckContext& ctx, const BackupJobOptions& o);
 
   BackupCheckOptions options_;
   // The newest file of the last run, and the one before it when a single path is rewritten.

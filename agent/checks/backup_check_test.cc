@@ -376,12 +376,13 @@ TEST(BackupCheckFactoryTest, RejectsBadConfigNamingFileLineKey) {
     return c.ok() ? std::string("accepted") : c.status().message();
   };
   EXPECT_EQ(error("name: b\ntype: backup\n"),
-            "agent.yaml:1: files: a backup check needs at least one of files, heartbeat, verify, "
+            "agent.yaml:1: files: a backup check needs at least one of job, files, heartbeat, verify, "
             "storage");
-  EXPECT_EQ(error("name: b\ntype: backup\nrepository: /srv/repo\n"),
-            "agent.yaml:3: repository: steadfast-backup repositories are not supported by this "
-            "agent version yet; point `files`, `heartbeat` or `verify` at what the backup job "
-            "writes");
+  EXPECT_NE(error("name: b\ntype: backup\nrepository: /srv/repo\n").find("agent.yaml:3: repository: unknown key"),
+            std::string::npos);
+  EXPECT_NE(error("name: b\ntype: backup\njob:\n  name: x\n  drill_max_age_warning: 9d\n  drill_max_age_critical: 2d\n")
+                .find("agent.yaml:5: job.drill_max_age_warning: the warning age is above the critical age"),
+            std::string::npos);
   EXPECT_NE(error("name: b\ntype: backup\nfiles:\n  path: /x\n  max_age: 1d\n")
                 .find("agent.yaml:5: files.max_age: unknown key"),
             std::string::npos)
