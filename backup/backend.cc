@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -15,6 +18,23 @@
 #include "common/fs/posix.h"
 
 namespace steadfast::backup {
+
+namespace {
+
+// Fault injection for the kill-point test (backup/kill_points_test.sh): with
+// STEADFAST_BACKUP_CRASH_AT=N in the environment, the process SIGKILLs itself at the Nth point
+// where the repository's files change (half-way through writing a file, after a file is durable,
+// after a removal). Unset, nothing happens.
+void CrashPoint() {
+  static const long at = [] {
+    const char* e = std::getenv("STEADFAST_BACKUP_CRASH_AT");
+    return e != nullptr ? std::atol(e) : 0L;
+  }();
+  static std::atomic<long> seen{0};
+  if (at > 0 && ++seen == at) ::raise(SIGKILL);
+}
+
+}  // namespace
 
 std::string_view FileTypeDir(FileType t) {
   switch (t) {
@@ -90,7 +110,9 @@ class LocalBackend : public Backend {
     const std::string tmp = dir + "/.tmp-" + RandomSuffix();
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (fd.get() < 0) return Errno("cannot create " + tmp, errno);
-    Status st = WriteAll(fd.get(), data, tmp);
+    Status st = WriteAll(fd.get(), data.first(data.size() / 2), tmp);
+    CrashPoint();  // half a temporary file, not renamed
+    if (st.ok()) st = WriteAll(fd.get(), data.subspan(data.size() / 2), tmp);
     if (st.ok() && ::fsync(fd.get()) != 0) st = Errno("cannot flush " + tmp, errno);
     if (st.ok() && ::close(fd.release()) != 0) st = Errno("cannot close " + tmp, errno);
     if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = Errno("cannot rename " + tmp + " to " + path, errno);
@@ -98,7 +120,9 @@ class LocalBackend : public Backend {
       ::unlink(tmp.c_str());
       return st;
     }
-    return SyncDir(dir);
+    st = SyncDir(dir);
+    CrashPoint();  // the file is complete and durable
+    return st;
   }
 
   StatusOr<std::vector<uint8_t>> Load(FileType type, const std::string& name, uint64_t offset,
@@ -139,7 +163,9 @@ class LocalBackend : public Backend {
     SF_RETURN_IF_ERROR(CheckName(type, name));
     const std::string path = Path(type, name);
     if (::unlink(path.c_str()) != 0) return Errno("cannot remove " + path, errno);
-    return SyncDir(path.substr(0, path.rfind('/')));
+    const Status st = SyncDir(path.substr(0, path.rfind('/')));
+    CrashPoint();
+    return st;
   }
 
   StatusOr<std::vector<FileInfo>> List(FileType type) override {

@@ -231,6 +231,7 @@ struct InitArgs {
   int compression = 3;
   std::string new_password_file;
   uint32_t kdf_mib = 64, kdf_passes = 3;
+  uint64_t pack_mib = 16;
 };
 
 int Init(const Global& g, const InitArgs& a) {
@@ -245,6 +246,7 @@ int Init(const Global& g, const InitArgs& a) {
   }
   if (a.compression < 0 || a.compression > 19) return Report(g, InvalidArgumentError("--compression must be 0 (off) .. 19"));
   o.compression = a.compression;
+  o.pack_size = a.pack_mib << 20;
   o.kdf.m_kib = a.kdf_mib * 1024;
   o.kdf.t = a.kdf_passes;
   o.info = {FormatRfc3339Millis(RealClock().NowMillis()), ThisHost(), ThisUser()};
@@ -794,6 +796,7 @@ int main(int argc, char** argv) {
   auto* init = app.add_subcommand("init", "create a repository");
   init->add_option("--cipher", ia.cipher, "aes-256-gcm (default) or chacha20-poly1305");
   init->add_option("--compression", ia.compression, "zstd level, 0 = off")->capture_default_str();
+  init->add_option("--pack-size-mib", ia.pack_mib, "target size of a pack file (1 .. 4096)")->capture_default_str();
   init->add_option("--kdf-memory-mib", ia.kdf_mib, "argon2id memory (at least 64)")->capture_default_str();
   init->add_option("--kdf-passes", ia.kdf_passes, "argon2id passes (at least 3)")->capture_default_str();
 

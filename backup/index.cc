@@ -256,6 +256,7 @@ StatusOr<std::vector<std::string>> IndexCache::Files() {
 }
 
 Status IndexCache::BeginRead() {
+  if (marking_) return OkStatus();  // prune's marking transaction is open: lookups read inside it
   const auto now = std::chrono::steady_clock::now();
   if (reading_ && now - read_since_ > std::chrono::milliseconds(200)) EndRead();
   if (reading_) return OkStatus();
@@ -310,7 +311,9 @@ Status IndexCache::BeginMarking() {
   used_.reset();
   SF_RETURN_IF_ERROR(db_->Exec("CREATE TEMP TABLE IF NOT EXISTS used (id BLOB PRIMARY KEY) WITHOUT ROWID"));
   SF_RETURN_IF_ERROR(db_->Exec("DELETE FROM used"));
-  return db_->Exec("BEGIN");
+  SF_RETURN_IF_ERROR(db_->Exec("BEGIN"));
+  marking_ = true;
+  return OkStatus();
 }
 
 StatusOr<bool> IndexCache::MarkUsed(const BlobId& id) {
@@ -330,6 +333,8 @@ Status IndexCache::EndMarking() {
   std::lock_guard<std::mutex> lock(mu_);
   EndRead();
   if (mark_) mark_->Reset();
+  if (find_) find_->Reset();
+  marking_ = false;
   return db_->Exec("COMMIT");
 }
 

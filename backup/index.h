@@ -81,6 +81,7 @@ class IndexCache {
   Status BeginRead();
   void EndRead();
   bool reading_ = false;
+  bool marking_ = false;
   std::chrono::steady_clock::time_point read_since_;
   std::mutex mu_;
   std::unique_ptr<sqlite::SqliteDb> db_;

@@ -64,6 +64,9 @@ StatusOr<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<Backend> 
   if (options.compression < 0 || options.compression > 22) {
     return InvalidArgumentError("compression: zstd levels are 0 (none) to 22, got " + std::to_string(options.compression));
   }
+  if (options.pack_size < (1u << 20) || options.pack_size > (uint64_t{1} << 32)) {
+    return InvalidArgumentError("the pack size must be 1 MiB .. 4 GiB");
+  }
   if (password.empty()) return InvalidArgumentError("the password is empty");
   SF_RETURN_IF_ERROR(backend->Create());
   MasterKey key = MasterKey::Generate(options.cipher);
@@ -73,6 +76,7 @@ StatusOr<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<Backend> 
   c.cipher = options.cipher;
   c.chunker = options.chunker;
   c.compression = options.compression;
+  c.pack_size = options.pack_size;
   SF_ASSIGN_OR_RETURN(std::string key_file, WrapMasterKey(key, password, options.kdf, options.info));
   const std::string key_id = Hex(Sha256(AsBytes(key_file)));
   SF_RETURN_IF_ERROR(backend->Save(FileType::kKey, key_id, AsBytes(key_file)));

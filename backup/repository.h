@@ -30,6 +30,7 @@ struct RepositoryConfig {
 struct InitOptions {
   Cipher cipher = Cipher::kAes256Gcm;
   ChunkerParams chunker;
+  uint64_t pack_size = 16u << 20;  // 1 MiB .. 4 GiB
   int compression = 3;
   KdfParams kdf;
   KeyFileInfo info;  // who made the first key, when
