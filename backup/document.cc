@@ -25,9 +25,21 @@ StatusOr<json> DecodeDocument(std::span<const uint8_t> bytes, std::string_view w
   Bytes cbor(size);
   const size_t n = ZSTD_decompress(cbor.data(), cbor.size(), bytes.data(), bytes.size());
   if (ZSTD_isError(n) || n != size) return DataLossError(w + ": the document cannot be decompressed");
-  json doc = json::from_cbor(cbor, /*strict=*/true, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return DataLossError(w + ": the document is not a CBOR map");
+  SF_ASSIGN_OR_RETURN(json doc, ParseCbor(cbor, what));
+  if (!doc.is_object()) return DataLossError(w + ": the document is not a CBOR map");
   return doc;
+}
+
+StatusOr<json> ParseCbor(std::span<const uint8_t> cbor, std::string_view what) {
+  // nlohmann's reader throws for some malformed input (a length beyond what it can hold) even
+  // when told not to; a damaged repository file must be an error, never an exception.
+  try {
+    json doc = json::from_cbor(cbor.begin(), cbor.end(), /*strict=*/true, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return DataLossError(std::string(what) + ": not well-formed CBOR");
+    return doc;
+  } catch (const std::exception& e) {
+    return DataLossError(std::string(what) + ": not well-formed CBOR (" + e.what() + ")");
+  }
 }
 
 StatusOr<std::string> DocString(const json& doc, const char* key, std::string_view what) {

@@ -17,6 +17,8 @@ Bytes EncodeDocument(const nlohmann::json& doc);
 // DataLoss naming `what` when it is not a zstd frame of CBOR, or decompresses past
 // kMaxDocumentSize.
 StatusOr<nlohmann::json> DecodeDocument(std::span<const uint8_t> bytes, std::string_view what);
+// CBOR bytes to a document; DataLoss naming `what` for anything malformed (never an exception).
+StatusOr<nlohmann::json> ParseCbor(std::span<const uint8_t> cbor, std::string_view what);
 
 // Typed reads of a document's fields; DataLoss "<what>: missing or bad '<key>'".
 StatusOr<std::string> DocString(const nlohmann::json& doc, const char* key, std::string_view what);

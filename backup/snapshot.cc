@@ -99,8 +99,10 @@ StatusOr<Bytes> EncodeTree(std::vector<Node> nodes) {
 
 StatusOr<std::vector<Node>> DecodeTree(std::span<const uint8_t> plaintext, std::string_view what) {
   const std::string w(what);
-  json doc = json::from_cbor(plaintext.begin(), plaintext.end(), /*strict=*/true, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("nodes") || !doc["nodes"].is_array()) {
+  StatusOr<json> parsed = ParseCbor(plaintext, w);
+  if (!parsed.ok()) return parsed.status();
+  const json& doc = *parsed;
+  if (!doc.is_object() || !doc.contains("nodes") || !doc["nodes"].is_array()) {
     return DataLossError(w + ": not a tree");
   }
   std::vector<Node> out;
