@@ -263,6 +263,7 @@ class Backupper {
       if (error_.ok()) error_ = std::move(s);
     }
     failed_ = true;
+    pool_.Open();
     q_cv_.notify_all();
     main_cv_.notify_all();
     pack_cv_.notify_all();
@@ -572,7 +573,11 @@ class Backupper {
   void SubmitPack(PackWriter::Pack p) {
     std::unique_lock<std::mutex> l(pack_mu_);
     pack_cv_.wait(l, [&] { return packs_.size() < kPacksWaiting || failed_; });
-    if (failed_) return;
+    if (failed_) {
+      l.unlock();
+      pool_.Give(std::move(p.bytes));
+      return;
+    }
     packs_.push_back(std::move(p));
     l.unlock();
     pack_cv_.notify_all();
@@ -593,6 +598,7 @@ class Backupper {
       pack_cv_.notify_all();
       Status s = repo_.backend().Save(FileType::kData, p.name, p.bytes);
       if (!s.ok()) {
+        pool_.Give(std::move(p.bytes));
         Fail(s);
         break;
       }
@@ -611,6 +617,9 @@ class Backupper {
       Status s = FlushIndex(pending);
       if (!s.ok()) Fail(s);
     }
+    std::lock_guard<std::mutex> l(pack_mu_);
+    for (PackWriter::Pack& left : packs_) pool_.Give(std::move(left.bytes));  // after a failure
+    packs_.clear();
   }
 
   Status FlushIndex(std::vector<IndexedPack>& pending) {

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <random>
 #include <thread>
 
@@ -246,6 +247,48 @@ TEST_F(ArchiverTest, ManySmallFilesExcludesAndProgress) {
   EXPECT_FALSE(fs::exists(dir_ + "/m/data/many/keep.tmp"));
   EXPECT_FALSE(fs::exists(dir_ + "/m/data/logs"));
   EXPECT_TRUE(fs::exists(dir_ + "/m/data/many/cache"));
+}
+
+// A backend whose disk fills up after `room` pack files.
+class FullDiskBackend : public Backend {
+ public:
+  FullDiskBackend(std::unique_ptr<Backend> inner, int room) : inner_(std::move(inner)), room_(room) {}
+  std::string Location() const override { return inner_->Location(); }
+  Status Create() override { return inner_->Create(); }
+  Status Save(FileType type, const std::string& name, std::span<const uint8_t> data) override {
+    if (type == FileType::kData && room_-- <= 0) return ResourceExhaustedError("no space left on device");
+    return inner_->Save(type, name, data);
+  }
+  StatusOr<std::vector<uint8_t>> Load(FileType type, const std::string& name, uint64_t offset, uint64_t length) override {
+    return inner_->Load(type, name, offset, length);
+  }
+  StatusOr<uint64_t> Size(FileType type, const std::string& name) override { return inner_->Size(type, name); }
+  Status Remove(FileType type, const std::string& name) override { return inner_->Remove(type, name); }
+  StatusOr<std::vector<FileInfo>> List(FileType type) override { return inner_->List(type); }
+
+ private:
+  std::unique_ptr<Backend> inner_;
+  std::atomic<int> room_;
+};
+
+TEST_F(ArchiverTest, AFullDiskFailsTheBackupCleanlyAndAddsNoSnapshot) {
+  for (int i = 0; i < 12; ++i) Write(src_ + "/big" + std::to_string(i), RandomText(1 << 20, 50 + i));
+  InitOptions o;
+  o.kdf = {64, 1, 1, true};
+  o.chunker = {64 << 10, 256 << 10, 1 << 20};
+  o.pack_size = 1 << 20;
+  auto repo = Repository::Init(std::make_unique<FullDiskBackend>(NewMemoryBackend(), 3), "pw", o);
+  ASSERT_TRUE(repo.ok());
+  auto cache = IndexCache::Open(":memory:");
+  for (int workers : {1, 2, 4}) {
+    BackupRequest r = Req({src_});
+    r.workers = workers;
+    auto b = Backup(**repo, **cache, r);
+    ASSERT_FALSE(b.ok()) << "workers " << workers;
+    EXPECT_EQ(b.status().code(), StatusCode::kResourceExhausted) << b.status().ToString();
+    EXPECT_NE(b.status().message().find("no space"), std::string::npos);
+  }
+  EXPECT_TRUE((*repo)->backend().List(FileType::kSnapshot)->empty());
 }
 
 TEST_F(ArchiverTest, StdinAndAnOnlineSqliteCopy) {

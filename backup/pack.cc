@@ -36,17 +36,31 @@ std::span<const uint8_t> Span(const char* s) { return {reinterpret_cast<const ui
 }  // namespace
 
 PackBuffer BufferPool::Take() {
-  std::lock_guard<std::mutex> l(mu_);
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait(l, [&] { return out_ < max_ || open_; });
+  ++out_;
   if (free_.empty()) return PackBuffer();
   PackBuffer b = std::move(free_.back());
   free_.pop_back();
   return b;
 }
 
+void BufferPool::Open() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    open_ = true;
+  }
+  cv_.notify_all();
+}
+
 void BufferPool::Give(PackBuffer b) {
   b.clear();
-  std::lock_guard<std::mutex> l(mu_);
-  if (free_.size() < max_) free_.push_back(std::move(b));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (out_ > 0) --out_;
+    if (free_.size() < max_) free_.push_back(std::move(b));
+  }
+  cv_.notify_one();
 }
 
 BlobCompressor::BlobCompressor(int zstd_level) : level_(zstd_level) { cctx_ = ZSTD_createCCtx(); }

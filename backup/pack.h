@@ -4,6 +4,7 @@
 // of its bytes; its header alone rebuilds its index entries.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -59,16 +60,23 @@ struct UninitAllocator : std::allocator<T> {
 using PackBuffer = std::vector<uint8_t, UninitAllocator<uint8_t>>;
 
 // Pack buffers handed back once a pack is stored, so that a backup reuses a few large buffers
-// instead of faulting in fresh pages for every pack. Thread-safe; keeps at most `max`.
+// instead of faulting in fresh pages for every pack. Thread-safe. At most `max` buffers are out
+// at a time: Take waits for a Give beyond that (the writer's pace holds the producers back, and
+// the pack buffers' memory is bounded by max full packs).
 class BufferPool {
  public:
   explicit BufferPool(size_t max) : max_(max) {}
   PackBuffer Take();
   void Give(PackBuffer b);
+  // After a failure: Take no longer waits (what is in flight may never come back).
+  void Open();
 
  private:
   std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
   std::vector<PackBuffer> free_;
+  size_t out_ = 0;
   size_t max_;
 };
 
