@@ -111,6 +111,18 @@ void Get(const json& j, const char* key, T& out) {
   }
 }
 
+// What a backup's summary says, as kept in the state file and in `steadfast-backup --json`'s
+// summary line alike.
+void GetSummary(const json& j, BackupJobState& s) {
+  Get(j, "duration_ms", s.duration_ms);
+  Get(j, "files_new", s.files_new);
+  Get(j, "files_changed", s.files_changed);
+  Get(j, "files_unmodified", s.files_unmodified);
+  Get(j, "bytes_read", s.bytes_read);
+  Get(j, "bytes_added", s.bytes_added);
+  Get(j, "bytes_added_stored", s.bytes_added_stored);
+}
+
 // The last line of `out` that is a JSON object with "message_type": `type`.
 std::optional<json> Message(const std::string& out, const std::string& type) {
   std::istringstream in(out);
@@ -167,13 +179,7 @@ StatusOr<BackupJobState> ReadBackupJobState(const std::string& path) {
   Get(j, "last_reason", s.last_reason);
   Get(j, "last_success_ms", s.last_success_ms);
   Get(j, "snapshot", s.snapshot);
-  Get(j, "duration_ms", s.duration_ms);
-  Get(j, "files_new", s.files_new);
-  Get(j, "files_changed", s.files_changed);
-  Get(j, "files_unmodified", s.files_unmodified);
-  Get(j, "bytes_read", s.bytes_read);
-  Get(j, "bytes_added", s.bytes_added);
-  Get(j, "bytes_added_stored", s.bytes_added_stored);
+  GetSummary(j, s);
   Get(j, "last_drill_ms", s.last_drill_ms);
   Get(j, "drill_result", s.drill_result);
   Get(j, "drill_message", s.drill_message);
@@ -245,13 +251,7 @@ StatusOr<BackupJobState> BackupJobRunner::RunBackup(const std::string& name, con
     s.last_error = s.last_ok ? "" : "some files could not be read (exit " + std::to_string(r->exit_code) + ")";
     s.last_success_ms = s.last_run_ms;
     Get(j, "snapshot_id", s.snapshot);
-    Get(j, "duration_ms", s.duration_ms);
-    Get(j, "files_new", s.files_new);
-    Get(j, "files_changed", s.files_changed);
-    Get(j, "files_unmodified", s.files_unmodified);
-    Get(j, "bytes_read", s.bytes_read);
-    Get(j, "bytes_added", s.bytes_added);
-    Get(j, "bytes_added_stored", s.bytes_added_stored);
+    GetSummary(j, s);
     SF_LOG_INFO("backup job {}: snapshot {} ({} bytes read, {} added)", name, s.snapshot.substr(0, 8), s.bytes_read,
                 s.bytes_added);
     // Retention after a good backup; an emergency run forgets nothing.
