@@ -62,7 +62,27 @@ expect 2 "expected n/m" "$sb" "${R[@]}" check --read-data-subset 9/7
 expect 2 "never forgets everything" "$sb" "${R[@]}" forget
 [ "$(listing)" = "$before" ] || { echo "FAIL: refused commands changed the repository" >&2; failures=$((failures + 1)); }
 
-# JSON: an error line with a code, on stdout.
+# Keys: a second password opens the repository; passwd replaces the one in use; the last key
+# cannot be removed.
+echo second >"$work/pw2"
+echo third >"$work/pw3"
+expect 0 "added key" "$sb" "${R[@]}" key add --new-password-file "$work/pw2"
+keys=$("$sb" "${R[@]}" --json key list | wc -l)
+[ "$keys" -eq 2 ] || { echo "FAIL: key list shows $keys keys, expected 2" >&2; failures=$((failures + 1)); }
+expect 0 "" "$sb" -r "$work/repo" -p "$work/pw2" snapshots
+expect 0 "removed the old key" "$sb" -r "$work/repo" -p "$work/pw2" key passwd --new-password-file "$work/pw3"
+expect 1 "wrong password" "$sb" -r "$work/repo" -p "$work/pw2" snapshots
+expect 0 "" "$sb" -r "$work/repo" -p "$work/pw3" snapshots
+last=$("$sb" -r "$work/repo" -p "$work/pw3" --json key list | python3 -c 'import json,sys; print([json.loads(l)["id"] for l in sys.stdin if json.loads(l)["current"]][0][:10])')
+first=$("$sb" -r "$work/repo" -p "$work/pw3" --json key list | python3 -c 'import json,sys; print([json.loads(l)["id"] for l in sys.stdin if not json.loads(l)["current"]][0][:10])')
+expect 0 "removed key" "$sb" -r "$work/repo" -p "$work/pw3" key remove "$first"
+expect 1 "last" "$sb" -r "$work/repo" -p "$work/pw3" key remove "$last"
+expect 0 "" "$sb" -r "$work/repo" -p "$work/pw3" key add --new-password-file "$work/pw"
+
+# JSON: a summary line with the snapshot id; an error line with a code, on stdout.
+out=$("$sb" "${R[@]}" --json backup "$work/data" 2>/dev/null)
+grep -q '"message_type":"summary"' <<<"$out" && grep -q '"snapshot_id":"[0-9a-f]\{64\}"' <<<"$out" ||
+  { echo "FAIL: --json backup summary: $out" >&2; failures=$((failures + 1)); }
 out=$("$sb" -r "$work/repo" -p "$work/bad" --json snapshots 2>/dev/null)
 grep -q '"message_type":"error"' <<<"$out" && grep -q '"code":"unauthenticated"' <<<"$out" ||
   { echo "FAIL: --json error line: $out" >&2; failures=$((failures + 1)); }
