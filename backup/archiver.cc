@@ -176,7 +176,7 @@ class Backupper {
     for (std::thread& t : workers_) t.join();
     workers_.clear();
     if (writer_.joinable()) {
-      if (!failed_ && data_.count() > 0) SubmitPack(data_.Finish());
+      if (!failed_ && data_.count() > 0) SubmitPack(data_.Finish(false));
       if (!failed_ && trees_.count() > 0) SubmitPack(trees_.Finish());
       {
         std::lock_guard<std::mutex> l(pack_mu_);
@@ -548,7 +548,7 @@ class Backupper {
           {
             std::lock_guard<std::mutex> l(data_mu_);
             s = data_.AddPayload(BlobType::kData, id, t.data.size(), r);
-            if (s.ok() && data_.size() >= repo_.config().pack_size) full = data_.Finish();
+            if (s.ok() && data_.size() >= repo_.config().pack_size) full = data_.Finish(false);
           }
           if (!s.ok()) {
             Fail(s);
@@ -596,6 +596,7 @@ class Backupper {
         packs_.pop_front();
       }
       pack_cv_.notify_all();
+      if (p.name.empty()) p.name = Hex(Sha256(p.bytes));  // hashed here, not under the pack's lock
       Status s = repo_.backend().Save(FileType::kData, p.name, p.bytes);
       if (!s.ok()) {
         pool_.Give(std::move(p.bytes));

@@ -152,7 +152,7 @@ Status PackWriter::AddPayload(BlobType type, const BlobId& id, size_t raw_length
   return OkStatus();
 }
 
-PackWriter::Pack PackWriter::Finish() {
+PackWriter::Pack PackWriter::Finish(bool name) {
   Bytes header;
   header.reserve(entries_.size() * kPackEntrySize);
   for (const PackEntry& e : entries_) {
@@ -168,7 +168,7 @@ PackWriter::Pack PackWriter::Finish() {
   bytes_.insert(bytes_.end(), sealed.begin(), sealed.end());
   PutLe(bytes_, sealed.size(), 4);
   Pack p;
-  p.name = Hex(Sha256(bytes_));
+  if (name) p.name = Hex(Sha256(bytes_));
   p.bytes = std::move(bytes_);
   p.entries = std::move(entries_);
   Start();

@@ -126,8 +126,10 @@ class PackWriter {
     PackBuffer bytes;
     std::vector<PackEntry> entries;
   };
-  // Seals the header and hands the pack over; the writer starts a new pack (new salt).
-  Pack Finish();
+  // Seals the header and hands the pack over; the writer starts a new pack (new salt). Without
+  // `name`, the pack's name (the SHA-256 of its bytes) is left for the caller to compute, out of
+  // whatever lock guards this writer.
+  Pack Finish(bool name = true);
 
  private:
   void Start();
