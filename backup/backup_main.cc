@@ -198,7 +198,10 @@ StatusOr<std::unique_ptr<Opened>> Open(const Global& g, const std::string& opera
   return o;
 }
 
+// Null when nothing is shown (quiet, or not a terminal without --json): then a backup does not
+// walk the tree a second time to count what is ahead.
 ProgressFn BarFn(ProgressBar& bar) {
+  if (!bar.shown()) return nullptr;
   return [&bar](const Progress& p) { bar.Update(p); };
 }
 

@@ -25,6 +25,7 @@ class ProgressBar {
   void Update(const Progress& p);
   // Clears the bar's line (before the summary is printed).
   void Done();
+  bool shown() const { return mode_ != ProgressMode::kNone; }
 
   static ProgressMode ModeFor(bool json, bool quiet);
 
