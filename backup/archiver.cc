@@ -129,7 +129,18 @@ struct Event {
   Kind kind = kNode;
   Node node;
   std::unique_ptr<FileJob> file;
+  // kOpenDir: the directory in the parent snapshot (its tree and nodes), when it had one.
+  std::optional<BlobId> before_tree;
+  std::shared_ptr<const std::vector<Node>> before;
 };
+
+bool SameNode(const Node& a, const Node& b) {
+  return a.name == b.name && a.type == b.type && a.mode == b.mode && a.uid == b.uid && a.gid == b.gid &&
+         a.user == b.user && a.group == b.group && a.mtime_ns == b.mtime_ns && a.ctime_ns == b.ctime_ns &&
+         a.inode == b.inode && a.device == b.device && a.links == b.links && a.size == b.size &&
+         a.content == b.content && a.digest == b.digest && a.subtree == b.subtree && a.target == b.target &&
+         a.rdev == b.rdev && a.xattrs == b.xattrs;
+}
 
 struct ChunkTask {
   FileJob* file = nullptr;
@@ -404,13 +415,22 @@ class Backupper {
   }
 
   Status Dir(const std::string& path, Node n, const Node* old, dev_t root_dev) {
-    std::map<std::string, Node> before;  // the parent snapshot's nodes of this directory
+    // The parent snapshot's nodes of this directory: unchanged files take their chunks from
+    // them, and a directory whose nodes all come out the same keeps its tree (no encoding).
+    std::shared_ptr<std::vector<Node>> before_nodes;
+    std::map<std::string_view, const Node*> before;
+    Event open;
+    open.kind = Event::kOpenDir;
     if (old != nullptr && old->type == NodeType::kDir && old->subtree) {
       SF_ASSIGN_OR_RETURN(std::vector<Node> nodes, reader_.LoadTree(*old->subtree, "parent snapshot " + path));
-      for (Node& o : nodes) before.emplace(o.name, std::move(o));
+      before_nodes = std::make_shared<std::vector<Node>>(std::move(nodes));
+      for (const Node& o : *before_nodes) before.emplace(o.name, &o);
+      open.before_tree = *old->subtree;
+      open.before = before_nodes;
     }
     const dev_t dev = n.device;
-    Emit(Event::kOpenDir, std::move(n));
+    open.node = std::move(n);
+    events_.push_back(std::move(open));
     if (!request_.one_file_system || dev == root_dev) {
       const std::optional<std::vector<std::string>> names = ListDir(path);
       if (!names) {
@@ -425,7 +445,7 @@ class Backupper {
             continue;
           }
           auto it = before.find(name);
-          SF_RETURN_IF_ERROR(Entry(child, name, it == before.end() ? nullptr : &it->second, false, root_dev, &st));
+          SF_RETURN_IF_ERROR(Entry(child, name, it == before.end() ? nullptr : it->second, false, root_dev, &st));
         }
       }
     }
@@ -489,17 +509,26 @@ class Backupper {
           open_.back().push_back(std::move(e.node));
           break;
         case Event::kOpenDir:
-          dirs_.push_back(std::move(e.node));
+          dirs_.push_back({std::move(e.node), e.before_tree, std::move(e.before)});
           open_.emplace_back();
           break;
         case Event::kCloseDir: {
           std::vector<Node> nodes = std::move(open_.back());
           open_.pop_back();
-          Node dir = std::move(dirs_.back());
+          OpenDir dir = std::move(dirs_.back());
           dirs_.pop_back();
-          SF_ASSIGN_OR_RETURN(BlobId tree, SaveTree(std::move(nodes)));
-          dir.subtree = tree;
-          open_.back().push_back(std::move(dir));
+          std::optional<BlobId> tree;
+          if (dir.before && dir.before->size() == nodes.size() &&
+              std::equal(nodes.begin(), nodes.end(), dir.before->begin(), SameNode)) {
+            SF_ASSIGN_OR_RETURN(bool known, Known(*dir.before_tree));
+            if (known) tree = dir.before_tree;  // as it was: the parent's tree, not encoded again
+          }
+          if (!tree) {
+            SF_ASSIGN_OR_RETURN(BlobId saved, SaveTree(std::move(nodes)));
+            tree = saved;
+          }
+          dir.node.subtree = *tree;
+          open_.back().push_back(std::move(dir.node));
           break;
         }
       }
@@ -695,7 +724,12 @@ class Backupper {
   // Calling thread only.
   std::deque<Event> events_;
   std::vector<std::vector<Node>> open_;  // nodes of the directories open on the current path
-  std::vector<Node> dirs_;               // those directories' own nodes
+  struct OpenDir {
+    Node node;                                         // the directory's own node
+    std::optional<BlobId> before_tree;                 // its tree in the parent snapshot
+    std::shared_ptr<const std::vector<Node>> before;   // and that tree's nodes
+  };
+  std::vector<OpenDir> dirs_;  // the directories open on the current path
   std::vector<std::string> warnings_;
   SnapshotSummary summary_;
   uint64_t files_done_ = 0, bytes_done_ = 0;

@@ -132,6 +132,23 @@ TEST_F(ArchiverTest, UnchangedDataAddsNothingAndASmallChangeLittle) {
   auto r = Restore(*repo_, *cache_, Rst(changed->snapshot_id, dir_ + "/r2", true));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Read(dir_ + "/r2/data/db.bin"), db);
+
+  // Unchanged directories keep their trees; a change of mode alone deep down makes new ones
+  // up to the root, and the restore has it.
+  ASSERT_EQ(::chmod((src_ + "/logs/old/empty.log").c_str(), 0600), 0);
+  auto moded = Backup(*repo_, *cache_, Req({src_}));
+  ASSERT_TRUE(moded.ok());
+  EXPECT_NE(moded->snapshot.tree, changed->snapshot.tree);
+  EXPECT_EQ(moded->snapshot.summary.bytes_read, 0u);
+  auto r3 = Restore(*repo_, *cache_, Rst(moded->snapshot_id, dir_ + "/r3"));
+  ASSERT_TRUE(r3.ok());
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ + "/r3/data/logs/old/empty.log").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  auto same = Backup(*repo_, *cache_, Req({src_}));
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->snapshot.tree, moded->snapshot.tree);
+  EXPECT_EQ(same->snapshot.summary.blobs_added, 0u);
 }
 
 TEST_F(ArchiverTest, ADamagedPackIsNamedWithTheFileItHolds) {
