@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sqlite3.h>
@@ -50,12 +49,6 @@ struct IdHash {
   }
 };
 
-std::string LastComponent(const std::string& path) {
-  std::string p = path;
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  const size_t slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
 
 // Names of users and groups, looked up once each.
 class Names {
@@ -259,8 +252,6 @@ class Backupper {
   std::vector<std::string>& warnings() { return warnings_; }
   void FinalProgress() { Report(true); }
 
-  std::optional<std::string> parent_id;
-  std::vector<std::string> roots_excluded;
 
  private:
   Status Failed() {

@@ -4,7 +4,10 @@
 #include "backup/archiver.h"
 
 #include <gtest/gtest.h>
+
+#include "backup/test_util.h"
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -23,12 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string RandomText(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
+using testing::RandomText;
 
 void Write(const std::string& path, const std::string& data) { std::ofstream(path, std::ios::binary) << data; }
 
@@ -209,6 +207,28 @@ TEST_F(ArchiverTest, HardLinksFifosAndSelectedPathsAreRestored) {
   some.include = {"/data/nope"};
   some.target = dir_ + "/none";
   EXPECT_EQ(Restore(*repo_, *cache_, some).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ArchiverTest, AsRootOwnersAndDevicesAreRestored) {
+  if (::geteuid() != 0) GTEST_SKIP() << "owners and device nodes need root";
+  ASSERT_EQ(::chown((src_ + "/notes.txt").c_str(), 1234, 5678), 0);
+  ASSERT_EQ(::mknod((src_ + "/null").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
+  auto b = Backup(*repo_, *cache_, Req({src_}));
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  auto r = Restore(*repo_, *cache_, Rst(b->snapshot_id, dir_ + "/own", true));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ + "/own/data/notes.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 1234u);
+  EXPECT_EQ(st.st_gid, 5678u);
+  ASSERT_EQ(::lstat((dir_ + "/own/data/null").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(st.st_rdev, makedev(1, 3));
+  RestoreRequest mine = Rst(b->snapshot_id, dir_ + "/mine");
+  mine.ownership = false;
+  ASSERT_TRUE(Restore(*repo_, *cache_, mine).ok());
+  ASSERT_EQ(::stat((dir_ + "/mine/data/notes.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u) << "--no-ownership keeps the restoring user";
 }
 
 TEST_F(ArchiverTest, VerifyNamesAFileThatDiffersFromTheBackup) {

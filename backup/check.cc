@@ -72,7 +72,6 @@ class Checker {
       StatusOr<nlohmann::json> doc = repo_.LoadDocument(FileType::kIndex, EnvelopeKind::kIndex, f.name);
       if (!doc.ok()) {
         Error(doc.status().message());
-        damaged_index_ = true;
       }
     }
     return OkStatus();
@@ -301,7 +300,6 @@ class Checker {
   std::set<std::string> bad_packs_;
   IdSet bad_blobs_;
   std::vector<SnapshotRef> snapshots_;
-  bool damaged_index_ = false;
   size_t affected_total_ = 0;
   std::atomic<uint64_t> bytes_read_{0}, blobs_read_{0}, packs_read_{0};
 };

@@ -4,6 +4,8 @@
 #include "backup/check.h"
 
 #include <gtest/gtest.h>
+
+#include "backup/test_util.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -15,12 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string RandomText(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
+using testing::RandomText;
 
 bool Mentions(const std::vector<std::string>& lines, const std::string& what) {
   for (const std::string& l : lines) {

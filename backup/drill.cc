@@ -336,11 +336,6 @@ class SourceVerifier {
   uint64_t files_ = 0, bytes_ = 0;
 };
 
-std::string LastComponent(std::string p) {
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  const size_t slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
 
 }  // namespace
 

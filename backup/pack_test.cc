@@ -5,6 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
+#include <chrono>
+
+#include <atomic>
+
 #include <random>
 #include <string>
 
@@ -157,6 +163,32 @@ TEST_F(PackTest, ChaChaPacksToo) {
                        std::span<const uint8_t>(p.bytes.data() + (*header)[0].offset, (*header)[0].stored_length), "x");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, data);
+}
+
+// The bound on a backup's pack memory: a third Take waits for a Give when two are out.
+TEST(BufferPoolTest, AtMostMaxBuffersAreOutAndAFailureOpensThePool) {
+  BufferPool pool(2);
+  PackBuffer a = pool.Take();
+  a.resize(1000);
+  PackBuffer b = pool.Take();
+  std::atomic<bool> got{false};
+  std::thread third([&] {
+    PackBuffer c = pool.Take();
+    got = true;
+    pool.Give(std::move(c));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(got) << "two buffers are out: the third must wait";
+  pool.Give(std::move(a));
+  third.join();
+  EXPECT_TRUE(got);
+  PackBuffer reused = pool.Take();
+  EXPECT_GE(reused.capacity(), 1000u) << "a given-back buffer is reused";
+  EXPECT_TRUE(reused.empty());
+  // Two out again (b and reused); after Open a Take no longer waits.
+  pool.Open();
+  PackBuffer extra = pool.Take();
+  (void)extra;
 }
 
 }  // namespace

@@ -53,6 +53,14 @@ inline std::optional<std::vector<std::string>> ListDir(const std::string& path) 
   return names;
 }
 
+// The name a backed-up path has in a snapshot's root tree: its last component ("/srv/data/"
+// -> "data").
+inline std::string LastComponent(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
 // Whether a backup's exclude patterns leave `path` (named `name`) out: fnmatch(3) patterns, those
 // with a '/' against the whole path, the others against the name.
 inline bool Excluded(const std::vector<std::string>& patterns, const std::string& path, const std::string& name) {
