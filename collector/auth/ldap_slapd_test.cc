@@ -113,6 +113,7 @@ class Slapd {
 
   ~Slapd() { Stop(); }
 
+  int port() const { return port_; }
   std::string url() const { return "ldap://127.0.0.1:" + std::to_string(port_); }
   std::string ldaps_url() const { return "ldaps://127.0.0.1:" + std::to_string(tls_port_); }
   const std::string& dir() const { return dir_.path(); }
@@ -228,13 +229,19 @@ class SlapdHarness final : public LdapDirectoryHarness {
     return std::unique_ptr<LdapDirectoryHarness>(std::move(h));
   }
   LdapDirectory& directory() override { return *directory_; }
-  void TakeDown() override { slapd_->Stop(); }
+  // The port stays bound so that no parallel test's slapd (serving the same users) answers there.
+  void TakeDown() override {
+    slapd_->Stop();
+    held_ = std::make_unique<testsupport::HeldPort>(slapd_->port());
+    ASSERT_TRUE(held_->held()) << "cannot hold " << slapd_->url();
+  }
   std::string url() const override { return slapd_->url(); }
 
  private:
   SlapdHarness() = default;
   std::unique_ptr<Slapd> slapd_;
   std::unique_ptr<OpenLdapDirectory> directory_;
+  std::unique_ptr<testsupport::HeldPort> held_;
 };
 
 }  // namespace

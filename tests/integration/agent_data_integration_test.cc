@@ -354,6 +354,8 @@ TEST_F(HttpLoginTest, LoginPageUpWithKeywordThenMissingThenDown) {
   server_->Signal(SIGTERM);
   server_->Wait(milliseconds(5'000));
   server_.reset();
+  const testsupport::HeldPort held(port_);  // no parallel test's server may answer there
+  ASSERT_TRUE(held.held());
   results = RunOnce(*check);
   EXPECT_EQ(results[0].status, CheckStatus::kCritical);
   EXPECT_EQ(results[0].summary.rfind("login page: ", 0), 0u) << results[0].summary;

@@ -49,6 +49,21 @@ class TempDir {
 
 // A free TCP port on 127.0.0.1 (bound, read back, released).
 int FreeLoopbackPort();
+
+// Keeps a stopped server's port on 127.0.0.1 bound (not listening) so that connections to it are
+// refused and FreeLoopbackPort cannot hand it to a server another test starts meanwhile: without
+// it, a test that takes its server down may find a parallel test's server answering there.
+class HeldPort {
+ public:
+  explicit HeldPort(int port);
+  ~HeldPort();
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
 void WriteTextFile(const std::string& path, const std::string& text);
 std::string ReadTextFile(const std::string& path);
 
