@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <malloc.h>
-#include <prometheus/text_serializer.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -11,7 +10,6 @@
 #include "agent/host_info.h"
 #include "agent/host_port.h"
 #include "common/logging.h"
-#include "common/metrics/metrics.h"
 #include "steadfast/version.h"
 
 namespace steadfast::agent {
@@ -81,10 +79,9 @@ StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config, const CheckRe
     SF_ASSIGN_OR_RETURN(std::unique_ptr<Check> check, registry.Create(spec));
     a.runtime_->Add(check.get(), Millis(spec.interval_ms), Millis(spec.timeout_ms), now);
     a.checks_.push_back(std::move(check));
-    const prometheus::Labels labels = {{"check", spec.name}};
+    const MetricLabels labels = {{"check", spec.name}};
     a.checks_run_.push_back(&a.checks_run_family_->Add(labels));
-    a.check_duration_.push_back(&a.check_duration_family_->Add(
-        labels, prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30}));
+    a.check_duration_.push_back(&a.check_duration_family_->Add(labels));
     a.check_timeouts_.push_back(&a.check_timeouts_family_->Add(labels));
     a.check_skipped_.push_back(&a.check_skipped_family_->Add(labels));
     a.check_late_.push_back(&a.check_late_family_->Add(labels));
@@ -113,39 +110,21 @@ std::string BackupProgram(const std::string& configured) {
 }
 
 Agent::Agent(AgentConfig config, AgentEnv env)
-    : config_(std::move(config)), env_(env), registry_(std::make_shared<prometheus::Registry>()) {
-  using prometheus::BuildCounter;
-  using prometheus::BuildGauge;
-  // Names are constants, so prometheus-cpp's invalid_argument cannot happen here; the unit
-  // tests build an Agent and would catch a bad name.
+    : config_(std::move(config)), env_(env) {
+  // Names are constants (a duplicate would stop every unit test that builds an Agent).
   auto gauge = [this](const char* name, const char* help) {
-    return &BuildGauge().Name(name).Help(help).Register(*registry_).Add({});
+    return &registry_.AddGauge(name, help).Add({});
   };
   auto counter = [this](const char* name, const char* help) {
-    return &BuildCounter().Name(name).Help(help).Register(*registry_).Add({});
+    return &registry_.AddCounter(name, help).Add({});
   };
-  checks_run_family_ = &BuildCounter()
-                            .Name("steadfast_agent_checks_run_total")
-                            .Help("Check runs (finished or timed out), by check name.")
-                            .Register(*registry_);
-  check_duration_family_ = &prometheus::BuildHistogram()
-                                .Name("steadfast_agent_check_duration_seconds")
-                                .Help("Time one run of a check took, by check name.")
-                                .Register(*registry_);
-  check_timeouts_family_ = &BuildCounter()
-                                .Name("steadfast_agent_check_timeouts_total")
-                                .Help("Runs still going at the check's timeout, reported unknown.")
-                                .Register(*registry_);
+  checks_run_family_ = &registry_.AddCounter("steadfast_agent_checks_run_total", "Check runs (finished or timed out), by check name.");
+  check_duration_family_ = &registry_.AddHistogram("steadfast_agent_check_duration_seconds", "Time one run of a check took, by check name.", {0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30});
+  check_timeouts_family_ = &registry_.AddCounter("steadfast_agent_check_timeouts_total", "Runs still going at the check's timeout, reported unknown.");
   check_skipped_family_ =
-      &BuildCounter()
-           .Name("steadfast_agent_check_skipped_total")
-           .Help("Scheduled runs skipped because the check's previous run was still going.")
-           .Register(*registry_);
+      &registry_.AddCounter("steadfast_agent_check_skipped_total", "Scheduled runs skipped because the check's previous run was still going.");
   check_late_family_ =
-      &BuildCounter()
-           .Name("steadfast_agent_check_late_results_total")
-           .Help("Timed-out runs that returned later; their results were discarded.")
-           .Register(*registry_);
+      &registry_.AddCounter("steadfast_agent_check_late_results_total", "Timed-out runs that returned later; their results were discarded.");
   check_threads_ = gauge("steadfast_agent_check_threads",
                          "Worker threads running checks (check_workers, plus one per check still "
                          "running past its timeout).");
@@ -156,19 +135,15 @@ Agent::Agent(AgentConfig config, AgentEnv env)
                                "Results the collector refused as malformed, kept aside.");
   spool_oldest_age_ = gauge("steadfast_agent_spool_oldest_age_seconds",
                             "Age of the oldest result in the spool.");
-  auto& dropped = BuildCounter()
-                      .Name("steadfast_agent_spool_dropped_total")
-                      .Help("Results dropped from the spool: reason full (metrics-only samples, to "
-                            "stay under max_rows/max_bytes) or expired (older than max_age).")
-                      .Register(*registry_);
+  auto& dropped = registry_.AddCounter(
+      "steadfast_agent_spool_dropped_total",
+      "Results dropped from the spool: reason full (metrics-only samples, to "
+      "stay under max_rows/max_bytes) or expired (older than max_age).");
   spool_dropped_full_ = &dropped.Add({{"reason", "full"}});
   spool_dropped_expired_ = &dropped.Add({{"reason", "expired"}});
   spool_errors_ = counter("steadfast_agent_spool_errors_total",
                           "Results lost because they could not be written to the spool.");
-  uplink_requests_ = &BuildCounter()
-                          .Name("steadfast_agent_uplink_requests_total")
-                          .Help("Report requests sent to the collector, by result.")
-                          .Register(*registry_);
+  uplink_requests_ = &registry_.AddCounter("steadfast_agent_uplink_requests_total", "Report requests sent to the collector, by result.");
   uplink_up_ = gauge("steadfast_agent_uplink_up",
                      "1 if the last exchange with the collector succeeded, else 0.");
   uplink_failures_ = gauge("steadfast_agent_uplink_consecutive_failures",
@@ -523,12 +498,11 @@ void Agent::UpdateSpoolMetrics() {
 http::HttpResponse Agent::HandleMetrics() {
   UpdateSpoolMetrics();
   UpdateUplinkMetrics();
-  // prometheus-cpp reports problems by throwing (e.g. std::bad_alloc while serialising); a
-  // scrape must not take the agent down.
+  // std::bad_alloc while serialising must not take the agent down.
   try {
-    std::vector<prometheus::MetricFamily> families = registry_->Collect();
+    std::vector<prometheus::MetricFamily> families = registry_.Collect();
     for (auto& f : check_metrics_.Collect()) families.push_back(std::move(f));
-    return http::HttpResponse::Text(200, prometheus::TextSerializer().Serialize(families),
+    return http::HttpResponse::Text(200, ExpositionText(families),
                                     "text/plain; version=0.0.4; charset=utf-8");
   } catch (const std::exception& e) {
     SF_LOG_ERROR("metrics: cannot serialise: {}", e.what());

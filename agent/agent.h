@@ -18,11 +18,6 @@
 // accessors are thread-safe.
 #pragma once
 
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -34,6 +29,7 @@
 #include <vector>
 
 #include "agent/agent_config.h"
+#include "agent/agent_metrics.h"
 #include "agent/backup_jobs.h"
 #include "agent/check.h"
 #include "agent/check_metrics.h"
@@ -94,7 +90,7 @@ class Agent {
   // deadline); destroying the Agent would wait for it.
   bool HasOverrunningChecks() const { return runtime_->HasOverrunningRuns(); }
 
-  prometheus::Registry& metrics_registry() { return *registry_; }
+  MetricRegistry& metrics_registry() { return registry_; }
   http::HttpResponse HandleMetrics();
   http::HttpResponse HandleHealthz();
   // The metrics server's port (0 when off or not started).
@@ -153,33 +149,33 @@ class Agent {
   std::atomic<bool> enrolled_{false};
 
   // Metrics. The registry owns the families; the pointers stay valid for its lifetime.
-  std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Family<prometheus::Counter>* checks_run_family_ = nullptr;
-  prometheus::Family<prometheus::Histogram>* check_duration_family_ = nullptr;
-  prometheus::Family<prometheus::Counter>* check_timeouts_family_ = nullptr;
-  prometheus::Family<prometheus::Counter>* check_skipped_family_ = nullptr;
-  prometheus::Family<prometheus::Counter>* check_late_family_ = nullptr;
-  std::vector<prometheus::Counter*> checks_run_;        // per check
-  std::vector<prometheus::Histogram*> check_duration_;  // per check
-  std::vector<prometheus::Counter*> check_timeouts_;    // per check
-  std::vector<prometheus::Counter*> check_skipped_;     // per check
-  std::vector<prometheus::Counter*> check_late_;        // per check
-  prometheus::Gauge* check_threads_ = nullptr;
-  prometheus::Gauge* spool_rows_ = nullptr;
-  prometheus::Gauge* spool_bytes_ = nullptr;
-  prometheus::Gauge* spool_rejected_rows_ = nullptr;
-  prometheus::Gauge* spool_oldest_age_ = nullptr;
-  prometheus::Counter* spool_dropped_full_ = nullptr;
-  prometheus::Counter* spool_dropped_expired_ = nullptr;
-  prometheus::Counter* spool_errors_ = nullptr;
-  prometheus::Family<prometheus::Counter>* uplink_requests_ = nullptr;
-  prometheus::Gauge* uplink_up_ = nullptr;
-  prometheus::Gauge* uplink_failures_ = nullptr;
-  prometheus::Gauge* uplink_outage_ = nullptr;
-  prometheus::Gauge* uplink_last_outage_ = nullptr;
-  prometheus::Counter* uplink_outages_ = nullptr;
-  prometheus::Gauge* uplink_last_success_ = nullptr;
-  prometheus::Gauge* uplink_last_failure_ = nullptr;
+  MetricRegistry registry_;
+  MetricFamily<Counter>* checks_run_family_ = nullptr;
+  MetricFamily<Histogram>* check_duration_family_ = nullptr;
+  MetricFamily<Counter>* check_timeouts_family_ = nullptr;
+  MetricFamily<Counter>* check_skipped_family_ = nullptr;
+  MetricFamily<Counter>* check_late_family_ = nullptr;
+  std::vector<Counter*> checks_run_;        // per check
+  std::vector<Histogram*> check_duration_;  // per check
+  std::vector<Counter*> check_timeouts_;    // per check
+  std::vector<Counter*> check_skipped_;     // per check
+  std::vector<Counter*> check_late_;        // per check
+  Gauge* check_threads_ = nullptr;
+  Gauge* spool_rows_ = nullptr;
+  Gauge* spool_bytes_ = nullptr;
+  Gauge* spool_rejected_rows_ = nullptr;
+  Gauge* spool_oldest_age_ = nullptr;
+  Counter* spool_dropped_full_ = nullptr;
+  Counter* spool_dropped_expired_ = nullptr;
+  Counter* spool_errors_ = nullptr;
+  MetricFamily<Counter>* uplink_requests_ = nullptr;
+  Gauge* uplink_up_ = nullptr;
+  Gauge* uplink_failures_ = nullptr;
+  Gauge* uplink_outage_ = nullptr;
+  Gauge* uplink_last_outage_ = nullptr;
+  Counter* uplink_outages_ = nullptr;
+  Gauge* uplink_last_success_ = nullptr;
+  Gauge* uplink_last_failure_ = nullptr;
   std::mutex metrics_mu_;
   SpoolDrops dropped_reported_;     // guarded by metrics_mu_
   int64_t outages_reported_ = 0;    // guarded by metrics_mu_

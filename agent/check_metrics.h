@@ -26,7 +26,6 @@
 // Thread-safety: Update and Collect may be called from any thread.
 #pragma once
 
-#include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
 #include <map>
@@ -45,11 +44,11 @@ const std::set<std::string>& NodeExporterNames();
 // The exporter's name a result metric is exported under, or nullopt for steadfast_check_<name>.
 std::optional<std::string> ExporterName(const std::string& name);
 
-class CheckMetrics final : public prometheus::Collectable {
+class CheckMetrics final {
  public:
   // Replaces what `check` reported before with the results of its latest run.
   void Update(const std::string& check, const std::vector<protocol::CheckResult>& results);
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  std::vector<prometheus::MetricFamily> Collect() const;
 
  private:
   // What a scrape needs of a result (no summary or details: they are not metrics).

@@ -1,8 +1,8 @@
 #include "agent/check_metrics.h"
 
 #include <gtest/gtest.h>
-#include <prometheus/text_serializer.h>
 
+#include "agent/agent_metrics.h"
 #include "agent/testing/prometheus_text.h"
 
 namespace steadfast::agent {
@@ -26,7 +26,7 @@ CheckResult Result(std::string check, std::string target, CheckStatus status,
 }
 
 Scrape ScrapeOf(const CheckMetrics& m) {
-  std::string text = prometheus::TextSerializer().Serialize(m.Collect());
+  std::string text = ExpositionText(m.Collect());
   Scrape s = ParsePrometheusText(text);
   EXPECT_EQ(s.error, "") << text;
   return s;

@@ -14,7 +14,8 @@ PACKAGES=(
   nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libcli11-dev prometheus-cpp-dev
   libargon2-dev libldap-dev
   libsnmp-dev               # the agent's snmp check (net-snmp)
-  libhowardhinnant-date-dev # dataentry check: IANA time zones (libdate-tz; GCC 12 lacks chrono tz)
+  libhowardhinnant-date-dev # IANA time zones (libdate-tz; GCC 12 lacks chrono tz): alerting, and the
+                            # agent's tests (the agent itself uses date.h only)
   libpq-dev                 # dataentry check: libpq's header (libpq5 is dlopen()ed at run time)
   libre2-dev                # alert rules: label matchers' regular expressions (RE2, as Prometheus)
   libkainjow-mustache-dev   # notification templates (header-only Mustache)

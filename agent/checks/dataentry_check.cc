@@ -1,12 +1,11 @@
 #include "agent/checks/dataentry_check.h"
 
 #include <date/date.h>
-#include <date/tz.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "agent/checks/http_probe.h"
@@ -41,7 +40,7 @@ bool Digits(std::string_view s, size_t& pos, size_t n, int& out) {
 }
 
 // ISO-8601 / PostgreSQL text time -> unix seconds (see the header comment).
-StatusOr<int64_t> ParseIsoTime(std::string_view s, const date::time_zone* zone) {
+StatusOr<int64_t> ParseIsoTime(std::string_view s, const TimeZone& zone) {
   const auto bad = [&] { return InvalidArgumentError(fmt::format("not a time: '{}'", s)); };
   size_t pos = 0;
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
@@ -91,8 +90,8 @@ StatusOr<int64_t> ParseIsoTime(std::string_view s, const date::time_zone* zone) 
   if (offset_s) {
     return static_cast<int64_t>(local.time_since_epoch().count()) - *offset_s;
   }
-  const auto sys = zone->to_sys(local, date::choose::earliest);
-  return static_cast<int64_t>(sys.time_since_epoch().count());
+  // Ambiguous (DST ends): the earlier instant; skipped (DST starts): the transition.
+  return zone.ToUnix(static_cast<int64_t>(local.time_since_epoch().count()));
 }
 
 std::string ThresholdText(double seconds) {
@@ -103,10 +102,22 @@ std::string ThresholdText(double seconds) {
   return fmt::format("{}s", s);
 }
 
+// Local wall-clock time in the zone, as a date::local_seconds for date.h's calendar.
+date::local_seconds LocalTime(const TimeZone& zone, int64_t unix_s) {
+  return date::local_seconds{std::chrono::seconds{zone.ToLocal(unix_s)}};
+}
+
 // "2026-11-28 09:12" in the zone.
-std::string LocalText(const date::time_zone* zone, int64_t unix_s) {
-  const auto local = zone->to_local(date::sys_seconds{std::chrono::seconds{unix_s}});
-  return date::format("%Y-%m-%d %H:%M", date::floor<std::chrono::minutes>(local));
+std::string LocalText(const TimeZone& zone, int64_t unix_s) {
+  return date::format("%Y-%m-%d %H:%M", date::floor<std::chrono::minutes>(LocalTime(zone, unix_s)));
+}
+
+// Where this machine's time zone is set (TZ as the C library reads it, then the files).
+LocalZoneSources MachineZoneSources() {
+  LocalZoneSources sources;
+  const char* tz = std::getenv("TZ");
+  if (tz != nullptr) sources.tz_env = tz;
+  return sources;
 }
 
 std::string Redact(const std::string& database) {
@@ -124,7 +135,7 @@ std::string Redact(const std::string& database) {
 
 }  // namespace
 
-StatusOr<int64_t> ParseEntryTime(const EntryCell& cell, const date::time_zone* zone) {
+StatusOr<int64_t> ParseEntryTime(const EntryCell& cell, const TimeZone& zone) {
   switch (cell.kind) {
     case EntryCell::Kind::kNull:
       return NotFoundError("NULL");
@@ -151,8 +162,8 @@ StatusOr<int64_t> ParseEntryTime(const EntryCell& cell, const date::time_zone* z
 
 void GradeDepartment(const FreshnessRules& rules, std::optional<int64_t> last_entry_s,
                      int64_t now_s, CheckResult& r) {
-  const date::time_zone* zone = rules.zone;
-  const auto now_local = zone->to_local(date::sys_seconds{std::chrono::seconds{now_s}});
+  const TimeZone& zone = *rules.zone;
+  const auto now_local = LocalTime(zone, now_s);
   const auto today = date::floor<date::days>(now_local);
   const int minutes_now =
       static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(now_local - today).count());
@@ -161,7 +172,7 @@ void GradeDepartment(const FreshnessRules& rules, std::optional<int64_t> last_en
   const bool past_due = rules.due_minutes && due_today && minutes_now >= *rules.due_minutes;
   const std::string due_text = rules.due_minutes
                                    ? fmt::format("due by {:02}:{:02} {}", *rules.due_minutes / 60,
-                                                 *rules.due_minutes % 60, zone->name())
+                                                 *rules.due_minutes % 60, zone.name())
                                    : "";
 
   if (!last_entry_s) {
@@ -173,8 +184,7 @@ void GradeDepartment(const FreshnessRules& rules, std::optional<int64_t> last_en
   const int64_t age = std::max<int64_t>(0, now_s - ts);
   r.metrics.push_back({"last_entry_timestamp_seconds", {}, static_cast<double>(ts), "seconds"});
   r.metrics.push_back({"last_entry_age_seconds", {}, static_cast<double>(age), "seconds"});
-  const auto entry_day =
-      date::floor<date::days>(zone->to_local(date::sys_seconds{std::chrono::seconds{ts}}));
+  const auto entry_day = date::floor<date::days>(LocalTime(zone, ts));
   const bool entered_today = entry_day >= today;
   std::string facts = fmt::format("last entry {}, {} ago", LocalText(zone, ts), HumanDuration(age));
   if (ts > now_s) facts = fmt::format("last entry {} (in the future)", LocalText(zone, ts));
@@ -267,7 +277,7 @@ void DataEntryCheck::RunFreshness(const CheckContext& ctx, std::vector<CheckResu
     }
     if (dept.empty()) continue;  // a row without a department names nobody
     auto& slot = newest[dept];
-    StatusOr<int64_t> ts = ParseEntryTime(time_cell, f.rules.zone);
+    StatusOr<int64_t> ts = ParseEntryTime(time_cell, *f.rules.zone);
     if (ts.ok()) {
       slot = slot ? std::max(*slot, *ts) : *ts;
     } else if (ts.status().code() != StatusCode::kNotFound) {
@@ -411,20 +421,12 @@ StatusOr<DataEntryCheckOptions> ParseDataEntryOptions(const CheckSpec& spec) {
                         f["late_status"].Enum({"warning", "critical"}, "warning"));
     fo.rules.late_status = late == "critical" ? CheckStatus::kCritical : CheckStatus::kWarning;
     SF_ASSIGN_OR_RETURN(std::string zone_name, f["time_zone"].String(""));
-    // date's tz database throws on unknown names and on a machine without a zone.
-    try {
-      if (!zone_name.empty()) {
-        fo.rules.zone = date::locate_zone(zone_name);
-      } else {
-        try {
-          fo.rules.zone = date::current_zone();
-        } catch (const std::exception&) {
-          fo.rules.zone = date::locate_zone("UTC");
-        }
-      }
-    } catch (const std::exception& e) {
-      return f["time_zone"].Error(fmt::format("unknown time zone '{}' ({})", zone_name, e.what()));
-    }
+    // The zone's file is read once, here. Without time_zone: the machine's zone, UTC if it has
+    // none. Load's messages start "unknown time zone 'X' (...)" for names that are no zone.
+    StatusOr<std::unique_ptr<TimeZone>> zone =
+        zone_name.empty() ? TimeZone::Current(MachineZoneSources()) : TimeZone::Load(zone_name);
+    if (!zone.ok()) return f["time_zone"].Error(zone.status().message());
+    fo.rules.zone = std::move(*zone);
     SF_ASSIGN_OR_RETURN(fo.departments, f["departments"].StringList());
     o.freshness = std::move(fo);
   }

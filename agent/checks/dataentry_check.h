@@ -63,11 +63,8 @@
 #include "agent/check_registry.h"
 #include "agent/checks/check_util.h"
 #include "agent/checks/entry_source.h"
+#include "agent/checks/time_zone.h"
 #include "common/http/http_client.h"
-
-namespace date {
-class time_zone;
-}
 
 namespace steadfast::agent {
 
@@ -88,7 +85,7 @@ struct FreshnessRules {
   std::optional<int> due_minutes;  // minutes after local midnight
   std::set<int> due_weekdays;      // 0 = Sunday .. 6 = Saturday; empty = every day
   protocol::CheckStatus late_status = protocol::CheckStatus::kWarning;
-  const date::time_zone* zone = nullptr;  // never null once configured (UTC fallback)
+  std::shared_ptr<const TimeZone> zone;  // never null once configured (UTC fallback)
 };
 
 struct FreshnessOptions {
@@ -102,7 +99,7 @@ struct FreshnessOptions {
 };
 
 // Unix seconds from a cell (see the header comment); `zone` for times without an offset.
-StatusOr<int64_t> ParseEntryTime(const EntryCell& cell, const date::time_zone* zone);
+StatusOr<int64_t> ParseEntryTime(const EntryCell& cell, const TimeZone& zone);
 
 // Grades one department's last entry (nullopt: never) at `now_s`. Fills status, summary and
 // metrics of `r`.

@@ -1,6 +1,5 @@
 #include "agent/checks/dataentry_check.h"
 
-#include <date/tz.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -27,7 +26,12 @@ using testing::TempDir;
 constexpr int64_t kSat1030 = 1'795'833'000;
 constexpr int64_t kHour = 3600;
 
-const date::time_zone* Shanghai() { return date::locate_zone("Asia/Shanghai"); }
+std::shared_ptr<const TimeZone> Zone(const std::string& name) {
+  auto z = TimeZone::Load(name);
+  EXPECT_TRUE(z.ok()) << z.status().ToString();
+  return z.ok() ? std::shared_ptr<const TimeZone>(std::move(*z)) : TimeZone::Utc();
+}
+std::shared_ptr<const TimeZone> Shanghai() { return Zone("Asia/Shanghai"); }
 
 EntryCell Text(std::string s) {
   EntryCell c;
@@ -43,7 +47,8 @@ EntryCell Number(double d) {
 }
 
 TEST(EntryTimeTest, AcceptedForms) {
-  const auto* z = Shanghai();
+  const auto shanghai = Shanghai();
+  const TimeZone& z = *shanghai;
   EXPECT_EQ(*ParseEntryTime(Number(1795833000), z), 1795833000);
   EXPECT_EQ(*ParseEntryTime(Number(1795833000.75), z), 1795833000);
   EXPECT_EQ(*ParseEntryTime(Text("1795833000"), z), 1795833000);
@@ -56,13 +61,25 @@ TEST(EntryTimeTest, AcceptedForms) {
   EXPECT_EQ(*ParseEntryTime(Text("2026-11-27T21:30:00-0500"), z), kSat1030);
   // No offset: local time in the configured zone.
   EXPECT_EQ(*ParseEntryTime(Text("2026-11-28 10:30:00"), z), kSat1030);
-  EXPECT_EQ(*ParseEntryTime(Text("2026-11-28 10:30"), date::locate_zone("UTC")),
-            kSat1030 + 8 * kHour);
+  EXPECT_EQ(*ParseEntryTime(Text("2026-11-28 10:30"), *Zone("UTC")), kSat1030 + 8 * kHour);
   EXPECT_EQ(*ParseEntryTime(Text("2026-11-28"), z), kSat1030 - 10 * kHour - 1800);
 }
 
+// Local times without an offset across Berlin's DST changes: a skipped local time (31 March
+// 2024, 02:00 -> 03:00) is the transition's instant; a repeated one (27 October, 03:00 -> 02:00)
+// the earlier instant, as date::time_zone::to_sys(..., choose::earliest) gives them.
+TEST(EntryTimeTest, LocalTimesAcrossDaylightSaving) {
+  const auto berlin = Zone("Europe/Berlin");
+  EXPECT_EQ(*ParseEntryTime(Text("2024-03-31 01:59:59"), *berlin), 1'711'846'799);
+  EXPECT_EQ(*ParseEntryTime(Text("2024-03-31 02:30"), *berlin), 1'711'846'800);
+  EXPECT_EQ(*ParseEntryTime(Text("2024-03-31 03:00"), *berlin), 1'711'846'800);
+  EXPECT_EQ(*ParseEntryTime(Text("2024-10-27 02:30"), *berlin), 1'729'989'000);
+  EXPECT_EQ(*ParseEntryTime(Text("2024-10-27 03:00"), *berlin), 1'729'994'400);
+}
+
 TEST(EntryTimeTest, RejectedForms) {
-  const auto* z = Shanghai();
+  const auto shanghai = Shanghai();
+  const TimeZone& z = *shanghai;
   EXPECT_EQ(ParseEntryTime(EntryCell{}, z).status().code(), StatusCode::kNotFound);  // NULL
   for (const char* bad : {"yesterday", "2026-13-01", "2026-02-30", "2026-11-28 25:00",
                           "2026-11-28T10:30:00+8", "28/11/2026", "2026-11-28 10:30 UTC", ""}) {
@@ -389,6 +406,9 @@ TEST(DataEntryFactoryTest, RejectsBadConfigNamingFileLineKey) {
   EXPECT_EQ(error(f + "  database: 'sqlite:///x.db'\n  query: q\n  time_zone: Mars/Olympus\n")
                 .rfind("agent.yaml:6: freshness.time_zone: unknown time zone 'Mars/Olympus'", 0),
             0u);
+  EXPECT_EQ(error(f + "  database: 'sqlite:///x.db'\n  query: q\n  time_zone: ../etc/passwd\n"),
+            "agent.yaml:6: freshness.time_zone: unknown time zone '../etc/passwd' (not a zone "
+            "name: a '..' path component)");
   EXPECT_EQ(error(f + "  database: 'sqlite:///x.db'\n  query: q\n  max_age_warning: 3d\n"
                       "  max_age_critical: 1d\n"),
             "agent.yaml:6: freshness.max_age_warning: the warning age is above the critical age");
