@@ -111,12 +111,18 @@ void AppendValue(std::string& out, double v) {
   } else if (std::isinf(v)) {
     out += v < 0 ? "-Inf" : "+Inf";
   } else {
-    fmt::format_to(std::back_inserter(out), "{}", v);
+    char buf[64];  // the shortest round-trip form of a double is at most 24 characters
+    char* end = fmt::format_to(buf, "{}", v);
+    out.append(buf, static_cast<size_t>(end - buf));
   }
 }
 
 // HELP text escapes \ and newline; label values also escape ".
 void AppendEscaped(std::string& out, const std::string& s, bool quote) {
+  if (s.find_first_of(quote ? "\\\n\"" : "\\\n") == std::string::npos) {
+    out += s;  // the common case: nothing to escape
+    return;
+  }
   for (char c : s) {
     if (c == '\\') {
       out += "\\\\";
@@ -181,6 +187,9 @@ const char* TypeName(prometheus::MetricType t) {
 
 std::string ExpositionText(const std::vector<prometheus::MetricFamily>& families) {
   std::string out;
+  size_t series = 0;
+  for (const prometheus::MetricFamily& f : families) series += f.metric.size();
+  out.reserve(series * 96 + families.size() * 128);
   for (const prometheus::MetricFamily& f : families) {
     if (f.metric.empty()) continue;
     if (!f.help.empty()) {

@@ -57,6 +57,8 @@ class FamilySet {
     }
     f.metric.push_back(std::move(m));
   }
+  // Whether `name` has a family already (its help text is then not needed again).
+  bool Knows(const std::string& name) const { return families_.count(name) != 0; }
   std::vector<prometheus::MetricFamily> Take() {
     std::vector<prometheus::MetricFamily> out;
     out.reserve(families_.size());
@@ -138,14 +140,18 @@ std::vector<prometheus::MetricFamily> CheckMetrics::Collect() const {
         std::string help;
         if (std::optional<std::string> exporter = ExporterName(m.name)) {
           family = SafeName(*exporter, true);
-          help = "As the exporter that names it (" + family + "), measured by a steadfast check.";
+          if (!set.Knows(family)) {
+            help = "As the exporter that names it (" + family + "), measured by a steadfast check.";
+          }
           for (const auto& [k, v] : m.labels) labels.push_back({SafeName(k, false), v});
         } else {
           family = "steadfast_check_" + SafeName(m.name, true);
           if (family == kStatus || family == kDuration || family == kObserved) {
             family = "steadfast_check_metric_" + SafeName(m.name, true);
           }
-          help = "Check result metric " + m.name + (m.unit.empty() ? "" : " (" + m.unit + ")") + ".";
+          if (!set.Knows(family)) {
+            help = "Check result metric " + m.name + (m.unit.empty() ? "" : " (" + m.unit + ")") + ".";
+          }
           labels = id;
           for (const auto& [k, v] : m.labels) {
             std::string name = SafeName(k, false);

@@ -78,6 +78,8 @@ wait_for "agent's first runs" "$agent_pid" test "$(system_runs)" -ge 2
 samples_before=$(curl -fs "http://127.0.0.1:$ne_port/metrics" | grep -vc '^#')
 runs0=$(system_runs)
 a0=$(bench_cpu_ticks "$agent_pid")
+as0=$(bench_cpu_ticks "$agent_pid" sys)
+ns0=$(bench_cpu_ticks "$ne_pid" sys)
 ac0=$(bench_cpu_ticks "$agent_pid" children)
 n0=$(bench_cpu_ticks "$ne_pid")
 start=$(date +%s.%N)
@@ -88,6 +90,8 @@ for ((i = 1; i <= cycles; i++)); do
   sleep_until "$(awk -v s="$start" -v i="$i" -v d="$interval" 'BEGIN { printf "%.3f", s + i * d }')"
 done
 a1=$(bench_cpu_ticks "$agent_pid")
+as1=$(bench_cpu_ticks "$agent_pid" sys)
+ns1=$(bench_cpu_ticks "$ne_pid" sys)
 ac1=$(bench_cpu_ticks "$agent_pid" children)
 n1=$(bench_cpu_ticks "$ne_pid")
 runs1=$(system_runs)
@@ -107,10 +111,12 @@ echo "checks configured: $checks; results per cycle: $agent_results; samples on 
 echo "node_exporter samples per scrape: $samples_before"
 echo "cycles measured: agent $agent_cycles (runs of 'system'), node_exporter $cycles scrapes; scrape failures: $scrape_failures"
 awk -v a="$((a1 - a0))" -v ac="$((ac1 - ac0))" -v n="$((n1 - n0))" -v c="$agent_cycles" -v s="$cycles" \
+    -v as="$((as1 - as0))" -v ns="$((ns1 - ns0))" \
     -v hz="$hz" -v ar="$agent_rss" -v ah="$agent_hwm" -v nr="$ne_rss" -v nh="$ne_hwm" 'BEGIN {
   acpu = a * 1000 / hz / c; ccpu = ac * 1000 / hz / c; ncpu = n * 1000 / hz / s
   printf "%-34s %14s %14s %8s\n", "", "steadfast-agent", "node_exporter", "ratio"
   printf "%-34s %14.2f %14.2f %8.2f\n", "CPU ms per cycle (process)", acpu, ncpu, acpu / ncpu
+  printf "%-34s %14.2f %14.2f\n", "  of which in the kernel (stime)", as * 1000 / hz / c, ns * 1000 / hz / s
   printf "%-34s %14.2f %14s\n", "CPU ms per cycle (programs run)", ccpu, "-"
   printf "%-34s %14.2f %14.2f %8.2f\n", "VmRSS MB at the end", ar / 1024, nr / 1024, ar / nr
   printf "%-34s %14.2f %14.2f %8.2f\n", "VmHWM MB (peak)", ah / 1024, nh / 1024, ah / nh

@@ -22,14 +22,16 @@ bench_status_kb() {
   awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 
-# bench_cpu_ticks PID [children]: utime+stime of PID in clock ticks; with "children", the
-# CPU of its reaped child processes (cutime+cstime) instead. The command name (field 2) may
+# bench_cpu_ticks PID [children|sys]: utime+stime of PID in clock ticks; with "children", the
+# CPU of its reaped child processes (cutime+cstime) instead; with "sys", stime alone. The command name (field 2) may
 # hold spaces, so fields are counted after its closing parenthesis.
 bench_cpu_ticks() {
   local rest
   rest=$(sed 's/^.*) //' "/proc/$1/stat")
   if [ "${2:-}" = children ]; then
     awk '{ print $14 + $15 }' <<<"$rest"
+  elif [ "${2:-}" = sys ]; then
+    awk '{ print $13 }' <<<"$rest"
   else
     awk '{ print $12 + $13 }' <<<"$rest"
   fi

@@ -2,11 +2,15 @@
 
 #include <charconv>
 #include <cmath>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include <optional>
 
 #include "common/clock.h"
 #include "common/protocol/fast_json_reader.h"
 #include "common/protocol/protocol_internal.h"
+#include "common/utf8.h"
 
 namespace steadfast::protocol {
 
@@ -892,7 +896,129 @@ bool DecodeReportBatchFast(std::string_view text, ReportBatch* out) {
 
 }  // namespace internal
 
-std::string EncodeCheckResult(const CheckResult& r) { return ResultToJson(r).dump(); }
+namespace {
+
+// A JSON string literal of `s`, escaped as nlohmann's dump() escapes (", \\, \b \f \n \r \t,
+// other controls as \u00xx; UTF-8 as it is). Where dump() would throw on bytes that are not
+// UTF-8, each such byte becomes U+FFFD.
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  size_t i = 0;
+  while (i < s.size()) {
+    // Runs of plain ASCII are copied at once.
+    size_t j = i;
+    while (j < s.size()) {
+      const auto c = static_cast<unsigned char>(s[j]);
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+      ++j;
+    }
+    out.append(s.data() + i, j - i);
+    i = j;
+    if (i >= s.size()) break;
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      if (std::optional<Utf8Char> u = DecodeUtf8At(s, i)) {
+        out.append(s.data() + i, u->length);
+        i += u->length;
+      } else {
+        out += "\xEF\xBF\xBD";
+        ++i;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+      }
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+// A number as JSON: the shortest form that reads back to the same double; NaN and infinities,
+// which JSON cannot hold, as null (what dump() writes).
+void AppendJsonNumber(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[64];
+  char* end = fmt::format_to(buf, "{}", v);
+  out.append(buf, static_cast<size_t>(end - buf));
+}
+
+}  // namespace
+
+// Written directly rather than through a json tree (the agent encodes every result it spools:
+// the tree and its dump() cost about 8 times as much). Same document as ResultToJson(r).dump(),
+// keys in the same (sorted) order; protocol_test compares the two.
+std::string EncodeCheckResult(const CheckResult& r) {
+  std::string out;
+  out.reserve(256 + r.summary.size() + r.details_json.size() + r.metrics.size() * 96);
+  out += "{\"check\":";
+  AppendJsonString(out, r.check);
+  out += ",\"details\":";
+  if (r.details_json.empty() || r.details_json == "{}") {
+    out += "{}";
+  } else {
+    // Details are JSON text already (the checks' own dump()): kept as they are when they are
+    // one valid object (accept() checks syntax and UTF-8 without building a tree), else {}.
+    const size_t first = r.details_json.find_first_not_of(" \t\r\n");
+    const bool object = first != std::string::npos && r.details_json[first] == '{' &&
+                        json::accept(r.details_json);
+    out += object ? std::string_view(r.details_json) : std::string_view("{}");
+  }
+  out += ",\"duration_ms\":";
+  out += std::to_string(r.duration_ms);
+  out += ",\"metrics\":[";
+  for (size_t i = 0; i < r.metrics.size(); ++i) {
+    const Metric& m = r.metrics[i];
+    if (i > 0) out += ',';
+    out += '{';
+    if (!m.labels.empty()) {
+      out += "\"labels\":{";
+      bool first = true;
+      for (const auto& [k, v] : m.labels) {
+        if (!first) out += ',';
+        first = false;
+        AppendJsonString(out, k);
+        out += ':';
+        AppendJsonString(out, v);
+      }
+      out += "},";
+    }
+    out += "\"name\":";
+    AppendJsonString(out, m.name);
+    if (!m.unit.empty()) {
+      out += ",\"unit\":";
+      AppendJsonString(out, m.unit);
+    }
+    out += ",\"value\":";
+    AppendJsonNumber(out, m.value);
+    out += '}';
+  }
+  out += "],\"observed_at\":";
+  AppendJsonString(out, FormatRfc3339Millis(r.observed_at_ms));
+  out += ",\"status\":";
+  AppendJsonString(out, CheckStatusName(r.status));
+  out += ",\"summary\":";
+  AppendJsonString(out, r.summary);
+  out += ",\"target\":";
+  AppendJsonString(out, r.target);
+  out += '}';
+  return out;
+}
 
 StatusOr<CheckResult> DecodeCheckResult(std::string_view text) {
   SF_ASSIGN_OR_RETURN(json j, ParseJson(text));

@@ -143,6 +143,54 @@ TEST(ProtocolTest, RawBatchIsTheSameDocumentAsTheEncodedOne) {
   EXPECT_EQ(odd["results"][0], (nlohmann::json{{"seq", 7}}));
 }
 
+// EncodeCheckResult writes JSON itself; the document must be the one the json tree gives
+// (EncodeReportBatch), for awkward text and numbers too.
+TEST(ProtocolTest, EncodedResultIsTheDocumentTheJsonTreeGives) {
+  ReportBatch b = SampleBatch();
+  ASSERT_GE(b.results.size(), 1u);
+  CheckResult r = b.results[0].result;
+  r.check = "disk \"sda\" \\ C:\\";
+  r.target = std::string("tab\there, nl\nthere, bell\x07, del\x7f, esc\x1b, nul") + '\0' + "end";
+  r.summary = "Umlaut \xc3\xa4, \xe6\xb8\xa9\xe5\xba\xa6 (temperature), emoji \xf0\x9f\x94\xa5, \b\f\r";
+  r.details_json = R"({"z":[1,2.5,"x\u0001"],"a":{"nested":true,"n":null}})";
+  r.duration_ms = -5;
+  r.metrics.clear();
+  for (double v : {0.0, -0.0, 5.0, 0.1, 1e-300, 1.7976931348623157e308, -123456789.125, 3e20,
+                   std::nan(""), std::numeric_limits<double>::infinity()}) {
+    Metric m;
+    m.name = "m" + std::to_string(r.metrics.size());
+    m.value = v;
+    if (r.metrics.size() % 2 == 0) m.labels = {{"device", "/dev/sd\"a\""}, {"b", ""}};
+    if (r.metrics.size() % 3 == 0) m.unit = "bytes";
+    r.metrics.push_back(m);
+  }
+  auto tree_form = [](const ReportBatch& one) {
+    nlohmann::json j = nlohmann::json::parse(EncodeReportBatch(one))["results"][0];
+    j.erase("seq");
+    return j;
+  };
+  ReportBatch one = b;
+  one.results.resize(1);
+  one.results[0].result = r;
+  EXPECT_EQ(nlohmann::json::parse(EncodeCheckResult(r)), tree_form(one)) << EncodeCheckResult(r);
+  // Details that are not a JSON object, or no details: {}.
+  for (const char* d : {"", "[1]", "not json", "{}", " {\"a\": [1, 2]}\n", "{\"a\":\"\xff\"}", "{} {}"}) {
+    r.details_json = d;
+    one.results[0].result = r;
+    EXPECT_EQ(nlohmann::json::parse(EncodeCheckResult(r)), tree_form(one)) << d;
+  }
+}
+
+// Where the json tree would throw (bytes that are not UTF-8), each such byte becomes U+FFFD.
+TEST(ProtocolTest, EncodedResultReplacesBytesThatAreNotUtf8) {
+  CheckResult r = SampleBatch().results[0].result;
+  r.summary = std::string("a\xff\xc3" "b\xed\xa0\x80" "c");  // a lone byte, a cut sequence, a surrogate
+  const std::string text = EncodeCheckResult(r);
+  auto back = DecodeCheckResult(text);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->summary, "a\xef\xbf\xbd\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "c");
+}
+
 TEST(ProtocolTest, RejectsNonJsonAndTruncation) {
   std::string full = EncodeReportBatch(SampleBatch());
   for (size_t cut : {size_t{0}, size_t{1}, full.size() / 2, full.size() - 1}) {
