@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <random>
 
 namespace steadfast::backup {
 namespace {
@@ -106,6 +109,146 @@ TEST(SnapshotTest, UnsafeOrInconsistentTreesAreRefused) {
   EXPECT_TRUE(decode({{{"name", name("a")}, {"type", "fifo"}, {"user", 5}}}).ok()) << "a bad optional text is dropped";
   const std::vector<uint8_t> junk = {0xff, 0x00, 0x13};
   EXPECT_EQ(DecodeTree(junk, "t").status().code(), StatusCode::kDataLoss);
+}
+
+// The tree encoder as it was written through nlohmann's json (FORMAT.md 7.1): EncodeTree writes
+// CBOR itself now and must give exactly these bytes, so trees of older versions deduplicate.
+std::vector<uint8_t> ReferenceEncodeTree(std::vector<Node> nodes) {
+  std::sort(nodes.begin(), nodes.end(), [](const Node& a, const Node& b) { return a.name < b.name; });
+  auto bin = [](std::string_view v) { return json::binary(std::vector<uint8_t>(v.begin(), v.end())); };
+  auto id = [](const BlobId& v) { return json::binary(std::vector<uint8_t>(v.begin(), v.end())); };
+  json list = json::array();
+  for (const Node& n : nodes) {
+    json j = {{"name", bin(n.name)}, {"type", NodeTypeName(n.type)}, {"mode", n.mode},    {"uid", n.uid},
+              {"gid", n.gid},        {"user", n.user},                {"group", n.group}, {"mtime", n.mtime_ns},
+              {"ctime", n.ctime_ns}, {"inode", n.inode},              {"device", n.device}, {"links", n.links}};
+    if (n.type == NodeType::kFile) {
+      j["size"] = n.size;
+      json content = json::array();
+      for (const BlobId& c : n.content) content.push_back(id(c));
+      j["content"] = std::move(content);
+      if (n.digest) j["digest"] = id(*n.digest);
+    } else if (n.type == NodeType::kDir) {
+      j["subtree"] = id(*n.subtree);
+    } else if (n.type == NodeType::kSymlink) {
+      j["target"] = bin(n.target);
+    } else if (n.type == NodeType::kDev || n.type == NodeType::kCharDev) {
+      j["rdev"] = n.rdev;
+    }
+    if (!n.xattrs.empty()) {
+      json x = json::array();
+      for (const auto& [k, v] : n.xattrs) x.push_back({bin(k), bin(v)});
+      j["xattrs"] = std::move(x);
+    }
+    list.push_back(std::move(j));
+  }
+  return json::to_cbor(json{{"nodes", std::move(list)}});
+}
+
+// Random trees with every node type and values at every CBOR length boundary.
+std::vector<Node> RandomTree(std::mt19937_64& rng, size_t count) {
+  static constexpr uint64_t kEdges[] = {0, 1, 23, 24, 255, 256, 65535, 65536, 0xffffffffull, 0x100000000ull,
+                                        0x7fffffffffffffffull, 0xffffffffffffffffull};
+  auto pick = [&] { return rng() % 3 == 0 ? kEdges[rng() % std::size(kEdges)] : rng() >> (rng() % 64); };
+  auto text = [&](size_t max) {
+    std::string t(rng() % (max + 1), 'x');
+    for (char& c : t) c = static_cast<char>('a' + rng() % 26);
+    return t;
+  };
+  std::vector<Node> nodes;
+  for (size_t i = 0; i < count; ++i) {
+    Node n;
+    n.name = text(300) + "-" + std::to_string(i);
+    n.type = static_cast<NodeType>(rng() % 7);
+    n.mode = static_cast<uint32_t>(pick());
+    n.uid = static_cast<uint32_t>(pick());
+    n.gid = static_cast<uint32_t>(pick());
+    n.user = text(30);
+    n.group = text(300);
+    n.mtime_ns = static_cast<int64_t>(pick());  // negative ones too
+    n.ctime_ns = -static_cast<int64_t>(pick() >> 1);
+    n.inode = pick();
+    n.device = pick();
+    n.links = pick();
+    if (n.type == NodeType::kFile) {
+      n.size = pick();
+      n.content.resize(rng() % 30);
+      for (BlobId& c : n.content) c = Id(static_cast<uint8_t>(rng()));
+      if (rng() % 2) n.digest = Id(static_cast<uint8_t>(rng()));
+    } else if (n.type == NodeType::kDir) {
+      n.subtree = Id(static_cast<uint8_t>(rng()));
+    } else if (n.type == NodeType::kSymlink) {
+      n.target = text(70000 * (rng() % 50 == 0));
+    } else {
+      n.rdev = pick();
+    }
+    if (rng() % 4 == 0) n.xattrs = {{"user.a", text(5)}, {"user.b", std::string(1, '\0')}};
+    nodes.push_back(std::move(n));
+  }
+  return nodes;
+}
+
+TEST(SnapshotTest, TreeBytesAreThoseTheJsonEncoderWrote) {
+  std::mt19937_64 rng(20261130);
+  for (size_t round = 0; round < 60; ++round) {
+    const std::vector<Node> nodes = RandomTree(rng, round == 0 ? 0 : 1 + rng() % 40);
+    auto ours = EncodeTree(nodes);
+    ASSERT_TRUE(ours.ok()) << ours.status().ToString();
+    ASSERT_EQ(*ours, ReferenceEncodeTree(nodes)) << "round " << round;
+    auto back = DecodeTree(*ours, "t");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    auto again = EncodeTree(*back);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(*again, *ours) << "round " << round;
+  }
+  // A tree of 24 nodes crosses the short array form; 256 the one-byte length.
+  for (size_t count : {23, 24, 255, 256}) {
+    const std::vector<Node> nodes = RandomTree(rng, count);
+    EXPECT_EQ(*EncodeTree(nodes), ReferenceEncodeTree(nodes)) << count;
+  }
+}
+
+// Other encoders' well-formed CBOR reads the same: keys in any order, unknown keys, indefinite
+// lengths, and tags on values we skip.
+TEST(SnapshotTest, TreesFromOtherEncodersDecode) {
+  // {"nodes": [_ {"type": "fifo", "x-new": [_ 1, {"a": h'00'}], "name": h'61'}]} with
+  // indefinite arrays and maps, and a tagged unknown value.
+  const std::vector<uint8_t> cbor = {
+      0xa1, 0x65, 'n', 'o', 'd', 'e', 's', 0x9f,                      // {"nodes": [_
+      0xbf, 0x64, 't', 'y', 'p', 'e', 0x64, 'f', 'i', 'f', 'o',       // {_ "type": "fifo",
+      0x65, 'x', '-', 'n', 'e', 'w', 0x9f, 0x01, 0xa1, 0x61, 'a',     // "x-new": [_ 1, {"a":
+      0x41, 0x00, 0xff,                                               // h'00'}]
+      0x64, 'u', 's', 'e', 'r', 0xc1, 0x1a, 0, 0, 0, 5,               // "user": 1(5),
+      0x64, 'n', 'a', 'm', 'e', 0x41, 'a', 0xff,                      // "name": h'61'}
+      0xff};                                                          // ]}
+  auto nodes = DecodeTree(cbor, "t");
+  ASSERT_TRUE(nodes.ok()) << nodes.status().ToString();
+  ASSERT_EQ(nodes->size(), 1u);
+  EXPECT_EQ((*nodes)[0].name, "a");
+  EXPECT_EQ((*nodes)[0].type, NodeType::kFifo);
+  EXPECT_EQ((*nodes)[0].user, "") << "a bad optional text is dropped";
+}
+
+// Every truncation of a valid tree, and trailing bytes, are refused as damage.
+TEST(SnapshotTest, TruncatedTreesAreDataLoss) {
+  std::mt19937_64 rng(7);
+  auto bytes = EncodeTree(RandomTree(rng, 5));
+  ASSERT_TRUE(bytes.ok());
+  for (size_t n = 0; n < bytes->size(); ++n) {
+    std::vector<uint8_t> cut(bytes->begin(), bytes->begin() + static_cast<ptrdiff_t>(n));
+    EXPECT_EQ(DecodeTree(cut, "t").status().code(), StatusCode::kDataLoss) << n;
+  }
+  std::vector<uint8_t> longer = *bytes;
+  longer.push_back(0x00);
+  EXPECT_EQ(DecodeTree(longer, "t").status().code(), StatusCode::kDataLoss);
+  // A length far beyond the input, and nesting deeper than any tree has.
+  const std::vector<uint8_t> huge = {0xa1, 0x65, 'n', 'o', 'd', 'e', 's', 0x9b, 0xff, 0xff, 0xff, 0xff,
+                                     0xff, 0xff, 0xff, 0xff};
+  EXPECT_EQ(DecodeTree(huge, "t").status().code(), StatusCode::kDataLoss);
+  std::vector<uint8_t> deep = {0xa1, 0x61, 'z'};
+  deep.insert(deep.end(), 100000, 0x81);
+  deep.push_back(0x00);
+  EXPECT_EQ(DecodeTree(deep, "t").status().code(), StatusCode::kDataLoss);
 }
 
 TEST(SnapshotTest, SnapshotsRoundTripAndNameWhatIsMissing) {
