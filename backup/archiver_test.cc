@@ -361,6 +361,45 @@ TEST_F(ArchiverTest, TwoHostsBackUpIntoOneRepositoryAtOnce) {
   EXPECT_EQ(report->snapshots, 2u);
 }
 
+// A file of at least 8 chunks' maximum has its second half chunked ahead on another core; the
+// cuts must be exactly those of chunking it alone, front to back (as --stdin does): the same
+// bytes through stdin then add no data at all. Also for data without content-defined cuts
+// (every chunk the maximum), where the two halves may never meet.
+TEST_F(ArchiverTest, ChunkingAheadCutsWhereChunkingAloneDoes) {
+  for (const std::string& data :
+       {RandomText(20 << 20, 11), std::string((20 << 20) + 100'000, 'x'),
+        RandomText(9 << 20, 12) + std::string(3 << 20, 'y') + RandomText(5 << 20, 13)}) {
+    Write(src_ + "/big.bin", data);
+    BackupRequest file = Req({src_ + "/big.bin"});
+    file.workers = 2;
+    auto a = Backup(*repo_, *cache_, file);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    std::thread writer([&] {
+      size_t done = 0;
+      while (done < data.size()) {
+        const ssize_t w = ::write(fds[1], data.data() + done, data.size() - done);
+        if (w <= 0) break;
+        done += static_cast<size_t>(w);
+      }
+      ::close(fds[1]);
+    });
+    BackupRequest in;
+    in.stdin_fd = fds[0];
+    in.stdin_filename = "big.bin";
+    in.workers = 2;
+    auto b = Backup(*repo_, *cache_, in);
+    writer.join();
+    ::close(fds[0]);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_EQ(b->snapshot.summary.bytes_read, data.size());
+    EXPECT_LT(b->snapshot.summary.bytes_added_stored, 4096u) << "only the new tree: every chunk was known";
+    auto r = Restore(*repo_, *cache_, Rst(a->snapshot_id, dir_ + "/r" + std::to_string(data.size()), true));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+}
+
 TEST_F(ArchiverTest, StdinAndAnOnlineSqliteCopy) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
