@@ -50,6 +50,19 @@ RestoreRequest Rst(const std::string& id, const std::string& target, bool verify
   return r;
 }
 
+// Writes `data` into the pipe's write end `fd` on a thread, then closes it (a dump stream).
+std::thread FeedPipe(int fd, const std::string& data) {
+  return std::thread([fd, &data] {
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t w = ::write(fd, data.data() + done, data.size() - done);
+      if (w <= 0) break;
+      done += static_cast<size_t>(w);
+    }
+    ::close(fd);
+  });
+}
+
 class ArchiverTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -376,15 +389,7 @@ TEST_F(ArchiverTest, ChunkingAheadCutsWhereChunkingAloneDoes) {
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);
-    std::thread writer([&] {
-      size_t done = 0;
-      while (done < data.size()) {
-        const ssize_t w = ::write(fds[1], data.data() + done, data.size() - done);
-        if (w <= 0) break;
-        done += static_cast<size_t>(w);
-      }
-      ::close(fds[1]);
-    });
+    std::thread writer = FeedPipe(fds[1], data);
     BackupRequest in;
     in.stdin_fd = fds[0];
     in.stdin_filename = "big.bin";
@@ -404,15 +409,7 @@ TEST_F(ArchiverTest, StdinAndAnOnlineSqliteCopy) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   const std::string dump = RandomText(3 << 20, 7) + std::string(1 << 20, 'd');
-  std::thread writer([&] {
-    size_t done = 0;
-    while (done < dump.size()) {
-      const ssize_t w = ::write(fds[1], dump.data() + done, dump.size() - done);
-      if (w <= 0) break;
-      done += static_cast<size_t>(w);
-    }
-    ::close(fds[1]);
-  });
+  std::thread writer = FeedPipe(fds[1], dump);
   BackupRequest in;
   in.stdin_fd = fds[0];
   in.stdin_filename = "pg_dump.sql";
