@@ -90,7 +90,6 @@ class Agent {
   // deadline); destroying the Agent would wait for it.
   bool HasOverrunningChecks() const { return runtime_->HasOverrunningRuns(); }
 
-  MetricRegistry& metrics_registry() { return registry_; }
   http::HttpResponse HandleMetrics();
   http::HttpResponse HandleHealthz();
   // The metrics server's port (0 when off or not started).

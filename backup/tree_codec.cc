@@ -17,7 +17,6 @@ namespace steadfast::backup {
 
 namespace {
 
-constexpr const char* kTypeNames[] = {"file", "dir", "symlink", "dev", "chardev", "fifo", "socket"};
 constexpr int kMaxDepth = 32;
 
 bool ValidName(std::string_view n) {
@@ -453,9 +452,15 @@ Status DecodeNode(CborReader& r, const Item& head, const std::string& where, Nod
     n.name.clear();
     return bad("a missing or unsafe name");
   }
-  auto t = std::find(std::begin(kTypeNames), std::end(kTypeNames), type);
-  if (!type_is_text || t == std::end(kTypeNames)) return bad("unknown type '" + type + "'");
-  n.type = static_cast<NodeType>(t - std::begin(kTypeNames));
+  bool known = false;
+  for (NodeType t : {NodeType::kFile, NodeType::kDir, NodeType::kSymlink, NodeType::kDev, NodeType::kCharDev,
+                     NodeType::kFifo, NodeType::kSocket}) {
+    if (type_is_text && NodeTypeName(t) == type) {
+      n.type = t;
+      known = true;
+    }
+  }
+  if (!known) return bad("unknown type '" + type + "'");
   if (n.type == NodeType::kFile) {
     if (!has_content) return bad("no content list");
   } else {

@@ -44,7 +44,9 @@ int DaysInMonth(int64_t y, int m) {
   return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). Not
+// date.h's, which the dataentry check uses: its year is a short, and instants here are clamped
+// only to +-2^59 s (billions of years), so the calendar must hold 64-bit years.
 int64_t DaysFromCivil(int64_t y, int m, int d) {
   y -= m <= 2;
   const int64_t era = FloorDiv(y, 400);

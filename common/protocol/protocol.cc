@@ -961,7 +961,8 @@ void AppendJsonNumber(std::string& out, double v) {
 }  // namespace
 
 // Written directly rather than through a json tree (the agent encodes every result it spools:
-// the tree and its dump() cost about 8 times as much). Same document as ResultToJson(r).dump(),
+// callgrind over 5 cycles of bench/agent_cycle.sh counted 11.7 M instructions for the tree and
+// its dump(), 2.9 M for this). Same document as ResultToJson(r).dump(),
 // keys in the same (sorted) order; protocol_test compares the two.
 std::string EncodeCheckResult(const CheckResult& r) {
   std::string out;
