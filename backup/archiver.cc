@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <list>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,15 @@ namespace {
 constexpr size_t kInFlightBudget = 8u << 20;   // chunk bytes queued or being processed
 constexpr size_t kPacksWaiting = 1;            // finished packs waiting for the writer
 constexpr size_t kPacksPerIndex = 64;          // FORMAT.md 6
+// Files of at least this size are read on the reader thread, so that the walking thread goes on
+// through the small files meanwhile; at most kReadsWaiting of them wait for it (each holds an open
+// descriptor). The reader leaves kWalkerShare of the in-flight budget to the walking thread, so
+// that a large file does not hold up the small ones.
+constexpr uint64_t kReaderBytes = 1u << 20;
+constexpr size_t kReadsWaiting = 64;
+constexpr size_t kWalkerShare = 2u << 20;
+// A directory's entries are stat'ed up to this many ahead of the walk (see Dir).
+constexpr size_t kLookAhead = 256;
 
 Status Errno(const std::string& what, int err) { return ErrnoStatus(err, what); }
 
@@ -109,24 +119,66 @@ Node NodeOf(const struct stat& st, const std::string& name, Names& names) {
 // ---------------------------------------------------------------------------------------------
 // Backup
 
+struct DirBuild;
+
+// One file being read. The thread reading it (the walking thread or the reader thread) owns
+// `node`, `ids`' growth, `skip` and `warning` until it seals the job; the walking thread takes it
+// over once it is complete (sealed, and every chunk done), which is decided under the queue mutex.
 struct FileJob {
   Node node;
   std::deque<BlobId> ids;  // filled by the workers; references stay valid as it grows
-  size_t dispatched = 0;   // calling thread only
+  size_t dispatched = 0;   // under the queue mutex
   size_t done = 0;         // under the queue mutex
-  bool sealed = false;     // every chunk dispatched (calling thread only)
+  bool sealed = false;     // every chunk dispatched (under the queue mutex)
   bool skip = false;       // could not be read to the end: left out of the snapshot
+  std::string warning;     // why it was left out
+  // The walking thread's: where the file's node goes (null until the walk reaches a file
+  // handed to the reader early), and whether it completed before that.
+  DirBuild* dir = nullptr;
+  size_t slot = 0;
+  bool complete = false;
 };
 
-struct Event {
-  enum Kind { kOpenDir, kNode, kFile, kCloseDir };
-  Kind kind = kNode;
-  Node node;
-  std::unique_ptr<FileJob> file;
-  // kOpenDir: the directory in the parent snapshot (its tree and nodes), when it had one.
-  std::optional<BlobId> before_tree;
-  std::shared_ptr<const std::vector<Node>> before;
+// A directory whose tree is being built. Its nodes are in walk order; a file still being read,
+// or a subdirectory not yet finished, holds its slot. Once the walk has closed it and no slot is
+// pending, its tree is saved and its node fills its slot in its parent. Siblings finish
+// independently: a large file being read holds up its own directory (and those above it), not
+// the walk.
+struct DirBuild {
+  Node node;                                        // the directory's own node (not the root's)
+  std::optional<BlobId> before_tree;                // its tree in the parent snapshot
+  std::shared_ptr<const std::vector<Node>> before;  // and that tree's nodes
+  std::vector<Node> nodes;
+  std::vector<size_t> omitted;  // slots of files left out (unreadable)
+  std::vector<std::unique_ptr<FileJob>> jobs;
+  size_t pending = 0;
+  bool closed = false;
+  DirBuild* parent = nullptr;  // null: the root
+  size_t slot = 0;             // its slot in the parent
+  std::list<DirBuild>::iterator self;
 };
+
+// A file the walking thread opened for the reader thread.
+struct ReadJob {
+  UniqueFd fd;
+  std::string path;
+  FileJob* file = nullptr;
+  uint64_t size = 0;  // from lstat
+};
+
+// Whether a file's metadata is what the parent snapshot recorded (size, times, inode): then it
+// is taken to be unchanged.
+bool SameFileMetadata(const Node& old, const Node& n) {
+  return old.type == NodeType::kFile && old.digest && old.size == n.size && old.mtime_ns == n.mtime_ns &&
+         old.ctime_ns == n.ctime_ns && old.inode == n.inode;
+}
+
+// Opens a file to back it up (without updating its access time where the owner allows that).
+int OpenToRead(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  return fd;
+}
 
 bool SameNode(const Node& a, const Node& b) {
   return a.name == b.name && a.type == b.type && a.mode == b.mode && a.uid == b.uid && a.gid == b.gid &&
@@ -252,7 +304,9 @@ class Backupper {
         data_(repo.key(), repo.config().compression, &pool_,
               // a full pack: the pack size, the largest blob compressed (zstd's bound), its header
               repo.config().pack_size + repo.config().chunker.max + repo.config().chunker.max / 128 + (1u << 20)) {
-    open_.emplace_back();  // the root tree's nodes
+    root_ = &dirs_.emplace_back();  // the root tree's nodes
+    root_->self = dirs_.begin();
+    cur_ = root_;
   }
 
   ~Backupper() { Stop(); }
@@ -260,7 +314,9 @@ class Backupper {
   void Start() {
     const int n = WorkerCount(request_.workers);
     for (int i = 0; i < n; ++i) workers_.emplace_back([this] { Work(); });
-    writer_ = std::thread([this] { Write(); });
+    // Two writers when there are two cores: one pack's fsync waits while the next is written.
+    for (int i = 0; i < std::min(n, 2); ++i) writers_.emplace_back([this] { Write(); });
+    if (n > 1) file_reader_ = std::thread([this] { ReadFiles(); });
     if (request_.progress) scanner_ = std::thread([this] { Scan(); });
   }
 
@@ -268,6 +324,17 @@ class Backupper {
   void Stop() {
     stop_scan_ = true;
     if (scanner_.joinable()) scanner_.join();
+    if (file_reader_.joinable()) {
+      // Normally nothing is left to read here; after an error the rest is dropped.
+      {
+        std::lock_guard<std::mutex> l(q_mu_);
+        reader_closing_ = true;
+      }
+      r_cv_.notify_all();
+      main_cv_.notify_all();
+      file_reader_.join();
+      reads_.clear();
+    }
     {
       std::lock_guard<std::mutex> l(q_mu_);
       closing_ = true;
@@ -275,7 +342,7 @@ class Backupper {
     q_cv_.notify_all();
     for (std::thread& t : workers_) t.join();
     workers_.clear();
-    if (writer_.joinable()) {
+    if (!writers_.empty()) {
       if (!failed_ && data_.count() > 0) SubmitPack(data_.Finish(false));
       if (!failed_ && trees_.count() > 0) SubmitPack(trees_.Finish());
       {
@@ -283,7 +350,13 @@ class Backupper {
         writer_closing_ = true;
       }
       pack_cv_.notify_all();
-      writer_.join();
+      for (std::thread& t : writers_) t.join();
+      writers_.clear();
+      if (!failed_) {
+        std::lock_guard<std::mutex> l(index_mu_);
+        Status s = FlushIndex(pending_);
+        if (!s.ok()) Fail(s);
+      }
     }
   }
 
@@ -323,23 +396,32 @@ class Backupper {
       default:
         break;
     }
-    Emit(Event::kNode, std::move(n));
+    cur_->nodes.push_back(std::move(n));
     return OkStatus();
   }
 
   // A file that is not in the filesystem tree: the dump stream of `--stdin`.
-  Status Stream(int fd, Node n) { return Read(fd, "<stdin>", std::move(n)); }
+  Status Stream(int fd, Node n) {
+    FileJob* f = NewFileJob(std::move(n));
+    SetCurrent("<stdin>");
+    return Read(fd, "<stdin>", f, 0, ring_, true);
+  }
 
   // Waits for everything dispatched, then saves the root tree.
   StatusOr<BlobId> FinishRoot() {
-    SF_RETURN_IF_ERROR(Pump(true));
+    while (true) {
+      SF_RETURN_IF_ERROR(Pump());
+      if (root_->pending == 0) break;
+      std::unique_lock<std::mutex> l(q_mu_);
+      main_cv_.wait(l, [&] { return !completed_.empty() || failed_; });
+    }
     SF_RETURN_IF_ERROR(Failed());
-    std::vector<Node> roots = std::move(open_.front());
-    return SaveTree(std::move(roots));
+    return SaveTree(Completed(*root_));
   }
 
   SnapshotSummary summary() {
     SnapshotSummary s = summary_;
+    s.bytes_read = bytes_read_.load();
     s.blobs_added = blobs_added_.load();
     s.bytes_added_stored = bytes_added_stored_.load();
     return s;
@@ -367,12 +449,6 @@ class Backupper {
     pack_cv_.notify_all();
   }
 
-  void Emit(Event::Kind kind, Node n = Node()) {
-    Event e;
-    e.kind = kind;
-    e.node = std::move(n);
-    events_.push_back(std::move(e));
-  }
 
   // Whether the repository or this run already has the blob.
   StatusOr<bool> Known(const BlobId& id) {
@@ -396,10 +472,16 @@ class Backupper {
 
   Status File(const std::string& path, Node n, const Node* old, bool top) {
     const bool had_old = old != nullptr && old->type == NodeType::kFile;
+    if (auto early = early_.find(path); early != early_.end()) {
+      // Handed to the reader thread when Dir looked ahead.
+      ++(had_old ? summary_.files_changed : summary_.files_new);
+      FileJob* f = Place(std::move(early->second));
+      early_.erase(early);
+      return f->complete ? Finalise(f) : OkStatus();
+    }
     // Unchanged since the parent snapshot (size, times, inode): its chunks are taken as they
     // were, once each is confirmed to be in the index.
-    if (had_old && old->digest && old->size == n.size && old->mtime_ns == n.mtime_ns &&
-        old->ctime_ns == n.ctime_ns && old->inode == n.inode) {
+    if (had_old && SameFileMetadata(*old, n)) {
       bool all = true;
       for (const BlobId& id : old->content) {
         SF_ASSIGN_OR_RETURN(bool known, Known(id));
@@ -415,13 +497,12 @@ class Backupper {
         ++summary_.files_unmodified;
         ++files_done_;
         bytes_done_ += n.size;
-        Emit(Event::kNode, std::move(n));
+        cur_->nodes.push_back(std::move(n));
         Report(false);
         return OkStatus();
       }
     }
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
-    if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    const int fd = OpenToRead(path);
     if (fd < 0) {
       if (top) return Errno("cannot open " + path, errno);
       warnings_.push_back(path + ": " + std::strerror(errno) + "; left out");
@@ -433,33 +514,122 @@ class Backupper {
     } else {
       ++summary_.files_new;
     }
+    const uint64_t expected_size = n.size;  // from lstat; the file may change while read
+    FileJob* f = NewFileJob(std::move(n));
+    if (file_reader_.joinable() && expected_size >= kReaderBytes) {
+      return QueueRead(ReadJob{std::move(closer), path, f, expected_size});
+    }
+    SetCurrent(path);
+    return Read(fd, path, f, expected_size, ring_, true);
+  }
+
+  // A new file job, in the current directory's next slot.
+  FileJob* NewFileJob(Node n) {
+    auto job = std::make_unique<FileJob>();
+    job->node = std::move(n);
+    job->node.size = 0;
+    return Place(std::move(job));
+  }
+
+  // Gives a file job the current directory's next slot.
+  FileJob* Place(std::unique_ptr<FileJob> job) {
+    FileJob* f = job.get();
+    f->dir = cur_;
+    f->slot = cur_->nodes.size();
+    cur_->nodes.emplace_back();
+    ++cur_->pending;
+    cur_->jobs.push_back(std::move(job));
+    return f;
+  }
+
+  // Dir's look-ahead: a large file that must be read (new, or its metadata changed) goes to the
+  // reader thread now, while there is room in its queue; File takes the job when the walk
+  // reaches it. Anything else (and a file that cannot be opened here) is left to File.
+  void ReadEarly(const std::string& path, const std::string& name, const struct stat& st, const Node* old) {
+    if (!file_reader_.joinable() || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) < kReaderBytes) return;
+    Node n = NodeOf(st, name, names_);
+    if (old != nullptr && SameFileMetadata(*old, n)) return;
+    {
+      std::lock_guard<std::mutex> l(q_mu_);
+      if (reads_.size() >= kReadsWaiting) return;
+    }
+    UniqueFd fd(OpenToRead(path));
+    if (fd.get() < 0) return;
+    auto job = std::make_unique<FileJob>();
+    job->node = std::move(n);
+    job->node.size = 0;
+    {
+      std::lock_guard<std::mutex> l(q_mu_);
+      reads_.push_back(ReadJob{std::move(fd), path, job.get(), static_cast<uint64_t>(st.st_size)});
+    }
+    r_cv_.notify_one();
+    early_.emplace(path, std::move(job));
+  }
+
+  // Hands an opened file to the reader thread; waits (completing what is done meanwhile) while
+  // kReadsWaiting files wait for it.
+  Status QueueRead(ReadJob job) {
+    std::unique_lock<std::mutex> l(q_mu_);
+    while (reads_.size() >= kReadsWaiting && !failed_) {
+      l.unlock();
+      SF_RETURN_IF_ERROR(Pump());
+      Report(false);
+      l.lock();
+      if (reads_.size() >= kReadsWaiting && !failed_) main_cv_.wait_for(l, std::chrono::milliseconds(50));
+    }
+    if (failed_) {
+      l.unlock();
+      return error();
+    }
+    reads_.push_back(std::move(job));
+    l.unlock();
+    r_cv_.notify_one();
+    return OkStatus();
+  }
+
+  // The reader thread: the large files, one after the other, in the order they were walked.
+  void ReadFiles() {
+    PackBuffer ring;
+    while (true) {
+      ReadJob job;
+      {
+        std::unique_lock<std::mutex> l(q_mu_);
+        r_cv_.wait(l, [&] { return !reads_.empty() || reader_closing_ || failed_; });
+        if (reads_.empty() || reader_closing_ || failed_) break;
+        job = std::move(reads_.front());
+        reads_.pop_front();
+      }
+      main_cv_.notify_all();  // room in the queue
+      SetCurrent(job.path);
+      const Status s = Read(job.fd.get(), job.path, job.file, job.size, ring, false);
+      if (!s.ok()) {
+        Fail(s);
+        break;
+      }
+    }
+  }
+
+  void SetCurrent(const std::string& path) {
+    if (!request_.progress) return;
+    std::lock_guard<std::mutex> l(current_mu_);
     current_ = path;
-    return Read(fd, path, std::move(n));
   }
 
   // Files at least this large have their second half chunked ahead on another core.
   // (8 times the largest chunk: 64 MiB with the default parameters.)
   uint64_t CutAheadBytes() const { return 8 * static_cast<uint64_t>(chunker_.params().max); }
 
-  Status Read(int fd, const std::string& path, Node n) {
-    const uint64_t expected_size = n.size;  // from lstat; the file may change while read
-    auto job = std::make_unique<FileJob>();
-    job->node = std::move(n);
-    job->node.size = 0;
-    FileJob* f = job.get();
-    Event e;
-    e.kind = Event::kFile;
-    e.file = std::move(job);
-    events_.push_back(std::move(e));
-
-    // The file is read in steps of 1 MiB into a ring of max + 1 MiB; the chunker resumes where
-    // it stopped, so nothing is scanned twice; each chunk is copied out at its exact size. When
-    // the ring's end is reached, the chunk under way (usually a fraction of max) moves to the
-    // front.
+  // Reads and chunks one file into `f` on the calling thread (`walking`: the walking thread, which
+  // completes finished entries while it waits for the workers; or the reader thread).
+  Status Read(int fd, const std::string& path, FileJob* f, uint64_t expected_size, PackBuffer& ring, bool walking) {
+    // The file is read in steps of 1 MiB into a ring of at most max + 1 MiB (smaller while the
+    // files are small); the chunker resumes where it stopped, so nothing is scanned twice; each
+    // chunk is copied out at its exact size. When the ring's end is reached, the chunk under way
+    // (usually a fraction of max) moves to the front.
     constexpr size_t kStep = 1u << 20;
     const size_t max = chunker_.params().max;
-    if (ring_.size() != max + kStep) ring_.resize(max + kStep);
-    f->node.size = 0;
+    const size_t full = max + kStep;
+    if (ring.size() < full) ring.resize(static_cast<size_t>(std::min<uint64_t>(full, expected_size + kStep)));
     size_t begin = 0, end = 0;
     Chunker::State state;
     bool eof = false;
@@ -472,16 +642,17 @@ class Backupper {
     int64_t next_ahead = -1;   // once in step with `ahead`: the index of its next cut
     while (true) {
       if (!eof && end - begin < max) {
-        if (ring_.size() - end < kStep) {
-          std::memmove(ring_.data(), ring_.data() + begin, end - begin);
+        if (ring.size() - end < kStep) {
+          std::memmove(ring.data(), ring.data() + begin, end - begin);
           end -= begin;
           begin = 0;
+          if (ring.size() - end < kStep) ring.resize(std::min(full, std::max(2 * ring.size(), end + kStep)));
         }
         ssize_t r;
         do {
-          r = ::read(fd, ring_.data() + end, std::min(kStep, ring_.size() - end));
+          r = ::read(fd, ring.data() + end, std::min(kStep, ring.size() - end));
         } while (r < 0 && errno == EINTR);
-        if (r < 0) return ReadFailed(f, path);
+        if (r < 0) return ReadFailed(f, path, walking);
         if (r == 0) eof = true;
         end += static_cast<size_t>(r);
       }
@@ -503,7 +674,7 @@ class Backupper {
         }
       }
       if (cut == 0) {
-        cut = chunker_.Resume(std::span<const uint8_t>(ring_.data() + begin, end - begin), state, eof);
+        cut = chunker_.Resume(std::span<const uint8_t>(ring.data() + begin, end - begin), state, eof);
         if (cut == 0) continue;
         if (ahead && pos + cut > ahead->from()) {
           const int64_t at = ahead->Find(pos + cut);
@@ -515,28 +686,36 @@ class Backupper {
         }
       }
       pos += cut;
-      PackBuffer chunk(ring_.begin() + static_cast<std::ptrdiff_t>(begin),
-                       ring_.begin() + static_cast<std::ptrdiff_t>(begin + cut));
+      PackBuffer chunk(ring.begin() + static_cast<std::ptrdiff_t>(begin),
+                       ring.begin() + static_cast<std::ptrdiff_t>(begin + cut));
       begin += cut;
       state = Chunker::State();
       f->node.size += cut;
       bytes_done_ += cut;
-      summary_.bytes_read += cut;
-      SF_RETURN_IF_ERROR(Dispatch(f, std::move(chunk)));
+      bytes_read_ += cut;
+      SF_RETURN_IF_ERROR(Dispatch(f, std::move(chunk), walking));
     }
-    return Sealed(f);
+    return Sealed(f, walking);
   }
 
-  Status ReadFailed(FileJob* f, const std::string& path) {
-    warnings_.push_back(path + ": " + std::strerror(errno) + " while reading; left out");
+  Status ReadFailed(FileJob* f, const std::string& path, bool walking) {
+    f->warning = path + ": " + std::strerror(errno) + " while reading; left out";
     f->skip = true;
-    return Sealed(f);
+    return Sealed(f, walking);
   }
 
-  Status Sealed(FileJob* f) {
-    f->sealed = true;
+  Status Sealed(FileJob* f, bool walking) {
+    {
+      std::lock_guard<std::mutex> l(q_mu_);
+      f->sealed = true;
+      if (f->done == f->dispatched) completed_.push_back(f);
+    }
     ++files_done_;
-    Report(false);
+    if (walking) {
+      Report(false);
+    } else {
+      main_cv_.notify_all();
+    }
     return OkStatus();
   }
 
@@ -545,53 +724,83 @@ class Backupper {
     // them, and a directory whose nodes all come out the same keeps its tree (no encoding).
     std::shared_ptr<std::vector<Node>> before_nodes;
     std::map<std::string_view, const Node*> before;
-    Event open;
-    open.kind = Event::kOpenDir;
+    DirBuild& d = dirs_.emplace_back();
+    d.self = std::prev(dirs_.end());
     if (old != nullptr && old->type == NodeType::kDir && old->subtree) {
       SF_ASSIGN_OR_RETURN(std::vector<Node> nodes, reader_.LoadTree(*old->subtree, "parent snapshot " + path));
       before_nodes = std::make_shared<std::vector<Node>>(std::move(nodes));
       for (const Node& o : *before_nodes) before.emplace(o.name, &o);
-      open.before_tree = *old->subtree;
-      open.before = before_nodes;
+      d.before_tree = *old->subtree;
+      d.before = before_nodes;
     }
     const dev_t dev = n.device;
-    open.node = std::move(n);
-    events_.push_back(std::move(open));
+    d.node = std::move(n);
+    d.parent = cur_;
+    d.slot = cur_->nodes.size();
+    cur_->nodes.emplace_back();
+    ++cur_->pending;
+    cur_ = &d;
     if (!request_.one_file_system || dev == root_dev) {
       const std::optional<std::vector<std::string>> names = ListDir(path);
       if (!names) {
         warnings_.push_back(path + ": cannot list: " + std::strerror(errno));
       } else {
-        for (const std::string& name : *names) {
-          const std::string child = path + "/" + name;
-          if (Excluded(request_.excludes, child, name)) continue;
-          struct stat st {};
-          if (::lstat(child.c_str(), &st) != 0) {
-            warnings_.push_back(child + ": vanished during the backup");
-            continue;
+        // Entries are stat'ed up to kLookAhead ahead of the walk, and a large file among them
+        // that must be read goes to the reader thread at once (ReadEarly): it is read while the
+        // walk goes through the entries before it, such as directories of small files.
+        struct Ahead {
+          const std::string* name;
+          struct stat st;
+        };
+        std::deque<Ahead> ahead;
+        size_t next = 0;
+        while (true) {
+          while (next < names->size() && ahead.size() < kLookAhead) {
+            const std::string& name = (*names)[next++];
+            const std::string child = path + "/" + name;
+            if (Excluded(request_.excludes, child, name)) continue;
+            Ahead a{&name, {}};
+            if (::lstat(child.c_str(), &a.st) != 0) {
+              warnings_.push_back(child + ": vanished during the backup");
+              continue;
+            }
+            auto it = before.find(name);
+            ReadEarly(child, name, a.st, it == before.end() ? nullptr : it->second);
+            ahead.push_back(a);
           }
+          if (ahead.empty()) break;
+          const Ahead a = ahead.front();
+          ahead.pop_front();
+          const std::string& name = *a.name;
           auto it = before.find(name);
-          SF_RETURN_IF_ERROR(Entry(child, name, it == before.end() ? nullptr : it->second, false, root_dev, &st));
+          SF_RETURN_IF_ERROR(Entry(path + "/" + name, name, it == before.end() ? nullptr : it->second, false, root_dev, &a.st));
         }
       }
     }
-    Emit(Event::kCloseDir);
-    return Pump(false);
+    d.closed = true;
+    cur_ = d.parent;
+    if (d.pending == 0) SF_RETURN_IF_ERROR(FinishDir(&d));
+    return Pump();
   }
 
-  Status Dispatch(FileJob* f, PackBuffer data) {
+  // Queues one chunk for the workers, waiting while kInFlightBudget bytes are queued; the walking
+  // thread completes finished entries meanwhile.
+  Status Dispatch(FileJob* f, PackBuffer data, bool walking) {
     f->ids.emplace_back();
     BlobId* slot = &f->ids.back();
-    ++f->dispatched;
     const size_t size = data.size();
+    const size_t budget = walking ? kInFlightBudget : kInFlightBudget - kWalkerShare;
     std::unique_lock<std::mutex> l(q_mu_);
-    while (in_flight_ > 0 && in_flight_ + size > kInFlightBudget) {
-      if (failed_) break;
-      l.unlock();
-      SF_RETURN_IF_ERROR(Pump(false));
-      Report(false);
-      l.lock();
-      if (in_flight_ > 0 && in_flight_ + size > kInFlightBudget && !failed_) {
+    const auto stopped = [&] { return failed_ || (!walking && reader_closing_); };
+    while (in_flight_ > 0 && in_flight_ + size > budget) {
+      if (stopped()) break;
+      if (walking) {
+        l.unlock();
+        SF_RETURN_IF_ERROR(Pump());
+        Report(false);
+        l.lock();
+      }
+      if (in_flight_ > 0 && in_flight_ + size > budget && !stopped()) {
         main_cv_.wait_for(l, std::chrono::milliseconds(50));
       }
     }
@@ -599,6 +808,8 @@ class Backupper {
       l.unlock();
       return error();
     }
+    if (stopped()) return AbortedError("the backup stopped");
+    ++f->dispatched;
     in_flight_ += size;
     queue_.push_back(ChunkTask{f, slot, std::move(data)});
     l.unlock();
@@ -606,59 +817,82 @@ class Backupper {
     return OkStatus();
   }
 
-  // Completes the events at the head of the queue whose data is done; with `all`, waits for
-  // every one.
-  Status Pump(bool all) {
-    while (!events_.empty()) {
-      SF_RETURN_IF_ERROR(Failed());
-      Event& e = events_.front();
-      switch (e.kind) {
-        case Event::kFile: {
-          FileJob& f = *e.file;
-          {
-            std::unique_lock<std::mutex> l(q_mu_);
-            const auto ready = [&] { return failed_ || (f.sealed && f.done == f.dispatched); };
-            if (!ready()) {
-              if (!all) return OkStatus();
-              main_cv_.wait(l, ready);
-            }
-          }
-          SF_RETURN_IF_ERROR(Failed());
-          if (!f.skip) {
-            f.node.content.assign(f.ids.begin(), f.ids.end());
-            f.node.digest = FileDigest(repo_.key().id, f.node.size, f.node.content);
-            open_.back().push_back(std::move(f.node));
-          }
-          break;
-        }
-        case Event::kNode:
-          open_.back().push_back(std::move(e.node));
-          break;
-        case Event::kOpenDir:
-          dirs_.push_back({std::move(e.node), e.before_tree, std::move(e.before)});
-          open_.emplace_back();
-          break;
-        case Event::kCloseDir: {
-          std::vector<Node> nodes = std::move(open_.back());
-          open_.pop_back();
-          OpenDir dir = std::move(dirs_.back());
-          dirs_.pop_back();
-          std::optional<BlobId> tree;
-          if (dir.before && dir.before->size() == nodes.size() &&
-              std::equal(nodes.begin(), nodes.end(), dir.before->begin(), SameNode)) {
-            SF_ASSIGN_OR_RETURN(bool known, Known(*dir.before_tree));
-            if (known) tree = dir.before_tree;  // as it was: the parent's tree, not encoded again
-          }
-          if (!tree) {
-            SF_ASSIGN_OR_RETURN(BlobId saved, SaveTree(std::move(nodes)));
-            tree = saved;
-          }
-          dir.node.subtree = *tree;
-          open_.back().push_back(std::move(dir.node));
-          break;
-        }
+  // Takes in the files whose chunks are all done: their nodes fill their slots, and the
+  // directories they complete are saved (never waits).
+  Status Pump() {
+    std::vector<FileJob*> done;
+    {
+      std::lock_guard<std::mutex> l(q_mu_);
+      done.swap(completed_);
+    }
+    for (FileJob* f : done) {
+      if (f->dir == nullptr) {
+        f->complete = true;  // handed to the reader early; File places it when the walk gets there
+        continue;
       }
-      events_.pop_front();
+      SF_RETURN_IF_ERROR(Finalise(f));
+    }
+    return Failed();
+  }
+
+  Status Finalise(FileJob* f) {
+    SF_RETURN_IF_ERROR(Failed());
+    DirBuild* d = f->dir;
+    if (!f->warning.empty()) warnings_.push_back(std::move(f->warning));
+    if (f->skip) {
+      d->omitted.push_back(f->slot);
+    } else {
+      f->node.content.assign(f->ids.begin(), f->ids.end());
+      f->node.digest = FileDigest(repo_.key().id, f->node.size, f->node.content);
+      d->nodes[f->slot] = std::move(f->node);
+    }
+    std::deque<BlobId>().swap(f->ids);
+    --d->pending;
+    if (d->closed && d->pending == 0 && d != root_) return FinishDir(d);
+    return OkStatus();
+  }
+
+  // A directory's nodes without the slots of files left out.
+  static std::vector<Node> Completed(DirBuild& d) {
+    std::vector<Node> nodes = std::move(d.nodes);
+    if (d.omitted.empty()) return nodes;
+    std::sort(d.omitted.begin(), d.omitted.end());
+    std::vector<Node> kept;
+    kept.reserve(nodes.size() - d.omitted.size());
+    size_t next = 0;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (next < d.omitted.size() && d.omitted[next] == i) {
+        ++next;
+      } else {
+        kept.push_back(std::move(nodes[i]));
+      }
+    }
+    return kept;
+  }
+
+  // Saves a closed directory with no pending slot (unless it is as it was: then the parent's
+  // tree is kept, not encoded again), fills its slot in its parent, and goes on up while that
+  // completes the parent too.
+  Status FinishDir(DirBuild* d) {
+    while (d != root_) {
+      std::vector<Node> nodes = Completed(*d);
+      std::optional<BlobId> tree;
+      if (d->before && d->before->size() == nodes.size() &&
+          std::equal(nodes.begin(), nodes.end(), d->before->begin(), SameNode)) {
+        SF_ASSIGN_OR_RETURN(bool known, Known(*d->before_tree));
+        if (known) tree = d->before_tree;
+      }
+      if (!tree) {
+        SF_ASSIGN_OR_RETURN(BlobId saved, SaveTree(std::move(nodes)));
+        tree = saved;
+      }
+      DirBuild* parent = d->parent;
+      d->node.subtree = *tree;
+      parent->nodes[d->slot] = std::move(d->node);
+      --parent->pending;
+      dirs_.erase(d->self);
+      if (!parent->closed || parent->pending > 0) break;
+      d = parent;
     }
     return OkStatus();
   }
@@ -720,6 +954,7 @@ class Backupper {
         std::lock_guard<std::mutex> l(q_mu_);
         in_flight_ -= size;
         ++t.file->done;
+        if (t.file->sealed && t.file->done == t.file->dispatched) completed_.push_back(t.file);
       }
       main_cv_.notify_all();
     }
@@ -738,9 +973,9 @@ class Backupper {
     pack_cv_.notify_all();
   }
 
-  // The writer thread: packs, then the index files that cover them.
+  // A writer thread: packs, then (every kPacksPerIndex packs written, whichever writer completes
+  // them) the index file that covers them. Stop writes the last index file.
   void Write() {
-    std::vector<IndexedPack> pending;
     while (true) {
       PackWriter::Pack p;
       {
@@ -760,18 +995,15 @@ class Backupper {
       }
       bytes_added_stored_ += p.bytes.size();
       pool_.Give(std::move(p.bytes));
-      pending.push_back({p.name, std::move(p.entries)});
-      if (pending.size() >= kPacksPerIndex) {
-        s = FlushIndex(pending);
+      std::lock_guard<std::mutex> l(index_mu_);
+      pending_.push_back({p.name, std::move(p.entries)});
+      if (pending_.size() >= kPacksPerIndex) {
+        s = FlushIndex(pending_);
         if (!s.ok()) {
           Fail(s);
           break;
         }
       }
-    }
-    if (!failed_) {
-      Status s = FlushIndex(pending);
-      if (!s.ok()) Fail(s);
     }
     std::lock_guard<std::mutex> l(pack_mu_);
     for (PackWriter::Pack& left : packs_) pool_.Give(std::move(left.bytes));  // after a failure
@@ -832,7 +1064,10 @@ class Backupper {
     p.bytes_total = std::max<uint64_t>(bytes_total_.load(), p.bytes);
     p.totals_final = scan_done_.load() || final;
     p.elapsed_ms = now - started_ms_;
-    p.current = current_;
+    {
+      std::lock_guard<std::mutex> l(current_mu_);
+      p.current = current_;
+    }
     request_.progress(p);
   }
 
@@ -848,20 +1083,18 @@ class Backupper {
   const int64_t started_ms_;
 
   // Calling thread only.
-  std::deque<Event> events_;
-  std::vector<std::vector<Node>> open_;  // nodes of the directories open on the current path
-  struct OpenDir {
-    Node node;                                         // the directory's own node
-    std::optional<BlobId> before_tree;                 // its tree in the parent snapshot
-    std::shared_ptr<const std::vector<Node>> before;   // and that tree's nodes
-  };
-  std::vector<OpenDir> dirs_;  // the directories open on the current path
+  std::list<DirBuild> dirs_;  // the root, the directories open on the walk's path, and those
+                              // closed with files still being read
+  DirBuild* root_ = nullptr;
+  DirBuild* cur_ = nullptr;   // the directory the walk is in
   std::vector<std::string> warnings_;
   SnapshotSummary summary_;
-  uint64_t files_done_ = 0, bytes_done_ = 0;
   int64_t last_report_ms_ = 0;
-  std::string current_;
-  PackBuffer ring_;  // the read buffer: chunker max + 1 MiB, made once
+  PackBuffer ring_;  // the walking thread's read buffer (at most chunker max + 1 MiB)
+  std::atomic<uint64_t> files_done_{0}, bytes_done_{0}, bytes_read_{0};  // both reading threads
+  std::unordered_map<std::string, std::unique_ptr<FileJob>> early_;  // ReadEarly's, by path
+  std::mutex current_mu_;
+  std::string current_;  // the file being read, for the progress line
 
   // Chunk queue and the flow control of the calling thread.
   std::mutex q_mu_;
@@ -869,6 +1102,11 @@ class Backupper {
   std::deque<ChunkTask> queue_;
   size_t in_flight_ = 0;
   bool closing_ = false;
+  std::vector<FileJob*> completed_;  // files whose chunks are all done, for Pump
+  // The reader thread's queue (under q_mu_).
+  std::condition_variable r_cv_;
+  std::deque<ReadJob> reads_;
+  bool reader_closing_ = false;
 
   std::mutex claim_mu_;
   std::unordered_set<BlobId, IdHash> added_;  // stored this run, not yet in an index file
@@ -882,6 +1120,8 @@ class Backupper {
   std::condition_variable pack_cv_;
   std::deque<PackWriter::Pack> packs_;
   bool writer_closing_ = false;
+  std::mutex index_mu_;
+  std::vector<IndexedPack> pending_;  // written packs no index file covers yet (under index_mu_)
 
   std::mutex err_mu_;
   Status error_;
@@ -891,7 +1131,8 @@ class Backupper {
   std::atomic<bool> stop_scan_{false}, scan_done_{false};
 
   std::vector<std::thread> workers_;
-  std::thread writer_, scanner_;
+  std::vector<std::thread> writers_;
+  std::thread scanner_, file_reader_;
 };
 
 // A consistent copy of a live SQLite database (its backup API), into `dest`.

@@ -405,6 +405,69 @@ TEST_F(ArchiverTest, ChunkingAheadCutsWhereChunkingAloneDoes) {
   }
 }
 
+// With two or more workers, files of 1 MiB and more are read on the reader thread, and those a
+// directory listing shows ahead of the walk are handed to it early (so a large file after a
+// directory of small files is read while the walk is in that directory). The snapshot must be
+// exactly what one thread reading everything in order makes: the same tree, the same counts, on
+// the first backup and on one after changes. A directory of 2,600 entries with large files in
+// it also makes the walk wait for the reader (more entries waiting than it lets wait).
+TEST_F(ArchiverTest, ReadingLargeFilesAheadGivesTheTreeOfReadingInOrder) {
+  const std::string tree = dir_ + "/tree";
+  fs::create_directories(tree + "/a-many");
+  for (int i = 0; i < 2600; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "/f%05d.txt", i);
+    Write(tree + "/a-many" + name, RandomText(static_cast<size_t>(100 + i % 3000), static_cast<uint64_t>(i)));
+  }
+  Write(tree + "/a-many/f00100.big", RandomText(3 << 20, 101));
+  Write(tree + "/a-many/f02000.big", RandomText((1 << 20) + 7, 102));
+  for (int i = 0; i < 4; ++i) Write(tree + "/z-big-" + std::to_string(i), RandomText((2 << 20) + i * 333'333, 200 + i));
+  Write(tree + "/z-small", "small");
+
+  const auto backup = [&](const std::string& host, int workers) {
+    BackupRequest r = Req({tree}, host);
+    r.workers = workers;
+    auto b = Backup(*repo_, *cache_, r);
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    return b.ok() ? *b : BackupResult{};
+  };
+  const auto same = [](const BackupResult& one, const BackupResult& ahead) {
+    EXPECT_EQ(ahead.snapshot.tree, one.snapshot.tree);
+    EXPECT_EQ(ahead.snapshot.summary.files_new, one.snapshot.summary.files_new);
+    EXPECT_EQ(ahead.snapshot.summary.files_changed, one.snapshot.summary.files_changed);
+    EXPECT_EQ(ahead.snapshot.summary.files_unmodified, one.snapshot.summary.files_unmodified);
+    EXPECT_EQ(ahead.snapshot.summary.bytes_read, one.snapshot.summary.bytes_read);
+    EXPECT_TRUE(ahead.warnings.empty());
+  };
+  const BackupResult one = backup("one", 1);
+  const BackupResult ahead = backup("ahead", 2);
+  same(one, ahead);
+  EXPECT_EQ(ahead.snapshot.summary.files_new, 2607u);
+  EXPECT_EQ(ahead.snapshot.summary.bytes_added_stored, 0u) << "the same tree and chunks: nothing new";
+
+  // Changes: large files rewritten in the big directory and after it, one grown, one new, small
+  // files edited.
+  Write(tree + "/a-many/f00100.big", RandomText(3 << 20, 111));
+  Write(tree + "/z-big-1", RandomText(5 << 20, 121));
+  Write(tree + "/z-big-3", Read(tree + "/z-big-3") + RandomText(1 << 20, 123));
+  Write(tree + "/z-big-new", RandomText(1 << 20, 124));
+  for (int i = 0; i < 2600; i += 97) {
+    char name[32];
+    std::snprintf(name, sizeof name, "/f%05d.txt", i);
+    Write(tree + "/a-many" + name, "edited " + std::to_string(i));
+  }
+  const BackupResult one2 = backup("one", 1);
+  const BackupResult ahead2 = backup("ahead", 2);
+  EXPECT_EQ(ahead2.snapshot.parent, ahead.snapshot_id);
+  same(one2, ahead2);
+  EXPECT_EQ(ahead2.snapshot.summary.files_new, 1u);
+  EXPECT_EQ(ahead2.snapshot.summary.files_changed, 3u + 27u);
+  auto r = Restore(*repo_, *cache_, Rst(ahead2.snapshot_id, dir_ + "/restored", true));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->mismatches.empty());
+  EXPECT_EQ(Read(dir_ + "/restored/tree/z-big-3"), Read(tree + "/z-big-3"));
+}
+
 TEST_F(ArchiverTest, StdinAndAnOnlineSqliteCopy) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);

@@ -127,6 +127,17 @@ class LocalBackend : public Backend {
 
   StatusOr<std::vector<uint8_t>> Load(FileType type, const std::string& name, uint64_t offset,
                                       uint64_t length) override {
+    std::vector<uint8_t> out;
+    SF_RETURN_IF_ERROR(Read(type, name, offset, length, out));
+    return out;
+  }
+
+  Status LoadInto(FileType type, const std::string& name, std::vector<uint8_t>& out) override {
+    return Read(type, name, 0, 0, out);
+  }
+
+  // Load's range (`length` 0: to the end) into `out`, resized (only what grows is cleared).
+  Status Read(FileType type, const std::string& name, uint64_t offset, uint64_t length, std::vector<uint8_t>& out) {
     SF_RETURN_IF_ERROR(CheckName(type, name));
     const std::string path = Path(type, name);
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -139,7 +150,7 @@ class LocalBackend : public Backend {
                                   " is past its end (" + std::to_string(size) + " bytes)");
     }
     const uint64_t n = length > 0 ? length : size - offset;
-    std::vector<uint8_t> out(n);
+    out.resize(n);
     uint64_t done = 0;
     while (done < n) {
       const ssize_t r = ::pread(fd.get(), out.data() + done, n - done, static_cast<off_t>(offset + done));
@@ -148,7 +159,7 @@ class LocalBackend : public Backend {
       if (r == 0) return DataLossError(path + ": shorter than it was a moment ago");
       done += static_cast<uint64_t>(r);
     }
-    return out;
+    return OkStatus();
   }
 
   StatusOr<uint64_t> Size(FileType type, const std::string& name) override {
@@ -315,6 +326,11 @@ class MemoryBackend : public Backend {
 };
 
 }  // namespace
+
+Status Backend::LoadInto(FileType type, const std::string& name, std::vector<uint8_t>& out) {
+  SF_ASSIGN_OR_RETURN(out, Load(type, name));
+  return OkStatus();
+}
 
 std::unique_ptr<Backend> NewLocalBackend(std::string root) { return std::make_unique<LocalBackend>(std::move(root)); }
 std::unique_ptr<Backend> NewMemoryBackend() { return std::make_unique<MemoryBackend>(); }

@@ -58,6 +58,16 @@ TEST_P(BackendConformanceTest, SavedFilesLoadWholeOrByRangeAndHaveTheirSize) {
   EXPECT_EQ(past.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(past.status().message().find("past its end"), std::string::npos);
 
+  // LoadInto gives the whole file, into a buffer that held something longer or shorter before.
+  for (size_t before : {size_t{0}, size_t{5}, size_t{100}}) {
+    std::vector<uint8_t> into(before, 0xee);
+    ASSERT_TRUE(backend_->LoadInto(FileType::kData, name, into).ok());
+    EXPECT_EQ(std::string(into.begin(), into.end()), pack) << "after " << before << " bytes";
+  }
+  std::vector<uint8_t> none;
+  EXPECT_EQ(backend_->LoadInto(FileType::kData, NameOf("absent"), none).code(), StatusCode::kNotFound);
+  EXPECT_EQ(backend_->LoadInto(FileType::kData, "not-hex", none).code(), StatusCode::kInvalidArgument);
+
   // Saving the same content-addressed file again is harmless.
   EXPECT_TRUE(backend_->Save(FileType::kData, name, Bytes(pack)).ok());
   EXPECT_EQ(*backend_->Size(FileType::kData, name), pack.size());

@@ -15,6 +15,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "backup/archiver.h"
@@ -142,9 +145,15 @@ struct Opened {
   std::unique_ptr<IndexCache> cache;
   std::unique_ptr<RepositoryLock> lock;
   std::thread refresher;
-  std::atomic<bool> done{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;  // under mu: the refresher wakes at once, so a command does not wait for it
   ~Opened() {
-    done = true;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      done = true;
+    }
+    cv.notify_all();
     if (refresher.joinable()) refresher.join();
     if (lock) (void)lock->Release();
   }
@@ -184,14 +193,11 @@ StatusOr<std::unique_ptr<Opened>> Open(const Global& g, const std::string& opera
     SF_ASSIGN_OR_RETURN(o->lock, RepositoryLock::Acquire(*o->repo, exclusive, operation, clock));
     Opened* raw = o.get();
     o->refresher = std::thread([raw] {
-      int64_t waited = 0;
-      while (!raw->done) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        waited += 200;
-        if (waited >= kLockRefreshMs) {
-          waited = 0;
-          (void)raw->lock->Refresh();
-        }
+      std::unique_lock<std::mutex> l(raw->mu);
+      while (!raw->cv.wait_for(l, std::chrono::milliseconds(kLockRefreshMs), [raw] { return raw->done; })) {
+        l.unlock();
+        (void)raw->lock->Refresh();
+        l.lock();
       }
     });
   }

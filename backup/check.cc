@@ -107,12 +107,13 @@ class Checker {
     const auto work = [&] {
       BlobHasher hasher(repo_.key().id);
       Bytes scratch;  // decompressed blobs, reused
+      Bytes pack_bytes;  // the pack, reused (LoadInto)
       while (true) {
         const size_t i = next.fetch_add(1);
         if (i >= todo.size()) break;
         const std::string& pack = todo[i];
         const bool read = options_.read_data && (options_.subset_m == 0 || InSubset(pack, options_.subset_n, options_.subset_m));
-        Status s = read ? ReadPack(pack, present.at(pack), hasher, scratch) : PackHeader(pack, present.at(pack));
+        Status s = read ? ReadPack(pack, present.at(pack), hasher, pack_bytes, scratch) : PackHeader(pack, present.at(pack));
         if (!s.ok()) {
           Error(s.message());
           std::lock_guard<std::mutex> l(mu_);
@@ -177,8 +178,8 @@ class Checker {
   // the salt (it derives the key of every tag), each blob (its tag, with its type and id bound
   // in), the header (its tag) and the header's length (it must land on the header). So the
   // blobs are opened in place in the pack as read, without re-hashing the whole file.
-  Status ReadPack(const std::string& pack, uint64_t size, const BlobHasher& hasher, Bytes& scratch) {
-    SF_ASSIGN_OR_RETURN(Bytes bytes, repo_.backend().Load(FileType::kData, pack));
+  Status ReadPack(const std::string& pack, uint64_t size, const BlobHasher& hasher, Bytes& bytes, Bytes& scratch) {
+    SF_RETURN_IF_ERROR(repo_.backend().LoadInto(FileType::kData, pack, bytes));
     bytes_read_ += bytes.size();
     ++packs_read_;
     if (bytes.size() != size) return DataLossError("data/" + pack + ": changed size while being read");

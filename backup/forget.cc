@@ -219,8 +219,9 @@ class Pruner {
       return OkStatus();
     };
     uint64_t done = 0;
+    Bytes bytes;  // each pack in turn (LoadInto reuses it)
     for (const std::string& pack : repack_) {
-      SF_ASSIGN_OR_RETURN(Bytes bytes, repo_.backend().Load(FileType::kData, pack));
+      SF_RETURN_IF_ERROR(repo_.backend().LoadInto(FileType::kData, pack, bytes));
       if (Hex(Sha256(bytes)) != pack) {
         return DataLossError("data/" + pack + ": its bytes do not match its name; prune stops before deleting anything "
                              "(run check --read-data)");
