@@ -144,6 +144,9 @@ Agent::Agent(AgentConfig config, AgentEnv env)
   spool_errors_ = counter("steadfast_agent_spool_errors_total",
                           "Results lost because they could not be written to the spool.");
   uplink_requests_ = &registry_.AddCounter("steadfast_agent_uplink_requests_total", "Report requests sent to the collector, by result.");
+  actions_total_ = &registry_.AddCounter("steadfast_agent_actions_total",
+                                         "Actions the collector asked for that ended, by action and state "
+                                         "(succeeded, failed, refused).");
   uplink_up_ = gauge("steadfast_agent_uplink_up",
                      "1 if the last exchange with the collector succeeded, else 0.");
   uplink_failures_ = gauge("steadfast_agent_uplink_consecutive_failures",
@@ -188,6 +191,33 @@ Status Agent::Start() {
   if (!spool.ok()) return spool.status().WithContext("open spool " + spool_path);
   spool_ = std::move(spool).value();
 
+  // The actions the collector asked for (PROTOCOL.md, "Actions"): which ids were seen, and
+  // their states until the collector has them.
+  const std::string actions_path = config_.state_dir + "/actions.db";
+  auto action_log = ActionLog::Open(actions_path, env_.clock);
+  if (!action_log.ok() && action_log.status().code() == StatusCode::kDataLoss) {
+    const std::string aside = fmt::format("{}.damaged-{}", actions_path, env_.clock.NowMillis());
+    SF_LOG_ERROR("action log {} is damaged ({}); moving it to {} and starting an empty one", actions_path,
+                 action_log.status().ToString(), aside);
+    SF_RETURN_IF_ERROR(MoveAside(actions_path, aside));
+    action_log = ActionLog::Open(actions_path, env_.clock);
+  }
+  if (!action_log.ok()) return action_log.status().WithContext("open action log " + actions_path);
+  action_log_ = std::move(action_log).value();
+  actions_ = std::make_unique<ActionRunner>(
+      *action_log_, config_.actions.allowed, backup_jobs_.get(), env_.clock,
+      [this](const protocol::ActionRequest& request, const protocol::ActionResult& result) {
+        if (result.state != protocol::ActionState::kRunning) {
+          actions_total_->Add({{"action", request.action}, {"state", std::string(protocol::ActionStateName(result.state))}})
+              .Increment();
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          uplink_wake_ = true;
+        }
+        cv_.notify_all();
+      });
+
   SF_ASSIGN_OR_RETURN(identity_, LoadIdentity(env_.fs, config_.state_dir));
   if (identity_) {
     enrolled_ = true;
@@ -221,6 +251,7 @@ Status Agent::Start() {
   check_thread_ = std::thread([this] { CheckLoop(); });
   uplink_thread_ = std::thread([this] { UplinkLoop(); });
   if (backup_jobs_) backup_jobs_->Start();
+  actions_->Start();
   SF_LOG_INFO("agent started: {} checks on {} workers, spool {} ({} results waiting), collector {}",
               checks_.size(), config_.check_workers, spool_path, spool_->Count(),
               config_.collector_url);
@@ -235,6 +266,7 @@ void Agent::Stop() {
   cv_.notify_all();
   check_cv_.notify_all();
   if (backup_jobs_) backup_jobs_->Stop();  // waits for a job under way (killed at its timeout)
+  if (actions_) actions_->Stop();          // waits for the action under way
   if (check_thread_.joinable()) check_thread_.join();
   // Drops queued runs and waits for the running ones (their wake-ups use mu_, alive here).
   runtime_->Shutdown();
@@ -249,7 +281,8 @@ bool Agent::stopping() const {
 
 bool Agent::WaitFor(Millis d) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, d, [this] { return stopping_; });
+  cv_.wait_for(lock, d, [this] { return stopping_ || uplink_wake_; });
+  uplink_wake_ = false;
   return !stopping_;
 }
 
@@ -367,6 +400,12 @@ void Agent::UplinkLoop() {
   o.batch_size = static_cast<size_t>(config_.uplink.batch_size);
   o.request_timeout = Millis(config_.uplink.timeout_ms);
   o.max_backoff = Millis(config_.uplink.max_backoff_ms);
+  o.poll_interval = Millis(config_.uplink.poll_interval_ms);
+  o.actions = action_log_.get();
+  o.on_actions = [this](const std::vector<protocol::ActionRequest>& actions) {
+    Status st = actions_->Offer(actions);
+    if (!st.ok()) SF_LOG_ERROR("actions: cannot record the collector's actions: {}", st.ToString());
+  };
   uplink_ = std::make_unique<Uplink>(*spool_, env_.http, env_.clock, env_.random, o);
   InventoryReporterOptions io;
   io.collector_url = config_.collector_url;

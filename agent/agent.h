@@ -30,6 +30,8 @@
 
 #include "agent/agent_config.h"
 #include "agent/agent_metrics.h"
+#include "agent/action_log.h"
+#include "agent/action_runner.h"
 #include "agent/backup_jobs.h"
 #include "agent/check.h"
 #include "agent/check_metrics.h"
@@ -97,6 +99,8 @@ class Agent {
 
   // After Start: the spool (for tests and the health handler).
   Spool* spool() { return spool_.get(); }
+  // After Start: the collector's actions and their states.
+  ActionLog* action_log() { return action_log_.get(); }
   const AgentConfig& config() const { return config_; }
   // The backup jobs' runner (null without jobs or a command runner): emergency_backup and
   // --run-backup-job use it, started or not.
@@ -141,6 +145,7 @@ class Agent {
   std::condition_variable check_cv_;  // the check thread: a run started or ended
   bool stopping_ = false;             // guarded by mu_
   bool check_event_ = false;          // guarded by mu_
+  bool uplink_wake_ = false;          // guarded by mu_: an action state to report
   bool started_ = false;              // controlling thread only
   std::thread check_thread_;
   std::thread uplink_thread_;
@@ -175,6 +180,7 @@ class Agent {
   Counter* uplink_outages_ = nullptr;
   Gauge* uplink_last_success_ = nullptr;
   Gauge* uplink_last_failure_ = nullptr;
+  MetricFamily<Counter>* actions_total_ = nullptr;
   std::mutex metrics_mu_;
   SpoolDrops dropped_reported_;     // guarded by metrics_mu_
   int64_t outages_reported_ = 0;    // guarded by metrics_mu_
@@ -183,6 +189,8 @@ class Agent {
   http::Router router_;
   std::unique_ptr<http::HttpServer> metrics_server_;
   std::unique_ptr<BackupJobRunner> backup_jobs_;  // when the config has backup jobs
+  std::unique_ptr<ActionLog> action_log_;
+  std::unique_ptr<ActionRunner> actions_;  // after backup_jobs_: destroyed (joined) first
 };
 
 }  // namespace steadfast::agent

@@ -28,12 +28,27 @@ bool ValidCheckName(const std::string& name) {
 
 Status ParseUplink(const config::ConfigNode& n, UplinkConfig* u) {
   SF_RETURN_IF_ERROR(
-      n.CheckNoUnknownKeys({"batch_size", "interval", "timeout", "max_backoff", "spool_max_rows"}));
+      n.CheckNoUnknownKeys({"batch_size", "interval", "timeout", "max_backoff", "spool_max_rows", "poll_interval"}));
   SF_ASSIGN_OR_RETURN(u->batch_size, n["batch_size"].Int(500, 1, 10'000));
   SF_ASSIGN_OR_RETURN(u->interval_ms, n["interval"].DurationMillis(5 * kSecond, 100, kHour));
   SF_ASSIGN_OR_RETURN(u->timeout_ms, n["timeout"].DurationMillis(10 * kSecond, kSecond, kMinute));
   SF_ASSIGN_OR_RETURN(u->max_backoff_ms, n["max_backoff"].DurationMillis(kMinute, kSecond, kDay));
   SF_ASSIGN_OR_RETURN(u->spool_max_rows, n["spool_max_rows"].Int(100'000, 100, 100'000'000));
+  SF_ASSIGN_OR_RETURN(u->poll_interval_ms, n["poll_interval"].DurationMillis(15 * kSecond, kSecond, kHour));
+  return OkStatus();
+}
+
+Status ParseActions(const config::ConfigNode& n, const std::vector<BackupJobConfig>& jobs, ActionsConfig* a) {
+  SF_RETURN_IF_ERROR(n.CheckNoUnknownKeys({"allowed"}));
+  SF_ASSIGN_OR_RETURN(a->allowed, n["allowed"].StringList());
+  for (const std::string& name : a->allowed) {
+    if (std::find(std::begin(kKnownActions), std::end(kKnownActions), name) == std::end(kKnownActions)) {
+      return n["allowed"].Error("unknown action '" + name + "' (known: emergency_backup)");
+    }
+    if (name == "emergency_backup" && jobs.empty()) {
+      return n["allowed"].Error("emergency_backup needs backup_jobs to run");
+    }
+  }
   return OkStatus();
 }
 
@@ -111,7 +126,7 @@ StatusOr<AgentConfig> ParseAgentConfig(const config::ConfigDocument& doc,
   SF_RETURN_IF_ERROR(root.CheckNoUnknownKeys(
       {"collector_url", "enrollment_token", "enrollment_token_file", "state_dir", "metrics_listen",
        "proc_root", "sys_root", "dev_root", "etc_root", "var_root", "check_workers", "log",
-       "uplink", "spool", "tls", "checks", "backup_jobs", "backup_program"}));
+       "uplink", "spool", "tls", "checks", "backup_jobs", "backup_program", "actions"}));
   AgentConfig c;
   SF_ASSIGN_OR_RETURN(c.collector_url, root["collector_url"].RequiredString());
   if (c.collector_url.rfind("http://", 0) != 0 && c.collector_url.rfind("https://", 0) != 0) {
@@ -167,6 +182,7 @@ StatusOr<AgentConfig> ParseAgentConfig(const config::ConfigDocument& doc,
   c.log.component = "steadfast-agent";
 
   SF_RETURN_IF_ERROR(ParseUplink(root["uplink"], &c.uplink));
+  SF_RETURN_IF_ERROR(ParseActions(root["actions"], c.backup_jobs, &c.actions));
   SF_RETURN_IF_ERROR(ParseSpool(root["spool"], root["uplink"]["spool_max_rows"], &c.spool));
   c.uplink.spool_max_rows = c.spool.max_rows;
 

@@ -22,6 +22,16 @@ struct UplinkConfig {
   int64_t timeout_ms = 10'000;  // per request
   int64_t max_backoff_ms = 60'000;
   int64_t spool_max_rows = 100'000;  // the older spelling of spool.max_rows (same value)
+  // With nothing to send, a report is still made this often (an empty one): the collector's
+  // answer is how actions reach the agent (PROTOCOL.md, "Actions").
+  int64_t poll_interval_ms = 15'000;
+};
+
+// The actions the collector may ask this agent to run (PROTOCOL.md, "Actions"); anything else
+// is refused. Empty (the default): none.
+inline constexpr const char* kKnownActions[] = {"emergency_backup"};
+struct ActionsConfig {
+  std::vector<std::string> allowed;
 };
 
 // The spool's bounds (agent/spool.h: metrics-only samples are dropped first, status changes
@@ -55,6 +65,7 @@ struct AgentConfig {
   SpoolConfig spool;
   LogOptions log;
   UplinkConfig uplink;
+  ActionsConfig actions;
   TlsConfig tls;
   std::vector<CheckSpec> checks;
   std::vector<BackupJobConfig> backup_jobs;  // agent/backup_jobs.h

@@ -113,18 +113,36 @@ UplinkResult Uplink::SendOnce() {
     result.message = "cannot read the spool: " + entries.status().ToString();
     return Fail(std::move(result));
   }
-  if (entries->empty()) {
-    result.outcome = UplinkOutcome::kIdle;
-    return result;
+  std::vector<PendingActionResult> pending;
+  if (options_.actions != nullptr) {
+    auto unreported = options_.actions->Unreported(protocol::kMaxActionResultsPerBatch);
+    if (!unreported.ok()) {
+      result.message = "cannot read the action log: " + unreported.status().ToString();
+      return Fail(std::move(result));
+    }
+    pending = std::move(unreported).value();
   }
-  const uint64_t first_seq = entries->front().seq;
-  const uint64_t last_seq = entries->back().seq;
+  if (entries->empty() && pending.empty()) {
+    // Nothing to send; an empty report once a poll is due (the answer brings actions).
+    const bool poll_due = options_.on_actions && (last_exchange_ == std::chrono::steady_clock::time_point{} ||
+                                                  now - last_exchange_ >= options_.poll_interval);
+    if (!poll_due) {
+      result.outcome = UplinkOutcome::kIdle;
+      return result;
+    }
+  }
+  if (actions_alone_ && pending.empty()) actions_alone_ = false;
+  if (actions_alone_) entries->clear();  // the last batch with both was refused: find out which
+  const uint64_t first_seq = entries->empty() ? 0 : entries->front().seq;
+  const uint64_t last_seq = entries->empty() ? 0 : entries->back().seq;
   result.entries = entries->size();
+  result.action_results = pending.size();
 
   protocol::ReportBatch envelope;
   envelope.agent_id = options_.agent_id;
   envelope.sent_at_ms = clock_.NowMillis();
   envelope.host = options_.host;
+  for (const PendingActionResult& p : pending) envelope.action_results.push_back(p.result);
 
   http::HttpClientRequest req;
   req.method = "POST";
@@ -160,26 +178,41 @@ UplinkResult Uplink::SendOnce() {
       result.message = "collector answered 200 with an unreadable ack: " + ack.status().message();
       return Fail(std::move(result));
     }
-    if (ack->acked_through < first_seq) {
+    if (result.entries > 0 && ack->acked_through < first_seq) {
       result.message = fmt::format("collector acknowledged through {}, before this batch ({}-{})",
                                    ack->acked_through, first_seq, last_seq);
       return Fail(std::move(result));
     }
     // Never delete past this batch: later rows were not sent.
     const uint64_t through = std::min(ack->acked_through, last_seq);
-    auto deleted = spool_.Ack(through);
-    if (!deleted.ok()) {
-      result.message = "cannot delete acknowledged results: " + deleted.status().ToString();
-      return Fail(std::move(result));
+    if (result.entries > 0) {
+      auto deleted = spool_.Ack(through);
+      if (!deleted.ok()) {
+        result.message = "cannot delete acknowledged results: " + deleted.status().ToString();
+        return Fail(std::move(result));
+      }
     }
+    if (!pending.empty()) {
+      std::vector<std::pair<std::string, int64_t>> versions;
+      for (const PendingActionResult& p : pending) versions.emplace_back(p.result.id, p.version);
+      Status marked = options_.actions->MarkReported(versions);
+      // Not fatal: they are sent again, and the collector takes a state it has as a no-op.
+      if (!marked.ok()) SF_LOG_WARN("uplink: cannot mark action results reported: {}", marked.ToString());
+    }
+    last_exchange_ = clock_.Monotonic();
+    actions_alone_ = false;
+    if (!ack->actions.empty() && options_.on_actions) options_.on_actions(ack->actions);
     failures_ = 0;
     next_attempt_ = {};
     last_success_ms_ = clock_.NowMillis();
     batch_size_ = std::min(std::max<size_t>(options_.batch_size, 1), batch_size_ * 2);
     result.outcome = UplinkOutcome::kSent;
     result.acked_through = through;
-    result.message = fmt::format("{} results delivered ({} new, {} duplicates)", result.entries,
-                                 ack->accepted, ack->duplicates);
+    result.message = fmt::format("{} results delivered ({} new, {} duplicates){}", result.entries,
+                                 ack->accepted, ack->duplicates,
+                                 result.action_results > 0
+                                     ? fmt::format(", {} action states", result.action_results)
+                                     : std::string());
     SF_LOG_DEBUG("uplink: {}", result.message);
     return result;
   }
@@ -204,6 +237,33 @@ UplinkResult Uplink::SendOnce() {
   // 415 after the fallback to identity: treated as malformed, as PROTOCOL.md says.
   if (code == 400 || code == 413 || code == 415 || code == 422) {
     const std::string why = fmt::format("HTTP {}: {}", code, ErrorMessageOf(resp->body));
+    if (!pending.empty() && result.entries > 0) {
+      // Results and action states together: send the action states alone next, to see which.
+      actions_alone_ = true;
+      failures_ = 0;
+      result.outcome = UplinkOutcome::kBatchSplit;
+      result.message = fmt::format("collector refused a batch with action states ({}); sending those alone", why);
+      SF_LOG_WARN("uplink: {}", result.message);
+      return result;
+    }
+    if (!pending.empty()) {
+      // The action states alone are refused: they can never be delivered. Marked reported, so
+      // that they do not block everything after them.
+      std::vector<std::pair<std::string, int64_t>> versions;
+      for (const PendingActionResult& p : pending) versions.emplace_back(p.result.id, p.version);
+      (void)options_.actions->MarkReported(versions);
+      actions_alone_ = false;
+      failures_ = 0;
+      result.outcome = UplinkOutcome::kRejected;
+      result.message = fmt::format("collector refused {} action states ({}); dropped them", pending.size(), why);
+      SF_LOG_ERROR("uplink: {}", result.message);
+      return result;
+    }
+    if (result.entries == 0) {
+      // An empty poll refused: nothing to split or move aside; try again later.
+      result.message = fmt::format("collector refused an empty report ({})", why);
+      return Fail(std::move(result));
+    }
     failures_ = 0;
     if (result.entries > 1) {
       batch_size_ = std::max<size_t>(result.entries / 2, 1);

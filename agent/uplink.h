@@ -15,15 +15,24 @@
 // Entries stay in the spool until a 200 covers them, so a response lost after the collector
 // stored the batch only causes a resend, which the collector deduplicates on seq.
 //
+// Actions (PROTOCOL.md, "Actions"): with an ActionLog, each batch also carries the action
+// states the collector has not acknowledged (a batch may carry only those), a 200 marks them
+// reported, and the actions in the answer go to `on_actions`. With nothing at all to send, an
+// empty batch still goes out once `poll_interval` has passed since the last exchange, so that
+// actions reach an idle agent.
+//
 // SendOnce never sleeps: during a backoff it returns kRetryLater at once with the time left,
 // and the caller waits (interruptibly). Not thread-safe: one uplink thread drives it.
 #pragma once
+
+#include <functional>
 
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "agent/action_log.h"
 #include "agent/spool.h"
 #include "common/clock.h"
 #include "common/http/http_client.h"
@@ -41,10 +50,13 @@ struct UplinkOptions {
   Millis request_timeout{10'000};
   Millis initial_backoff{1'000};
   Millis max_backoff{60'000};
+  Millis poll_interval{15'000};
+  ActionLog* actions = nullptr;  // optional
+  std::function<void(const std::vector<protocol::ActionRequest>&)> on_actions;
 };
 
 enum class UplinkOutcome {
-  kIdle,          // spool empty, nothing sent
+  kIdle,          // nothing to send and no poll due: nothing sent
   kSent,          // 200: entries acknowledged and deleted
   kRetryLater,    // transient failure or still backing off; wait retry_after
   kBatchSplit,    // batch refused as malformed; the batch size was halved, retry now
@@ -58,6 +70,7 @@ struct UplinkResult {
   UplinkOutcome outcome = UplinkOutcome::kIdle;
   int http_status = 0;  // 0 when no HTTP answer
   size_t entries = 0;   // entries in the batch sent
+  size_t action_results = 0;  // action states in it
   uint64_t acked_through = 0;
   Millis retry_after{0};   // for kRetryLater: how long to wait before the next SendOnce
   bool attempted = false;  // a request went out (false while backing off or idle)
@@ -97,8 +110,10 @@ class Uplink {
   int failures_ = 0;
   bool compress_ = true;
   bool unauthorized_ = false;
+  bool actions_alone_ = false;  // send only action states (a batch with both was refused)
   int64_t last_success_ms_ = 0;
   std::chrono::steady_clock::time_point next_attempt_{};
+  std::chrono::steady_clock::time_point last_exchange_{};  // of the last 200 (polls are due from it)
 };
 
 }  // namespace steadfast::agent

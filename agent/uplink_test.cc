@@ -352,7 +352,7 @@ TEST_F(UplinkTest, AckNeverDeletesPastTheBatch) {
   std::vector<uint64_t> seqs = Spool(4);
   MaxRandom random;
   auto uplink = MakeUplink(random);
-  client_.PushStatus(200, protocol::EncodeReportAck({seqs.back() + 100, 2, 0}));
+  client_.PushStatus(200, protocol::EncodeReportAck({seqs.back() + 100, 2, 0, {}}));
   UplinkResult r = uplink->SendOnce();
   EXPECT_EQ(r.outcome, UplinkOutcome::kSent);
   EXPECT_EQ(r.acked_through, seqs[1]);
@@ -363,7 +363,7 @@ TEST_F(UplinkTest, PartialAckKeepsTheRest) {
   std::vector<uint64_t> seqs = Spool(4);
   MaxRandom random;
   auto uplink = MakeUplink(random);
-  client_.PushStatus(200, protocol::EncodeReportAck({seqs[1], 2, 0}));
+  client_.PushStatus(200, protocol::EncodeReportAck({seqs[1], 2, 0, {}}));
   EXPECT_EQ(uplink->SendOnce().outcome, UplinkOutcome::kSent);
   EXPECT_EQ(spool_->Count(), 2);
 }
@@ -372,7 +372,7 @@ TEST_F(UplinkTest, AckBeforeTheBatchOrUnreadableIsRetried) {
   std::vector<uint64_t> seqs = Spool(2);
   MaxRandom random;
   auto uplink = MakeUplink(random);
-  client_.PushStatus(200, protocol::EncodeReportAck({seqs[0] - 1, 0, 0}));
+  client_.PushStatus(200, protocol::EncodeReportAck({seqs[0] - 1, 0, 0, {}}));
   EXPECT_EQ(uplink->SendOnce().outcome, UplinkOutcome::kRetryLater);
   clock_.Advance(Millis(60'000));
   client_.PushStatus(200, "<html>proxy login</html>");

@@ -239,6 +239,13 @@ HttpResponse IngestHandler::Reports(const HttpRequest& request) {
   }
 
   const int64_t received_at_ms = clock_.NowMillis();
+  if (!batch->action_results.empty() && options_.record_actions) {
+    Status recorded = options_.record_actions(agent->agent_id, batch->action_results, received_at_ms);
+    if (!recorded.ok()) {
+      SF_LOG_ERROR("reports: storing the action states of agent {} failed: {}", agent->agent_id, recorded.ToString());
+      return Finish("unavailable", started, StorageUnavailable(recorded));
+    }
+  }
   StatusOr<protocol::ReportAck> ack = storage_.IngestBatch(*batch, received_at_ms);
   if (!ack.ok()) {
     switch (ack.status().code()) {
@@ -256,6 +263,15 @@ HttpResponse IngestHandler::Reports(const HttpRequest& request) {
   results_total_.Increment(ack->accepted);
   duplicate_results_total_.Increment(ack->duplicates);
   if (options_.after_store) options_.after_store(*batch, received_at_ms);
+  if (options_.deliver_actions) {
+    StatusOr<std::vector<protocol::ActionRequest>> actions = options_.deliver_actions(agent->agent_id, received_at_ms);
+    if (actions.ok()) {
+      ack->actions = std::move(actions).value();
+    } else {
+      SF_LOG_WARN("reports: cannot list the actions waiting for agent {}: {}", agent->agent_id,
+                  actions.status().ToString());
+    }
+  }
   return Finish("ok", started, HttpResponse::Json(200, protocol::EncodeReportAck(*ack)));
 }
 

@@ -44,6 +44,13 @@ struct IngestOptions {
   // Called with every batch once it is durable (before the answer), with its received time:
   // the alert engine's feed. Must not block.
   std::function<void(const protocol::ReportBatch&, int64_t received_at_ms)> after_store;
+  // Actions (PROTOCOL.md, "Actions"): the states an agent reported, stored durably before the
+  // answer (an error answers 503 and the agent retries); and the actions to list in the answer
+  // (an error there only leaves them for the next report).
+  std::function<Status(const std::string& agent_id, const std::vector<protocol::ActionResult>&, int64_t now_ms)>
+      record_actions;
+  std::function<StatusOr<std::vector<protocol::ActionRequest>>(const std::string& agent_id, int64_t now_ms)>
+      deliver_actions;
 };
 
 class IngestHandler {

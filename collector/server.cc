@@ -41,6 +41,15 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
   ingest_options.after_store = [raw = s.get()](const protocol::ReportBatch& batch, int64_t received_at_ms) {
     if (raw->alert_engine_) raw->alert_engine_->Observe(batch, received_at_ms);
   };
+  // The action store exists before the listener starts (it is opened with the admin stores).
+  ingest_options.record_actions = [raw = s.get()](const std::string& agent_id,
+                                                  const std::vector<protocol::ActionResult>& results,
+                                                  int64_t now_ms) -> Status {
+    return raw->action_store_->Record(agent_id, results, now_ms).status();
+  };
+  ingest_options.deliver_actions = [raw = s.get()](const std::string& agent_id, int64_t now_ms) {
+    return raw->action_store_->Deliver(agent_id, now_ms);
+  };
   s->ingest_ = std::make_unique<IngestHandler>(*s->storage_, deps.clock, *s->registry_, std::move(ingest_options));
   s->status_collector_ = std::make_unique<HostCheckStatusCollector>(*s->storage_);
   s->api_ = std::make_unique<ApiHandlers>(*s->storage_, deps.clock, *s->registry_,
@@ -107,6 +116,15 @@ StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Collecto
   s->alert_handlers_ = std::make_unique<api::AlertHandlers>(*s->alert_store_, *s->accounts_, deps.clock,
                                                             s->alerting_config_->live());
   s->alert_handlers_->AddRoutes(*s->routes_);
+  {
+    audit::SqliteAuditLog* log = s->audit_.get();
+    SF_ASSIGN_OR_RETURN(s->action_store_,
+                        actions::ActionStore::Open(*s->admin_db_, [log](sqlite::SqliteDb& db, const audit::AuditEvent& e) {
+                          return log->AppendInTransaction(db, e).status();
+                        }));
+  }
+  s->action_handlers_ = std::make_unique<api::ActionHandlers>(*s->action_store_, deps.clock);
+  s->action_handlers_->AddRoutes(*s->routes_);
   s->oncall_handlers_ = std::make_unique<api::OncallHandlers>(*s->alerting_config_, deps.clock, [raw = s.get()] {
     if (raw->alert_engine_) raw->alert_engine_->Wake();
   });

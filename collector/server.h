@@ -18,10 +18,12 @@
 #include <thread>
 
 #include "collector/accounts/sqlite_account_store.h"
+#include "collector/actions/action_store.h"
 #include "collector/alerts/alert_engine.h"
 #include "collector/alerts/alert_store.h"
 #include "collector/alerts/config_manager.h"
 #include "collector/alerts/outbox_sender.h"
+#include "collector/api/action_handlers.h"
 #include "collector/api/alert_handlers.h"
 #include "collector/api/audit_handlers.h"
 #include "collector/api/auth_handlers.h"
@@ -82,6 +84,7 @@ class CollectorServer {
   inventory::InventoryStore& inventory() { return *inventory_; }
   audit::SqliteAuditLog& audit_log() { return *audit_; }
   alerts::SqliteAlertStore& alert_store() { return *alert_store_; }
+  actions::ActionStore& action_store() { return *action_store_; }
   // Null when the config has no `alerting:` section.
   alerts::AlertEngine* alert_engine() { return alert_engine_.get(); }
   alerts::OutboxSender* outbox_sender() { return outbox_sender_.get(); }
@@ -127,6 +130,8 @@ class CollectorServer {
   std::unique_ptr<alerts::AlertingConfigManager> alerting_config_;
   std::optional<alerts::AckLinks> ack_links_;
   std::unique_ptr<api::AlertHandlers> alert_handlers_;
+  std::unique_ptr<actions::ActionStore> action_store_;
+  std::unique_ptr<api::ActionHandlers> action_handlers_;
   std::unique_ptr<api::OncallHandlers> oncall_handlers_;
   std::unique_ptr<http::HttpClient> owned_notify_client_;
   std::unique_ptr<alerts::AlertEngine> alert_engine_;

@@ -1,5 +1,6 @@
 #include "common/protocol/protocol.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fmt/format.h>
@@ -45,6 +46,24 @@ CheckStatus WorseStatus(CheckStatus a, CheckStatus b) {
     return 1;
   };
   return rank(a) >= rank(b) ? a : b;
+}
+
+std::string_view ActionStateName(ActionState s) {
+  switch (s) {
+    case ActionState::kRunning: return "running";
+    case ActionState::kSucceeded: return "succeeded";
+    case ActionState::kFailed: return "failed";
+    case ActionState::kRefused: return "refused";
+  }
+  return "failed";
+}
+
+StatusOr<ActionState> ParseActionState(std::string_view name) {
+  if (name == "running") return ActionState::kRunning;
+  if (name == "succeeded") return ActionState::kSucceeded;
+  if (name == "failed") return ActionState::kFailed;
+  if (name == "refused") return ActionState::kRefused;
+  return InvalidArgumentError("must be one of running, succeeded, failed, refused");
 }
 
 namespace {
@@ -217,6 +236,97 @@ Status ResultFromJson(const json& j, const std::string& path, CheckResult* r) {
     if (!d->is_object()) return FieldError(rd.PathOf("details"), "expected an object");
     r->details_json = d->dump();
     if (r->details_json.size() > 64 * 1024) return FieldError(rd.PathOf("details"), "larger than 64 KiB");
+  }
+  return OkStatus();
+}
+
+// Action ids and names: short, and only characters that need no escaping anywhere they go
+// (URLs, logs, file names).
+Status ActionToken(const ObjectReader& r, const std::string& key, size_t max, std::string* out) {
+  SF_RETURN_IF_ERROR(r.String(key, true, out, max));
+  if (out->empty()) return FieldError(r.PathOf(key), "must not be empty");
+  for (char c : *out) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return FieldError(r.PathOf(key), "may hold only letters, digits, '-', '_' and '.'");
+    }
+  }
+  return OkStatus();
+}
+
+// A JSON object member kept as its text, at most `max` bytes serialised.
+Status ObjectText(const ObjectReader& r, const std::string& key, size_t max, std::string* out) {
+  *out = "{}";
+  const json* d = r.Find(key);
+  if (d == nullptr) return OkStatus();
+  if (!d->is_object()) return FieldError(r.PathOf(key), "expected an object");
+  *out = d->dump();
+  if (out->size() > max) return FieldError(r.PathOf(key), "larger than " + std::to_string(max) + " bytes");
+  return OkStatus();
+}
+
+json ObjectOf(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  return j.is_discarded() || !j.is_object() ? json::object() : j;
+}
+
+json ActionResultToJson(const ActionResult& a) {
+  json j{{"id", a.id},
+         {"state", std::string(ActionStateName(a.state))},
+         {"summary", a.summary},
+         {"details", ObjectOf(a.details_json)}};
+  if (a.started_at_ms > 0) j["started_at"] = FormatRfc3339Millis(a.started_at_ms);
+  if (a.finished_at_ms > 0) j["finished_at"] = FormatRfc3339Millis(a.finished_at_ms);
+  return j;
+}
+
+Status ActionResultFromJson(const json& j, const std::string& path, ActionResult* a) {
+  ObjectReader r(j, path);
+  SF_RETURN_IF_ERROR(r.RequireObject());
+  SF_RETURN_IF_ERROR(ActionToken(r, "id", kMaxActionIdBytes, &a->id));
+  std::string state;
+  SF_RETURN_IF_ERROR(r.String("state", true, &state, 16));
+  auto st = ParseActionState(state);
+  if (!st.ok()) return FieldError(r.PathOf("state"), st.status().message() + ", got '" + state + "'");
+  a->state = *st;
+  SF_RETURN_IF_ERROR(r.String("summary", false, &a->summary));
+  SF_RETURN_IF_ERROR(r.Timestamp("started_at", false, &a->started_at_ms));
+  SF_RETURN_IF_ERROR(r.Timestamp("finished_at", false, &a->finished_at_ms));
+  return ObjectText(r, "details", 64 * 1024, &a->details_json);
+}
+
+json ActionRequestToJson(const ActionRequest& a) {
+  return json{{"id", a.id},
+              {"action", a.action},
+              {"params", ObjectOf(a.params_json)},
+              {"requested_at", FormatRfc3339Millis(a.requested_at_ms)},
+              {"requested_by", a.requested_by},
+              {"expires_at", FormatRfc3339Millis(a.expires_at_ms)}};
+}
+
+Status ActionRequestFromJson(const json& j, const std::string& path, ActionRequest* a) {
+  ObjectReader r(j, path);
+  SF_RETURN_IF_ERROR(r.RequireObject());
+  SF_RETURN_IF_ERROR(ActionToken(r, "id", kMaxActionIdBytes, &a->id));
+  SF_RETURN_IF_ERROR(ActionToken(r, "action", 64, &a->action));
+  SF_RETURN_IF_ERROR(ObjectText(r, "params", kMaxActionParamsBytes, &a->params_json));
+  SF_RETURN_IF_ERROR(r.Timestamp("requested_at", true, &a->requested_at_ms));
+  SF_RETURN_IF_ERROR(r.String("requested_by", false, &a->requested_by, 255));
+  return r.Timestamp("expires_at", true, &a->expires_at_ms);
+}
+
+// The optional "action_results" of a batch.
+Status ActionResultsFromJson(const ObjectReader& r, std::vector<ActionResult>* out) {
+  const json* list = r.Find("action_results");
+  if (list == nullptr) return OkStatus();
+  if (!list->is_array()) return FieldError("action_results", "expected an array");
+  if (list->size() > kMaxActionResultsPerBatch) {
+    return FieldError("action_results",
+                      "more than " + std::to_string(kMaxActionResultsPerBatch) + " action results in one batch");
+  }
+  for (size_t i = 0; i < list->size(); ++i) {
+    ActionResult a;
+    SF_RETURN_IF_ERROR(ActionResultFromJson((*list)[i], "action_results[" + std::to_string(i) + "]", &a));
+    out->push_back(std::move(a));
   }
   return OkStatus();
 }
@@ -719,7 +829,12 @@ class FastBatchReader {
       case Ctx::kSkip: return true;
       case Ctx::kDetails: details_.Key(k); return true;
       case Ctx::kLabels: label_key_ = std::move(k); return true;
-      case Ctx::kTop: field_ = Lookup(kBatchFields, k); seen = &top_seen_; break;
+      case Ctx::kTop:
+        // Action results are rare: the reference decoder reads them.
+        if (k == "action_results") return false;
+        field_ = Lookup(kBatchFields, k);
+        seen = &top_seen_;
+        break;
       case Ctx::kHost: field_ = Lookup(kHostFields, k); seen = &host_seen_; break;
       case Ctx::kResult: field_ = Lookup(kResultFields, k); seen = &result_seen_; break;
       case Ctx::kMetric: field_ = Lookup(kMetricFields, k); seen = &metric_seen_; break;
@@ -1040,7 +1155,13 @@ std::string EncodeReportBatch(const ReportBatch& b) {
          {"sent_at", FormatRfc3339Millis(b.sent_at_ms)},
          {"host", HostToJson(b.host)},
          {"results", std::move(results)}};
-  return j.dump();
+  if (!b.action_results.empty()) {
+    json actions = json::array();
+    for (const ActionResult& a : b.action_results) actions.push_back(ActionResultToJson(a));
+    j["action_results"] = std::move(actions);
+  }
+  // Strings from the host (a file name in an error) may not be UTF-8: replaced, never thrown.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string EncodeReportBatchRaw(const ReportBatch& envelope,
@@ -1049,7 +1170,12 @@ std::string EncodeReportBatchRaw(const ReportBatch& envelope,
          {"agent_id", envelope.agent_id},
          {"sent_at", FormatRfc3339Millis(envelope.sent_at_ms)},
          {"host", HostToJson(envelope.host)}};
-  std::string out = j.dump();
+  if (!envelope.action_results.empty()) {
+    json actions = json::array();
+    for (const ActionResult& a : envelope.action_results) actions.push_back(ActionResultToJson(a));
+    j["action_results"] = std::move(actions);
+  }
+  std::string out = j.dump(-1, ' ', false, json::error_handler_t::replace);
   out.pop_back();  // the envelope's closing brace: the results follow
   size_t bytes = out.size() + 16;
   for (const auto& e : results) bytes += e.result_json.size() + 32;
@@ -1100,6 +1226,7 @@ StatusOr<ReportBatch> DecodeReportBatchReference(std::string_view text) {
     SF_RETURN_IF_ERROR(ResultFromJson((*results)[i], path, &e.result));
     b.results.push_back(std::move(e));
   }
+  SF_RETURN_IF_ERROR(ActionResultsFromJson(r, &b.action_results));
   return b;
 }
 
@@ -1121,6 +1248,12 @@ std::string EncodeReportAck(const ReportAck& a) {
   out.append(digits, std::to_chars(digits, digits + sizeof(digits), a.accepted).ptr);
   out += ",\"acked_through\":";
   out.append(digits, std::to_chars(digits, digits + sizeof(digits), a.acked_through).ptr);
+  if (!a.actions.empty()) {
+    json actions = json::array();
+    for (const ActionRequest& r : a.actions) actions.push_back(ActionRequestToJson(r));
+    out += ",\"actions\":";
+    out += actions.dump();
+  }
   out += ",\"duplicates\":";
   out.append(digits, std::to_chars(digits, digits + sizeof(digits), a.duplicates).ptr);
   out += '}';
@@ -1139,6 +1272,17 @@ StatusOr<ReportAck> DecodeReportAck(std::string_view text) {
   a.acked_through = static_cast<uint64_t>(through);
   a.accepted = static_cast<int>(accepted);
   a.duplicates = static_cast<int>(dup);
+  if (const json* list = r.Find("actions")) {
+    if (!list->is_array()) return FieldError("actions", "expected an array");
+    if (list->size() > kMaxActionsPerAck) {
+      return FieldError("actions", "more than " + std::to_string(kMaxActionsPerAck) + " actions");
+    }
+    for (size_t i = 0; i < list->size(); ++i) {
+      ActionRequest req;
+      SF_RETURN_IF_ERROR(ActionRequestFromJson((*list)[i], "actions[" + std::to_string(i) + "]", &req));
+      a.actions.push_back(std::move(req));
+    }
+  }
   return a;
 }
 

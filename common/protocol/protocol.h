@@ -66,6 +66,37 @@ struct RawReportEntry {
   std::string result_json;
 };
 
+// Actions (PROTOCOL.md, "Actions"): the collector asks an agent to run an allow-listed action
+// in its answer to a report; the agent reports how it went in later reports.
+inline constexpr size_t kMaxActionsPerAck = 100;
+inline constexpr size_t kMaxActionResultsPerBatch = 100;
+inline constexpr size_t kMaxActionIdBytes = 64;
+inline constexpr size_t kMaxActionParamsBytes = 4'096;
+
+struct ActionRequest {
+  std::string id;      // "act-" and hex; unique, the key of every report about it
+  std::string action;  // e.g. "emergency_backup"
+  std::string params_json = "{}";  // a JSON object, at most kMaxActionParamsBytes
+  int64_t requested_at_ms = 0;
+  std::string requested_by;  // the person (or plan) who asked
+  int64_t expires_at_ms = 0;  // the agent refuses to start it after this
+  friend bool operator==(const ActionRequest&, const ActionRequest&) = default;
+};
+
+enum class ActionState { kRunning, kSucceeded, kFailed, kRefused };
+std::string_view ActionStateName(ActionState s);  // "running", "succeeded", "failed", "refused"
+StatusOr<ActionState> ParseActionState(std::string_view name);
+
+struct ActionResult {
+  std::string id;
+  ActionState state = ActionState::kRunning;
+  std::string summary;  // one line
+  int64_t started_at_ms = 0;
+  int64_t finished_at_ms = 0;  // 0 while running
+  std::string details_json = "{}";  // a JSON object, at most 64 KiB
+  friend bool operator==(const ActionResult&, const ActionResult&) = default;
+};
+
 // POST /api/v1/reports body.
 struct ReportBatch {
   int version = kProtocolVersion;
@@ -73,14 +104,17 @@ struct ReportBatch {
   int64_t sent_at_ms = 0;
   HostInfo host;
   std::vector<ReportEntry> results;
+  std::vector<ActionResult> action_results;  // omitted when none
   friend bool operator==(const ReportBatch&, const ReportBatch&) = default;
 };
 
-// 200 response to a report: every entry of the batch is durable (new or duplicate).
+// 200 response to a report: every entry of the batch is durable (new or duplicate), and so are
+// its action results.
 struct ReportAck {
   uint64_t acked_through = 0;  // highest seq of the batch
   int accepted = 0;            // newly stored
   int duplicates = 0;          // already stored before (a retry)
+  std::vector<ActionRequest> actions;  // actions waiting for this agent (omitted when none)
 };
 
 // POST /api/v1/enroll

@@ -48,8 +48,8 @@ TEST(ProtocolTest, ReportBatchRoundTrips) {
 }
 
 TEST(ProtocolTest, ReportAckTextIsTheJsonDump) {
-  for (ReportAck ack : {ReportAck{0, 0, 0}, ReportAck{42, 1, 1}, ReportAck{UINT64_MAX, INT32_MAX, -1},
-                        ReportAck{1'796'870'674'123'000, 50, 0}}) {
+  for (ReportAck ack : {ReportAck{0, 0, 0, {}}, ReportAck{42, 1, 1, {}}, ReportAck{UINT64_MAX, INT32_MAX, -1, {}},
+                        ReportAck{1'796'870'674'123'000, 50, 0, {}}}) {
     EXPECT_EQ(EncodeReportAck(ack), nlohmann::json({{"acked_through", ack.acked_through},
                                                     {"accepted", ack.accepted},
                                                     {"duplicates", ack.duplicates}})
@@ -58,7 +58,7 @@ TEST(ProtocolTest, ReportAckTextIsTheJsonDump) {
 }
 
 TEST(ProtocolTest, OtherMessagesRoundTrip) {
-  ReportAck ack{42, 1, 1};
+  ReportAck ack{42, 1, 1, {}};
   auto a = DecodeReportAck(EncodeReportAck(ack));
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->acked_through, 42u);
@@ -124,8 +124,82 @@ INSTANTIATE_TEST_SUITE_P(
                       j["results"].push_back(one);
                     }
                   },
-                  "results"}),
+                  "results"},
+        Rejection{"action_results_object", [](auto& j) { j["action_results"] = nlohmann::json::object(); },
+                  "action_results"},
+        Rejection{"action_result_bad_state",
+                  [](auto& j) { j["action_results"] = {{{"id", "act-1"}, {"state", "done"}}}; },
+                  "action_results[0].state"},
+        Rejection{"action_result_no_id", [](auto& j) { j["action_results"] = {{{"state", "running"}}}; },
+                  "action_results[0].id"},
+        Rejection{"action_result_id_with_slash",
+                  [](auto& j) { j["action_results"] = {{{"id", "../x"}, {"state", "failed"}}}; },
+                  "action_results[0].id"},
+        Rejection{"action_result_bad_time",
+                  [](auto& j) {
+                    j["action_results"] = {{{"id", "act-1"}, {"state", "failed"}, {"finished_at", "soon"}}};
+                  },
+                  "action_results[0].finished_at"},
+        Rejection{"too_many_action_results",
+                  [](auto& j) {
+                    j["action_results"] = nlohmann::json::array();
+                    for (size_t i = 0; i <= kMaxActionResultsPerBatch; ++i) {
+                      j["action_results"].push_back({{"id", "act-" + std::to_string(i)}, {"state", "running"}});
+                    }
+                  },
+                  "action_results"}),
     [](const auto& info) { return info.param.name; });
+
+// Actions ride on reports: the ack carries the actions waiting for the agent, a batch the
+// results of those it ran. Both round-trip; an ack without actions is the text it always was.
+TEST(ProtocolTest, ActionsRoundTripInAcksAndBatches) {
+  ReportAck ack{42, 2, 0, {}};
+  ActionRequest req;
+  req.id = "act-00ff";
+  req.action = "emergency_backup";
+  req.params_json = R"({"job":"records"})";
+  req.requested_at_ms = 1'796'870'674'000;
+  req.requested_by = "alice";
+  req.expires_at_ms = 1'796'874'274'000;
+  ack.actions = {req, req};
+  ack.actions[1].id = "act-0100";
+  ack.actions[1].params_json = "{}";
+  const std::string text = EncodeReportAck(ack);
+  EXPECT_EQ(nlohmann::json::parse(text).dump(), text) << "keys in the order dump() gives";
+  auto back = DecodeReportAck(text);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->acked_through, 42u);
+  EXPECT_EQ(back->actions, ack.actions);
+
+  ReportBatch b = SampleBatch();
+  ActionResult done;
+  done.id = "act-00ff";
+  done.state = ActionState::kSucceeded;
+  done.summary = "snapshot 3f2a1b0c of job records (12.0 MiB added)";
+  done.started_at_ms = 1'796'870'675'000;
+  done.finished_at_ms = 1'796'870'699'000;
+  done.details_json = R"({"jobs":[{"job":"records","snapshot":"3f2a1b0c"}]})";
+  ActionResult running;
+  running.id = "act-0100";
+  running.state = ActionState::kRunning;
+  running.started_at_ms = 1'796'870'700'000;
+  b.action_results = {done, running};
+  auto decoded = DecodeReportBatch(EncodeReportBatch(b));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, b);
+  // The agent's raw encoder carries them too; a batch may hold action results and no results.
+  std::vector<RawReportEntry> none;
+  ReportBatch only = b;
+  only.results.clear();
+  auto raw = DecodeReportBatch(EncodeReportBatchRaw(only, none));
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  EXPECT_EQ(*raw, only);
+
+  // An answer that is not an action list is an error naming it.
+  auto bad = DecodeReportAck(R"({"acked_through":1,"actions":[{"id":"act-1","action":"rm -rf"}]})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(FieldOf(bad.status()), "actions[0].action");
+}
 
 TEST(ProtocolTest, RawBatchIsTheSameDocumentAsTheEncodedOne) {
   ReportBatch b = SampleBatch();

@@ -448,6 +448,77 @@
     $('checks-empty').hidden = items.length !== 0;
   }
 
+  // ----- actions asked of a host's agent ---------------------------------------------------
+
+  // How an action's state looks: the word, with a badge colour that is never the only signal.
+  const ACTION_STATE = {
+    pending: { label: 'Pending', badge: 'unknown' },
+    delivered: { label: 'Delivered', badge: 'unknown' },
+    running: { label: 'Running', badge: 'warning' },
+    succeeded: { label: 'Succeeded', badge: 'ok' },
+    failed: { label: 'Failed', badge: 'critical' },
+    refused: { label: 'Refused', badge: 'critical' },
+    expired: { label: 'Expired', badge: 'critical' },
+  };
+  const ACTION_NAME = { emergency_backup: 'Emergency backup' };
+
+  function renderActions(host, data, now) {
+    const body = $('actions-body');
+    clear(body);
+    const items = (data && data.items) || [];
+    for (const a of items) {
+      const requested = parseTime(a.requested_at);
+      const s = ACTION_STATE[a.state] || { label: a.state, badge: 'none' };
+      const name = (ACTION_NAME[a.action] || a.action) + (a.params && a.params.job ? ' (job ' + a.params.job + ')' : '');
+      body.appendChild(el('tr', { 'data-id': a.id },
+        el('td', { class: 'age' },
+          el('time', { datetime: requested === null ? null : new Date(requested).toISOString(),
+                       title: requested === null ? null : new Date(requested).toLocaleString() },
+             formatAge(requested === null ? null : now - requested))),
+        el('td', { text: name }),
+        el('td', { text: a.requested_by || '\u2014' }),
+        el('td', { class: 'summary-cell', text: a.reason || '' }),
+        el('td', null, el('span', { class: 'badge badge-' + s.badge + ' action-state', text: s.label })),
+        el('td', { class: 'summary-cell', text: a.summary || '' })));
+    }
+    $('actions-empty').hidden = items.length !== 0;
+    $('emergency-open').hidden = !canOperate();
+    $('emergency-host').textContent = host.hostname || host.id;
+  }
+
+  function openEmergencyDialog() {
+    $('emergency-job').value = '';
+    $('emergency-reason').value = '';
+    formError('emergency-error', '');
+    $('emergency-dialog').showModal();
+    $('emergency-reason').focus();
+  }
+
+  async function onEmergencyBackup(ev) {
+    ev.preventDefault();
+    const route = currentRoute();
+    if (route.view !== 'host') return;
+    const body = { action: 'emergency_backup', reason: $('emergency-reason').value.trim() };
+    const job = $('emergency-job').value.trim();
+    if (job) body.params = { job };
+    $('emergency-submit').disabled = true;
+    let r;
+    try {
+      r = await sendJson('POST', '/api/v1/hosts/' + encodeURIComponent(route.host) + '/actions', body);
+    } catch (e) {
+      formError('emergency-error', 'Cannot reach the collector: ' + e.message);
+      return;
+    } finally {
+      $('emergency-submit').disabled = false;
+    }
+    if (!r.ok) {
+      formError('emergency-error', errorOf(r).message);
+      return;
+    }
+    $('emergency-dialog').close();
+    refresh();
+  }
+
   // ----- alerts ----------------------------------------------------------------------------
 
   const SEVERITY = {
@@ -730,8 +801,11 @@
         document.title = 'Hosts \u2014 Steadfast';
       } else {
         const id = encodeURIComponent(hostId);
-        const [host, checks] = await Promise.all([getJson('/api/v1/hosts/' + id), getJson('/api/v1/hosts/' + id + '/checks')]);
+        const [host, checks, actions] = await Promise.all([
+          getJson('/api/v1/hosts/' + id), getJson('/api/v1/hosts/' + id + '/checks'),
+          getJson('/api/v1/hosts/' + id + '/actions?limit=20')]);
         renderHost(host, checks);
+        renderActions(host, actions, parseTime(checks.server_time) || Date.now());
         document.title = (host.hostname || host.id) + ' \u2014 Steadfast';
       }
       hideError();
@@ -746,6 +820,7 @@
         clear($('checks-body'));
         clear($('host-meta'));
         clear($('host-status'));
+        clear($('actions-body'));
         $('checks-empty').hidden = false;
         hideError();
       } else {
@@ -783,6 +858,9 @@
     $('ack-form').addEventListener('submit', onAcknowledge);
     $('ack-cancel').addEventListener('click', () => $('ack-dialog').close());
     $('comment-form').addEventListener('submit', onComment);
+    $('emergency-open').addEventListener('click', openEmergencyDialog);
+    $('emergency-form').addEventListener('submit', onEmergencyBackup);
+    $('emergency-cancel').addEventListener('click', () => $('emergency-dialog').close());
     loadSession().then((ok) => {
       if (ok) {
         refresh();

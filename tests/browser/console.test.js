@@ -469,6 +469,40 @@ describe('web console in Chromium', { timeout: 60000 }, () => {
     await waitForRender(page, 'hosts-view', 'hosts-body', 2);
   });
 
+  it('asks the host\'s agent for an emergency backup and shows what the agent answered', async () => {
+    await showHost(page, hostId, 7);
+    assert.equal(await page.isVisible('#actions-empty'), true, 'nothing asked yet');
+    await page.click('#emergency-open');
+    await page.waitForSelector('#emergency-dialog[open]');
+    assert.equal(await page.textContent('#emergency-host'), hostname);
+    // The reason is required: without one the form does not go out.
+    await page.click('#emergency-submit');
+    assert.equal(await page.isVisible('#emergency-dialog'), true);
+    await page.fill('#emergency-job', 'records');
+    await page.fill('#emergency-reason', 'UPS on battery: preserve the data');
+    await page.click('#emergency-submit');
+    await page.waitForSelector('#emergency-dialog', { state: 'hidden' });
+    // This test's agent allows no actions (actions.allowed is empty): it refuses, and says why.
+    await page.waitForFunction(() => {
+      const row = document.querySelector('#actions-body tr');
+      return row && /Refused/.test(row.textContent);
+    }, null, { timeout: 20000 });
+    const cells = await page.$$eval('#actions-body tr:first-child td', (tds) => tds.map((td) => td.textContent.trim()));
+    assert.equal(cells[1], 'Emergency backup (job records)');
+    assert.equal(cells[2], ADMIN.username);
+    assert.equal(cells[3], 'UPS on battery: preserve the data');
+    assert.equal(cells[4], 'Refused');
+    assert.match(cells[5], /emergency_backup is not allowed on this agent/);
+    assert.equal(await page.isVisible('#actions-empty'), false);
+    // The request is in the audit trail with its reason.
+    const audit = await api(base, 'GET', '/api/v1/audit?action=hosts.action');
+    assert.equal(audit.status, 200, audit.text);
+    assert.match(audit.text, /UPS on battery: preserve the data/);
+    await markRows(page, 'hosts-body');
+    await page.click('#host-view a.back');
+    await waitForRender(page, 'hosts-view', 'hosts-body', 2);
+  });
+
   it('shows markup from the API as text, never as markup', async () => {
     await showHosts(page);
     const evil = (await hostRows(page)).find((r) => r.id === evilId);

@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -90,6 +92,17 @@ class AgentCollectorE2E : public ::testing::Test {
     req.url = base_ + path;
     req.timeout = milliseconds(5000);
     req.headers.Set("Authorization", "Bearer " + api_token_);
+    return client_->Do(req);
+  }
+
+  StatusOr<http::HttpResponse> Post(const std::string& path, const json& body) {
+    http::HttpClientRequest req;
+    req.method = "POST";
+    req.url = base_ + path;
+    req.timeout = milliseconds(5000);
+    req.headers.Set("Authorization", "Bearer " + api_token_);
+    req.headers.Set("Content-Type", "application/json");
+    req.body = body.dump();
     return client_->Do(req);
   }
 
@@ -244,6 +257,128 @@ TEST_F(AgentCollectorE2E, AgentKilledMidSendLosesNothing) {
   // Only one agent identity: a restarted agent reuses its token and does not enrol again.
   json hosts = GetJson("/api/v1/hosts");
   EXPECT_EQ(hosts["items"].size(), 1u);
+}
+
+// The emergency backup, end to end: a person asks through the API (audited), the collector
+// carries the action to the agent in its answer, the agent runs its backup job with the real
+// steadfast-backup, and the outcome comes back to the API with the snapshot. Then the agent is
+// killed while a second emergency backup runs: started again, it reports that action failed
+// (interrupted) and does not run it again.
+class EmergencyBackupE2E : public AgentCollectorE2E {
+ protected:
+  void SetUp() override {
+    AgentCollectorE2E::SetUp();
+    if (HasFatalFailure()) return;
+    const std::string d = dir_.path();
+    std::filesystem::create_directories(d + "/data");
+    testsupport::WriteTextFile(d + "/data/records.txt", "the day's records\n");
+    testsupport::WriteTextFile(d + "/backup.pass", "e2e-backup-password\n");
+    ASSERT_EQ(std::system(Backup("init --kdf-memory-mib 64 --kdf-passes 3 >/dev/null").c_str()), 0);
+    testsupport::WriteTextFile(d + "/agent.yaml",
+                               "collector_url: " + base_ + "\n" + "enrollment_token: " + kToken + "\n" +
+                                   "state_dir: " + d + "/agent\n" + "backup_program: " + SF_BACKUP_BIN + "\n" +
+                                   "uplink:\n  interval: 1s\n  poll_interval: 1s\n  max_backoff: 2s\n" +
+                                   "actions:\n  allowed: [emergency_backup]\n" +
+                                   "checks:\n  - {name: system, type: system, interval: 30s}\n" +
+                                   "backup_jobs:\n  - name: records\n    repository: " + d + "/repo\n" +
+                                   "    password_file: " + d + "/backup.pass\n    paths: [" + d + "/data]\n" +
+                                   "    every: 30d\n");
+  }
+
+  std::string Backup(const std::string& args) {
+    const std::string d = dir_.path();
+    return std::string(SF_BACKUP_BIN) + " -q -r " + d + "/repo -p " + d + "/backup.pass --cache-dir " + d +
+           "/bcache " + args;
+  }
+
+  // The snapshot ids tagged emergency.
+  std::vector<std::string> EmergencySnapshots() {
+    const std::string out = dir_.path() + "/snapshots.json";
+    EXPECT_EQ(std::system(Backup("snapshots --tag emergency --json > " + out).c_str()), 0);
+    json list = json::parse(testsupport::ReadTextFile(out), nullptr, false);
+    std::vector<std::string> ids;
+    if (list.is_array()) {
+      for (const auto& s : list) ids.push_back(s["id"].get<std::string>());
+    }
+    return ids;
+  }
+
+  std::string RequestBackup(const std::string& host, const std::string& reason) {
+    auto r = Post("/api/v1/hosts/" + host + "/actions",
+                  json{{"action", "emergency_backup"}, {"params", {{"job", "records"}}}, {"reason", reason}});
+    EXPECT_TRUE(r.ok() && r->status == 202) << (r.ok() ? r->body : r.status().ToString());
+    if (!r.ok() || r->status != 202) return "";
+    return json::parse(r->body)["action"]["id"].get<std::string>();
+  }
+
+  json ActionOf(const std::string& host, const std::string& id) {
+    return GetJson("/api/v1/hosts/" + host + "/actions/" + id);
+  }
+};
+
+TEST_F(EmergencyBackupE2E, RequestedThroughTheApiRunOnTheAgentAndReportedBack) {
+  auto collector = StartCollector();
+  auto agent = StartAgent();
+  std::string host;
+  WaitUntil([&] { return !(host = HostId()).empty(); }, milliseconds(20000), "enrolment");
+  // The schedule's first run (every: 30d, never run: due now) makes the ordinary snapshot.
+  const std::string id = RequestBackup(host, "power failure: preserve the data");
+  ASSERT_FALSE(id.empty());
+  json action;
+  WaitUntil([&] { return (action = ActionOf(host, id))["finished"] == true; }, milliseconds(60000),
+            "the emergency backup to finish");
+  ASSERT_EQ(action["state"], "succeeded") << action.dump();
+  EXPECT_NE(action["summary"].get<std::string>().find("job records: snapshot "), std::string::npos) << action.dump();
+  const std::string snapshot = action["details"]["jobs"][0]["snapshot"].get<std::string>();
+  std::vector<std::string> tagged = EmergencySnapshots();
+  ASSERT_EQ(tagged.size(), 1u);
+  EXPECT_EQ(tagged[0], snapshot);
+  // Who asked, and why, is in the audit trail.
+  json audit = GetJson("/api/v1/audit?action=hosts.action");
+  ASSERT_GE(audit["items"].size(), 1u) << audit.dump();
+  EXPECT_NE(audit.dump().find("power failure: preserve the data"), std::string::npos) << audit.dump();
+  agent->Signal(SIGTERM);
+  EXPECT_EQ(agent->Wait(milliseconds(20000)), 0);
+}
+
+TEST_F(EmergencyBackupE2E, AnAgentKilledDuringTheBackupReportsItInterruptedAndDoesNotRunItAgain) {
+  auto collector = StartCollector();
+  auto agent = StartAgent();
+  std::string host;
+  WaitUntil([&] { return !(host = HostId()).empty(); }, milliseconds(20000), "enrolment");
+  // Let the scheduled first backup finish, so that the emergency one is what gets killed.
+  WaitUntil([&] { return std::filesystem::exists(dir_.path() + "/agent/backup-jobs/records.json"); },
+            milliseconds(120000), "the scheduled backup");
+  {
+    // Enough new data (incompressible) that the emergency backup is still running when the
+    // agent is killed.
+    std::string big(128u << 20, '\0');
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < big.size(); i += 8) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      std::memcpy(&big[i], &x, 8);
+    }
+    testsupport::WriteTextFile(dir_.path() + "/data/big.bin", big);
+  }
+  const std::string id = RequestBackup(host, "drill of the kill");
+  ASSERT_FALSE(id.empty());
+  WaitUntil([&] { return ActionOf(host, id)["state"] == "running"; }, milliseconds(30000), "the backup to start");
+  agent->Signal(SIGKILL);
+  ASSERT_EQ(agent->Wait(milliseconds(5000)), 128 + SIGKILL);
+  agent = StartAgent();
+  json action;
+  WaitUntil([&] { return (action = ActionOf(host, id))["finished"] == true; }, milliseconds(30000),
+            "the interrupted action to be reported");
+  EXPECT_EQ(action["state"], "failed") << action.dump();
+  EXPECT_NE(action["summary"].get<std::string>().find("interrupted"), std::string::npos) << action.dump();
+  // Not run again: give the agent time to (wrongly) start it, then look.
+  std::this_thread::sleep_for(milliseconds(3000));
+  EXPECT_LE(EmergencySnapshots().size(), 1u) << "at most the killed run's own backup, which may have completed";
+  EXPECT_EQ(std::system(Backup("check >/dev/null").c_str()), 0) << "the repository is whole";
+  agent->Signal(SIGTERM);
+  EXPECT_EQ(agent->Wait(milliseconds(60000)), 0);
 }
 
 TEST_F(AgentCollectorE2E, ConfigErrorsExitWithStatus2AndNameTheKey) {
