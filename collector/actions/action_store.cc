@@ -66,7 +66,18 @@ bool Finished(const std::string& state) {
 
 StatusOr<std::unique_ptr<ActionStore>> ActionStore::Open(AdminDb& db, AuditAppender append_audit) {
   SF_RETURN_IF_ERROR(db.Migrate("agent_actions", Migrations()));
-  return std::unique_ptr<ActionStore>(new ActionStore(db, std::move(append_audit)));
+  std::unique_ptr<ActionStore> store(new ActionStore(db, std::move(append_audit)));
+  SF_RETURN_IF_ERROR(db.Read([&](sqlite::SqliteDb& conn) -> Status {
+    SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q, conn.Prepare(
+        "SELECT DISTINCT agent_id FROM agent_actions WHERE state IN ('pending', 'delivered', 'running')"));
+    while (true) {
+      SF_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      store->open_agents_.insert(q.ColumnText(0));
+    }
+    return OkStatus();
+  }));
+  return store;
 }
 
 Status ActionStore::Queue(const AgentAction& a, const audit::AuditEvent& audit) {
@@ -81,7 +92,12 @@ Status ActionStore::Queue(const AgentAction& a, const audit::AuditEvent& audit) 
       return AlreadyExistsError("action id " + a.id + " is taken");
     }
     SF_RETURN_IF_ERROR(st);
-    return append_audit_ ? append_audit_(db, audit) : OkStatus();
+    SF_RETURN_IF_ERROR(append_audit_ ? append_audit_(db, audit) : OkStatus());
+    // Before the commit, so that no report in between can miss it (the set may over-report:
+    // an agent in it without an open action costs one read).
+    std::lock_guard<std::mutex> l(open_mu_);
+    open_agents_.insert(a.agent_id);
+    return OkStatus();
   });
 }
 
@@ -120,16 +136,10 @@ StatusOr<AgentAction> ActionStore::Get(const std::string& agent_id, const std::s
 
 StatusOr<std::vector<protocol::ActionRequest>> ActionStore::Deliver(const std::string& agent_id, int64_t now_ms) {
   std::vector<protocol::ActionRequest> out;
-  // Most answers find nothing: a read first, a write only when there is something to change.
-  bool any = false;
-  SF_RETURN_IF_ERROR(db_.Read([&](sqlite::SqliteDb& db) -> Status {
-    SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q, db.Prepare(
-        "SELECT 1 FROM agent_actions WHERE agent_id = ?1 AND state IN ('pending', 'delivered', 'running') LIMIT 1"));
-    q.Bind(1, agent_id);
-    SF_ASSIGN_OR_RETURN(any, q.Step());
-    return OkStatus();
-  }));
-  if (!any) return out;
+  {
+    std::lock_guard<std::mutex> l(open_mu_);
+    if (!open_agents_.count(agent_id)) return out;
+  }
   SF_RETURN_IF_ERROR(db_.Write([&](sqlite::SqliteDb& db) -> Status {
     out.clear();
     SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement expire, db.Prepare(
@@ -158,7 +168,13 @@ StatusOr<std::vector<protocol::ActionRequest>> ActionStore::Deliver(const std::s
         "UPDATE agent_actions SET state = 'delivered', delivered_at_ms = ?2, updated_at_ms = ?2 "
         "WHERE agent_id = ?1 AND state = 'pending'"));
     deliver.Bind(1, agent_id).Bind(2, now_ms);
-    return deliver.Run();
+    SF_RETURN_IF_ERROR(deliver.Run());
+    if (out.empty()) {
+      // Nothing open any more (inside the write, so a Queue cannot slip in between).
+      std::lock_guard<std::mutex> l(open_mu_);
+      open_agents_.erase(agent_id);
+    }
+    return OkStatus();
   }));
   return out;
 }

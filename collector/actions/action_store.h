@@ -14,7 +14,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "collector/audit/audit_log.h"
@@ -58,7 +60,8 @@ class ActionStore {
   StatusOr<AgentAction> Get(const std::string& agent_id, const std::string& id, int64_t now_ms);
   // What to list in an answer to the agent: its actions that are not finished and not
   // expired, oldest first, at most protocol::kMaxActionsPerAck; pending ones become delivered,
-  // and those found past their expiry become expired.
+  // and those found past their expiry become expired. Called for every report: an agent with
+  // no open action is answered from memory, without touching the database.
   StatusOr<std::vector<protocol::ActionRequest>> Deliver(const std::string& agent_id, int64_t now_ms);
   // The states an agent reported. Returns how many actions changed.
   StatusOr<int> Record(const std::string& agent_id, const std::vector<protocol::ActionResult>& results,
@@ -68,6 +71,8 @@ class ActionStore {
   ActionStore(AdminDb& db, AuditAppender append_audit) : db_(db), append_audit_(std::move(append_audit)) {}
   AdminDb& db_;
   const AuditAppender append_audit_;
+  std::mutex open_mu_;
+  std::unordered_set<std::string> open_agents_;  // agents that may have an open action
 };
 
 }  // namespace steadfast::collector::actions

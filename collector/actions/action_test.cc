@@ -117,6 +117,11 @@ TEST_F(ActionsTest, ARequestIsValidatedAuditedAndCarriedToTheAgentUntilItReports
   EXPECT_EQ(summary["action_id"], id);
   EXPECT_EQ(summary["reason"], "power failure in the server room, on battery");
 
+  // Queued actions survive a restart of the collector.
+  server_.reset();
+  StartCollector();
+  ASSERT_TRUE(server_);
+
   // Only agent-1's answers carry it, every time until it reports the end.
   EXPECT_TRUE(Report("agent-2").actions.empty());
   protocol::ReportAck ack = Report("agent-1");
