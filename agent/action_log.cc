@@ -1,5 +1,7 @@
 #include "agent/action_log.h"
 
+#include <unistd.h>
+
 namespace steadfast::agent {
 namespace {
 
@@ -55,12 +57,10 @@ protocol::ActionResult ResultOf(const sqlite::SqliteStatement& q) {
 }  // namespace
 
 StatusOr<std::unique_ptr<ActionLog>> ActionLog::Open(const std::string& path, Clock& clock) {
-  sqlite::OpenOptions open;
-  open.synchronous = "FULL";
-  SF_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::SqliteDb> db, sqlite::SqliteDb::Open(path, open));
-  SF_RETURN_IF_ERROR(db->Exec("PRAGMA cache_size=-256"));
-  SF_RETURN_IF_ERROR(db->Migrate(Migrations()).WithContext(path));
-  std::unique_ptr<ActionLog> log(new ActionLog(std::move(db), clock));
+  std::unique_ptr<ActionLog> log(new ActionLog(path, clock));
+  if (path != ":memory:" && ::access(path.c_str(), F_OK) != 0) return log;  // made by the first action
+  std::lock_guard<std::mutex> lock(log->mu_);
+  SF_RETURN_IF_ERROR(log->OpenLocked());
   {
     // Whatever was running when the previous process ended is over, unfinished.
     SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q, log->db_->Prepare(
@@ -73,10 +73,22 @@ StatusOr<std::unique_ptr<ActionLog>> ActionLog::Open(const std::string& path, Cl
   return log;
 }
 
+Status ActionLog::OpenLocked() {
+  if (db_) return OkStatus();
+  sqlite::OpenOptions open;
+  open.synchronous = "FULL";
+  SF_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::SqliteDb> db, sqlite::SqliteDb::Open(path_, open));
+  SF_RETURN_IF_ERROR(db->Exec("PRAGMA cache_size=-256"));
+  SF_RETURN_IF_ERROR(db->Migrate(Migrations()).WithContext(path_));
+  db_ = std::move(db);
+  return OkStatus();
+}
+
 StatusOr<std::vector<protocol::ActionRequest>> ActionLog::AddNew(const std::vector<protocol::ActionRequest>& requests) {
   std::vector<protocol::ActionRequest> fresh;
   if (requests.empty()) return fresh;
   std::lock_guard<std::mutex> lock(mu_);
+  SF_RETURN_IF_ERROR(OpenLocked());
   sqlite::Transaction tx(db_.get());
   SF_RETURN_IF_ERROR(tx.Begin());
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement insert, db_->Prepare(
@@ -96,6 +108,7 @@ StatusOr<std::vector<protocol::ActionRequest>> ActionLog::AddNew(const std::vect
 
 StatusOr<std::vector<protocol::ActionRequest>> ActionLog::Waiting() {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!db_) return std::vector<protocol::ActionRequest>{};
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q, db_->Prepare(
       "SELECT id, action, params, requested_at_ms, requested_by, expires_at_ms FROM actions "
       "WHERE state IS NULL ORDER BY received_at_ms, id"));
@@ -110,6 +123,7 @@ StatusOr<std::vector<protocol::ActionRequest>> ActionLog::Waiting() {
 
 Status ActionLog::Update(const protocol::ActionResult& r) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!db_) return NotFoundError("no action " + r.id + " in the log");
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q, db_->Prepare(
       "UPDATE actions SET state = ?2, summary = ?3, details = ?4, started_at_ms = ?5, finished_at_ms = ?6, "
       "version = version + 1 WHERE id = ?1"));
@@ -122,6 +136,7 @@ Status ActionLog::Update(const protocol::ActionResult& r) {
 
 StatusOr<std::vector<PendingActionResult>> ActionLog::Unreported(size_t max) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!db_) return std::vector<PendingActionResult>{};
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q, db_->Prepare(
       "SELECT id, state, summary, details, started_at_ms, finished_at_ms, version FROM actions "
       "WHERE version > reported_version AND state IS NOT NULL ORDER BY received_at_ms, id LIMIT ?1"));
@@ -136,8 +151,8 @@ StatusOr<std::vector<PendingActionResult>> ActionLog::Unreported(size_t max) {
 }
 
 Status ActionLog::MarkReported(const std::vector<std::pair<std::string, int64_t>>& versions) {
-  if (versions.empty()) return OkStatus();
   std::lock_guard<std::mutex> lock(mu_);
+  if (versions.empty() || !db_) return OkStatus();
   sqlite::Transaction tx(db_.get());
   SF_RETURN_IF_ERROR(tx.Begin());
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q, db_->Prepare(
@@ -152,6 +167,7 @@ Status ActionLog::MarkReported(const std::vector<std::pair<std::string, int64_t>
 
 StatusOr<protocol::ActionResult> ActionLog::Get(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!db_) return NotFoundError("no action " + id + " in the log");
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement q, db_->Prepare(
       "SELECT id, COALESCE(state, ''), summary, details, started_at_ms, finished_at_ms FROM actions WHERE id = ?1"));
   q.Bind(1, id);
@@ -160,8 +176,7 @@ StatusOr<protocol::ActionResult> ActionLog::Get(const std::string& id) {
   return ResultOf(q);
 }
 
-Status ActionLog::Prune() {
-  std::lock_guard<std::mutex> lock(mu_);
+Status ActionLog::Prune() {  // mu_ held
   SF_ASSIGN_OR_RETURN(sqlite::SqliteStatement old, db_->Prepare(
       "DELETE FROM actions WHERE state IN ('succeeded', 'failed', 'refused') AND version = reported_version "
       "AND received_at_ms < ?1"));

@@ -8,7 +8,8 @@
 //   - an agent restart loses nothing: actions received but not started are run after it; one
 //     that was running is reported failed ("interrupted by an agent restart"), not run again.
 // Finished, reported actions are kept for 30 days (their ids must stay known while the
-// collector might still list them), at most 1,000 rows.
+// collector might still list them), at most 1,000 rows. The file is made when the first action
+// arrives: most agents never get one, and an unopened log costs no memory.
 //
 // Thread-safety: all methods are thread-safe (one connection behind a mutex).
 #pragma once
@@ -34,7 +35,8 @@ struct PendingActionResult {
 
 class ActionLog {
  public:
-  // Opens or creates the log; an action left running by the previous process is marked failed.
+  // Opens the log if its file exists (an action left running by the previous process is then
+  // marked failed); otherwise the file is created by the first AddNew with a request.
   static StatusOr<std::unique_ptr<ActionLog>> Open(const std::string& path, Clock& clock);
 
   // Records the requests whose ids are new, durably, and returns them (in the given order).
@@ -51,11 +53,13 @@ class ActionLog {
   StatusOr<protocol::ActionResult> Get(const std::string& id);
 
  private:
-  ActionLog(std::unique_ptr<sqlite::SqliteDb> db, Clock& clock) : db_(std::move(db)), clock_(clock) {}
+  ActionLog(std::string path, Clock& clock) : path_(std::move(path)), clock_(clock) {}
+  Status OpenLocked();  // opens (creating) the file
   Status Prune();
 
   std::mutex mu_;
-  std::unique_ptr<sqlite::SqliteDb> db_;
+  const std::string path_;
+  std::unique_ptr<sqlite::SqliteDb> db_;  // null until there is a file
   Clock& clock_;
 };
 

@@ -60,6 +60,11 @@ class ActionTest : public ::testing::Test {
 TEST_F(ActionTest, TheLogTakesAnIdOnceAndReportsEveryStateUntilAcknowledged) {
   auto log = OpenLog();
   const int64_t now = clock_.NowMillis();
+  // No file (and no SQLite connection) until the first action: most agents never get one.
+  EXPECT_TRUE(log->Unreported(10)->empty());
+  EXPECT_TRUE(log->Waiting()->empty());
+  EXPECT_TRUE(log->AddNew({})->empty());
+  EXPECT_FALSE(fs::exists(dir_ + "/actions.db"));
   auto fresh = log->AddNew({Request("act-1", now), Request("act-2", now)});
   ASSERT_TRUE(fresh.ok());
   EXPECT_EQ(fresh->size(), 2u);
