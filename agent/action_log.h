@@ -49,7 +49,7 @@ class ActionLog {
   StatusOr<std::vector<PendingActionResult>> Unreported(size_t max);
   // The collector has these versions (its 200 answer to the report that carried them).
   Status MarkReported(const std::vector<std::pair<std::string, int64_t>>& versions);
-  // The stored state of one action (NotFound for an unknown id); for tests and the CLI.
+  // The stored state of one action (NotFound for an unknown id).
   StatusOr<protocol::ActionResult> Get(const std::string& id);
 
  private:

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "agent/checks/check_util.h"
 #include "common/clock.h"
 #include "common/logging.h"
 
@@ -15,8 +16,6 @@ using nlohmann::json;
 using protocol::ActionRequest;
 using protocol::ActionResult;
 using protocol::ActionState;
-
-std::string MiB(uint64_t bytes) { return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20)); }
 
 }  // namespace
 
@@ -119,15 +118,13 @@ ActionResult ActionRunner::Run(const ActionRequest& request) {
     r.summary = job.empty() ? "backing up every job" : "backing up job " + job;
     SF_LOG_INFO("actions: {} ({}) started: {}", request.action, request.id, r.summary);
     Record(request, r);
-    return EmergencyBackup(request, r);
+    return EmergencyBackup(request, r, job);
   }
   return refuse("unknown action " + request.action);
 }
 
-ActionResult ActionRunner::EmergencyBackup(const ActionRequest& request, ActionResult r) {
-  json params = json::parse(request.params_json, nullptr, false);
-  const std::string only = params.is_object() && params.contains("job") ? params["job"].get<std::string>() : "";
-  const auto results = jobs_->Emergency(only);
+ActionResult ActionRunner::EmergencyBackup(const ActionRequest& request, ActionResult r, const std::string& job) {
+  const auto results = jobs_->Emergency(job);
   json jobs = json::array();
   std::vector<std::string> parts;
   bool ok = !results.empty();
@@ -137,7 +134,8 @@ ActionResult ActionRunner::EmergencyBackup(const ActionRequest& request, ActionR
       j["snapshot"] = s.snapshot;
       j["bytes_added"] = s.bytes_added_stored;
       j["duration_ms"] = s.duration_ms;
-      parts.push_back(fmt::format("job {}: snapshot {}, {} added", name, s.snapshot.substr(0, 8), MiB(s.bytes_added_stored)));
+      parts.push_back(fmt::format("job {}: snapshot {}, {} added", name, s.snapshot.substr(0, 8),
+                                  HumanBytes(static_cast<double>(s.bytes_added_stored))));
     } else {
       j["error"] = s.last_error;
       parts.push_back(fmt::format("job {}: FAILED: {}", name, s.last_error));

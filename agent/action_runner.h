@@ -44,7 +44,9 @@ class ActionRunner {
  private:
   void Loop();
   protocol::ActionResult Record(const protocol::ActionRequest& request, protocol::ActionResult result);
-  protocol::ActionResult EmergencyBackup(const protocol::ActionRequest& request, protocol::ActionResult r);
+  // `job`: the one job to run ("" for all), already checked.
+  protocol::ActionResult EmergencyBackup(const protocol::ActionRequest& request, protocol::ActionResult r,
+                                         const std::string& job);
 
   ActionLog& log_;
   const std::vector<std::string> allowed_;

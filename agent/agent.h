@@ -99,8 +99,6 @@ class Agent {
 
   // After Start: the spool (for tests and the health handler).
   Spool* spool() { return spool_.get(); }
-  // After Start: the collector's actions and their states.
-  ActionLog* action_log() { return action_log_.get(); }
   const AgentConfig& config() const { return config_; }
   // The backup jobs' runner (null without jobs or a command runner): emergency_backup and
   // --run-backup-job use it, started or not.
