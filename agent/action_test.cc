@@ -320,6 +320,17 @@ TEST_F(ActionUplinkTest, ARefusedBatchWithStatesIsSplitAndRefusedStatesDoNotBloc
   EXPECT_EQ(rest.outcome, UplinkOutcome::kSent) << rest.message;
   EXPECT_EQ(rest.entries, 1u);
   EXPECT_EQ(spool_->Count(), 0);
+
+  // An empty poll the collector refuses has nothing to split or move aside: it backs off
+  // (rather than polling again at once, for ever).
+  clock_.Advance(options_.poll_interval);
+  random_.set(500);  // the backoff's jitter: 500 ms
+  refuse_ = 1;
+  UplinkResult poll = uplink.SendOnce();
+  EXPECT_EQ(poll.outcome, UplinkOutcome::kRetryLater) << poll.message;
+  EXPECT_EQ(poll.entries, 0u);
+  EXPECT_GT(poll.retry_after.count(), 0);
+  EXPECT_EQ(uplink.SendOnce().outcome, UplinkOutcome::kRetryLater) << "still backing off";
 }
 
 }  // namespace

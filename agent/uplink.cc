@@ -143,6 +143,12 @@ UplinkResult Uplink::SendOnce() {
   envelope.sent_at_ms = clock_.NowMillis();
   envelope.host = options_.host;
   for (const PendingActionResult& p : pending) envelope.action_results.push_back(p.result);
+  // After the collector has them (or refused them for good): not sent again.
+  const auto mark_reported = [&]() -> Status {
+    std::vector<std::pair<std::string, int64_t>> versions;
+    for (const PendingActionResult& p : pending) versions.emplace_back(p.result.id, p.version);
+    return options_.actions->MarkReported(versions);
+  };
 
   http::HttpClientRequest req;
   req.method = "POST";
@@ -193,9 +199,7 @@ UplinkResult Uplink::SendOnce() {
       }
     }
     if (!pending.empty()) {
-      std::vector<std::pair<std::string, int64_t>> versions;
-      for (const PendingActionResult& p : pending) versions.emplace_back(p.result.id, p.version);
-      Status marked = options_.actions->MarkReported(versions);
+      Status marked = mark_reported();
       // Not fatal: they are sent again, and the collector takes a state it has as a no-op.
       if (!marked.ok()) SF_LOG_WARN("uplink: cannot mark action results reported: {}", marked.ToString());
     }
@@ -249,9 +253,8 @@ UplinkResult Uplink::SendOnce() {
     if (!pending.empty()) {
       // The action states alone are refused: they can never be delivered. Marked reported, so
       // that they do not block everything after them.
-      std::vector<std::pair<std::string, int64_t>> versions;
-      for (const PendingActionResult& p : pending) versions.emplace_back(p.result.id, p.version);
-      (void)options_.actions->MarkReported(versions);
+      Status marked = mark_reported();
+      if (!marked.ok()) SF_LOG_WARN("uplink: cannot mark refused action states: {}", marked.ToString());
       actions_alone_ = false;
       failures_ = 0;
       result.outcome = UplinkOutcome::kRejected;

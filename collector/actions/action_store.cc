@@ -88,9 +88,7 @@ Status ActionStore::Queue(const AgentAction& a, const audit::AuditEvent& audit) 
     q.Bind(1, a.id).Bind(2, a.agent_id).Bind(3, a.action).Bind(4, a.params_json).Bind(5, a.reason)
         .Bind(6, a.requested_by).Bind(7, a.requested_at_ms).Bind(8, a.expires_at_ms);
     Status st = q.Run();
-    if (st.code() == StatusCode::kAlreadyExists || st.message().find("UNIQUE") != std::string::npos) {
-      return AlreadyExistsError("action id " + a.id + " is taken");
-    }
+    if (st.code() == StatusCode::kAlreadyExists) return AlreadyExistsError("action id " + a.id + " is taken");
     SF_RETURN_IF_ERROR(st);
     SF_RETURN_IF_ERROR(append_audit_ ? append_audit_(db, audit) : OkStatus());
     // Before the commit, so that no report in between can miss it (the set may over-report:
