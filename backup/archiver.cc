@@ -191,7 +191,7 @@ bool SameNode(const Node& a, const Node& b) {
 struct ChunkTask {
   FileJob* file = nullptr;
   BlobId* slot = nullptr;
-  PackBuffer data;  // uninitialised growth: read() fills it
+  ByteBuffer data;  // uninitialised growth: read() fills it
 };
 
 // Chunk boundaries of the second half of a large file, found on another core while the walking
@@ -589,7 +589,7 @@ class Backupper {
 
   // The reader thread: the large files, one after the other, in the order they were walked.
   void ReadFiles() {
-    PackBuffer ring;
+    ByteBuffer ring;
     while (true) {
       ReadJob job;
       {
@@ -621,7 +621,7 @@ class Backupper {
 
   // Reads and chunks one file into `f` on the calling thread (`walking`: the walking thread, which
   // completes finished entries while it waits for the workers; or the reader thread).
-  Status Read(int fd, const std::string& path, FileJob* f, uint64_t expected_size, PackBuffer& ring, bool walking) {
+  Status Read(int fd, const std::string& path, FileJob* f, uint64_t expected_size, ByteBuffer& ring, bool walking) {
     // The file is read in steps of 1 MiB into a ring of at most max + 1 MiB (smaller while the
     // files are small); the chunker resumes where it stopped, so nothing is scanned twice; each
     // chunk is copied out at its exact size. When the ring's end is reached, the chunk under way
@@ -686,7 +686,7 @@ class Backupper {
         }
       }
       pos += cut;
-      PackBuffer chunk(ring.begin() + static_cast<std::ptrdiff_t>(begin),
+      ByteBuffer chunk(ring.begin() + static_cast<std::ptrdiff_t>(begin),
                        ring.begin() + static_cast<std::ptrdiff_t>(begin + cut));
       begin += cut;
       state = Chunker::State();
@@ -785,7 +785,7 @@ class Backupper {
 
   // Queues one chunk for the workers, waiting while kInFlightBudget bytes are queued; the walking
   // thread completes finished entries meanwhile.
-  Status Dispatch(FileJob* f, PackBuffer data, bool walking) {
+  Status Dispatch(FileJob* f, ByteBuffer data, bool walking) {
     f->ids.emplace_back();
     BlobId* slot = &f->ids.back();
     const size_t size = data.size();
@@ -949,7 +949,7 @@ class Backupper {
         }
       }
       const size_t size = t.data.size();
-      t.data = PackBuffer();
+      t.data = ByteBuffer();
       {
         std::lock_guard<std::mutex> l(q_mu_);
         in_flight_ -= size;
@@ -1090,7 +1090,7 @@ class Backupper {
   std::vector<std::string> warnings_;
   SnapshotSummary summary_;
   int64_t last_report_ms_ = 0;
-  PackBuffer ring_;  // the walking thread's read buffer (at most chunker max + 1 MiB)
+  ByteBuffer ring_;  // the walking thread's read buffer (at most chunker max + 1 MiB)
   std::atomic<uint64_t> files_done_{0}, bytes_done_{0}, bytes_read_{0};  // both reading threads
   std::unordered_map<std::string, std::unique_ptr<FileJob>> early_;  // ReadEarly's, by path
   std::mutex current_mu_;

@@ -13,6 +13,8 @@
 
 #include "backup/backend.h"
 #include "backup/crypto.h"
+#include "backup/pack.h"
+#include "backup/test_util.h"
 
 namespace steadfast::backup {
 namespace {
@@ -71,6 +73,28 @@ TEST_P(BackendConformanceTest, SavedFilesLoadWholeOrByRangeAndHaveTheirSize) {
   // Saving the same content-addressed file again is harmless.
   EXPECT_TRUE(backend_->Save(FileType::kData, name, Bytes(pack)).ok());
   EXPECT_EQ(*backend_->Size(FileType::kData, name), pack.size());
+}
+
+// Packs come from page-aligned buffers (PackBuffer), which the local backend writes with
+// O_DIRECT: the aligned body straight from the buffer, the tail through the page cache. Every
+// byte comes back, whatever the size's remainder, and ranges across the seam load too.
+TEST_P(BackendConformanceTest, LargePageAlignedPacksComeBackByteForByte) {
+  for (size_t size : {size_t{1} << 20, (size_t{3} << 20) + 123, size_t{4096} * 301 + 1, (size_t{2} << 20) - 1}) {
+    const std::string text = testing::RandomText(size, size);
+    const std::vector<uint8_t> content(text.begin(), text.end());
+    PackBuffer pack(content.begin(), content.end());
+    ASSERT_EQ(reinterpret_cast<uintptr_t>(pack.data()) % kPackBufferAlign, 0u);
+    const std::string name = Hex(Sha256(content));
+    ASSERT_TRUE(backend_->Save(FileType::kData, name, pack).ok()) << size;
+    auto back = backend_->Load(FileType::kData, name);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_TRUE(*back == content) << "a pack of " << size << " bytes came back different";
+    const uint64_t seam = size / 4096 * 4096;
+    auto across = backend_->Load(FileType::kData, name, seam - 10, size - seam + 10);
+    ASSERT_TRUE(across.ok()) << across.status().ToString();
+    EXPECT_TRUE(std::equal(across->begin(), across->end(), content.begin() + static_cast<std::ptrdiff_t>(seam - 10)));
+    EXPECT_EQ(*backend_->Size(FileType::kData, name), size);
+  }
 }
 
 TEST_P(BackendConformanceTest, ListingIsPerTypeSortedAndRemovalIsFinal) {
@@ -151,6 +175,26 @@ TEST(LocalBackendTest, TheLayoutIsFormatMdsAndLeftoverTemporaryFilesAreInvisible
   EXPECT_EQ(b->List(FileType::kData)->size(), 1u);
   EXPECT_EQ(b->List(FileType::kSnapshot)->size(), 0u);
   EXPECT_EQ(b->Load(FileType::kData, "aa" + std::string(62, '2')).status().code(), StatusCode::kNotFound);
+  std::filesystem::remove_all(tmpl);
+}
+
+// On tmpfs (/dev/shm), which may refuse O_DIRECT, a pack is written through the page cache
+// instead, and comes back whole.
+TEST(LocalBackendTest, APackOnAFilesystemWithoutDirectWritesIsStillWritten) {
+  if (!std::filesystem::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  char tmpl[] = "/dev/shm/sf-backend-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  auto b = NewLocalBackend(std::string(tmpl) + "/repo");
+  ASSERT_TRUE(b->Create().ok());
+  const std::string text = testing::RandomText((size_t{2} << 20) + 77, 9);
+  const std::vector<uint8_t> content(text.begin(), text.end());
+  PackBuffer pack(content.begin(), content.end());
+  const std::string name = Hex(Sha256(content));
+  Status st = b->Save(FileType::kData, name, pack);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  auto back = b->Load(FileType::kData, name);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == content);
   std::filesystem::remove_all(tmpl);
 }
 

@@ -37,17 +37,32 @@ inline constexpr uint32_t kMaxBlobSize = 256u << 20;  // a blob's plaintext (tre
 inline constexpr size_t kMaxPackEntries = size_t{1} << 24;
 inline constexpr uint64_t kMaxPackBytes = uint64_t{4} << 30;  // blobs; the header comes on top
 
-// A byte vector whose growth leaves the new bytes unset (they are written right after), so a
-// pack buffer's pages are touched only as far as the pack goes, not as far as it might.
-template <typename T>
+// An allocator whose vectors' growth leaves the new bytes unset (they are written right
+// after), so a buffer's pages are touched only as far as it is filled, not as far as it might
+// be. With `Align`, the storage is aligned to it.
+template <typename T, size_t Align = 0>
 struct UninitAllocator : std::allocator<T> {
   template <typename U>
   struct rebind {
-    using other = UninitAllocator<U>;
+    using other = UninitAllocator<U, Align>;
   };
   UninitAllocator() = default;
   template <typename U>
-  UninitAllocator(const UninitAllocator<U>&) {}
+  UninitAllocator(const UninitAllocator<U, Align>&) {}
+  T* allocate(size_t n) {
+    if constexpr (Align == 0) {
+      return std::allocator<T>::allocate(n);
+    } else {
+      return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{Align}));
+    }
+  }
+  void deallocate(T* p, size_t n) noexcept {
+    if constexpr (Align == 0) {
+      std::allocator<T>::deallocate(p, n);
+    } else {
+      ::operator delete(p, std::align_val_t{Align});
+    }
+  }
   template <typename U, typename... Args>
   void construct(U* p, Args&&... args) {
     if constexpr (sizeof...(Args) == 0) {
@@ -57,7 +72,11 @@ struct UninitAllocator : std::allocator<T> {
     }
   }
 };
-using PackBuffer = std::vector<uint8_t, UninitAllocator<uint8_t>>;
+// Chunks, read buffers, compressor output.
+using ByteBuffer = std::vector<uint8_t, UninitAllocator<uint8_t>>;
+// A pack being built: page-aligned, so that the local backend can write it with O_DIRECT.
+inline constexpr size_t kPackBufferAlign = 4096;
+using PackBuffer = std::vector<uint8_t, UninitAllocator<uint8_t, kPackBufferAlign>>;
 
 // Pack buffers handed back once a pack is stored, so that a backup reuses a few large buffers
 // instead of faulting in fresh pages for every pack. Thread-safe. At most `max` buffers are out
@@ -99,8 +118,8 @@ class BlobCompressor {
   bool LooksCompressible(std::span<const uint8_t> plaintext);
   int level_;
   void* cctx_ = nullptr;  // ZSTD_CCtx
-  PackBuffer out_;
-  PackBuffer sample_;  // LooksCompressible's output
+  ByteBuffer out_;
+  ByteBuffer sample_;  // LooksCompressible's output
 };
 
 class PackWriter {
