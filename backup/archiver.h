@@ -7,10 +7,10 @@
 // stores finished packs and, every 64 packs and at the end, an index file; the snapshot comes
 // last. A crash at any point leaves only unreferenced files.
 //
-// Memory (independent of the repository's size): chunks in flight at most 32 MiB (plus one
-// chunk of up to `max`), one pack being filled per worker and one for trees (16 MiB each), two
-// finished packs waiting to be written, the index cache's 8 MiB, the blobs added since the last
-// index file, and the nodes of the directories open on the current path.
+// Memory (independent of the repository's size; docs/BACKUP.md gives the whole bound): chunks in
+// flight at most 8 MiB (plus one chunk of up to `max`), one data pack being filled and one for
+// trees, at most three pack buffers, the index cache's 8 MiB, the blobs added since the last
+// index file, and the nodes of the directories open or waiting for a file still being read.
 //
 // The root tree holds one node per backed-up path, named by the path's last component (two
 // paths with the same last component are refused).

@@ -241,7 +241,37 @@ struct InitArgs {
   std::string new_password_file;
   uint32_t kdf_mib = 64, kdf_passes = 3;
   uint64_t pack_mib = 16;
+  std::string chunk_sizes;
 };
+
+// "512K,1M,8M" (K and M: KiB and MiB; plain numbers are bytes) into the chunker's sizes.
+StatusOr<ChunkerParams> ParseChunkSizes(const std::string& text) {
+  const auto bad = [&](const std::string& why) {
+    return InvalidArgumentError("--chunk-sizes '" + text + "': " + why + " (expected MIN,AVG,MAX such as 512K,1M,8M)");
+  };
+  std::vector<std::string> parts;
+  for (size_t at = 0;;) {
+    const size_t end = text.find(',', at);
+    parts.push_back(text.substr(at, end == std::string::npos ? std::string::npos : end - at));
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  if (parts.size() != 3) return bad("three sizes are needed, not " + std::to_string(parts.size()));
+  size_t v[3] = {0, 0, 0};
+  for (int i = 0; i < 3; ++i) {
+    const std::string& part = parts[static_cast<size_t>(i)];
+    size_t digits = 0;
+    while (digits < part.size() && part[digits] >= '0' && part[digits] <= '9') ++digits;
+    if (digits == 0 || digits > 9) return bad("'" + part + "' is not a size");
+    const std::string unit = part.substr(digits);
+    const size_t scale = unit.empty() ? 1 : (unit == "K" || unit == "k") ? 1024 : (unit == "M" || unit == "m") ? 1024 * 1024 : 0;
+    if (scale == 0) return bad("'" + part + "' has an unknown unit (K or M)");
+    v[i] = std::stoull(part.substr(0, digits)) * scale;
+  }
+  ChunkerParams p{v[0], v[1], v[2]};
+  if (Status valid = ValidateChunkerParams(p); !valid.ok()) return InvalidArgumentError("--chunk-sizes: " + valid.message());
+  return p;
+}
 
 int Init(const Global& g, const InitArgs& a) {
   if (Status s = NeedRepo(g); !s.ok()) return Report(g, s);
@@ -256,6 +286,11 @@ int Init(const Global& g, const InitArgs& a) {
   if (a.compression < 0 || a.compression > 19) return Report(g, InvalidArgumentError("--compression must be 0 (off) .. 19"));
   o.compression = a.compression;
   o.pack_size = a.pack_mib << 20;
+  if (!a.chunk_sizes.empty()) {
+    StatusOr<ChunkerParams> chunker = ParseChunkSizes(a.chunk_sizes);
+    if (!chunker.ok()) return Report(g, chunker.status());
+    o.chunker = *chunker;
+  }
   o.kdf.m_kib = a.kdf_mib * 1024;
   o.kdf.t = a.kdf_passes;
   o.info = {FormatRfc3339Millis(RealClock().NowMillis()), ThisHost(), ThisUser()};
@@ -635,14 +670,20 @@ int Stats(const Global& g) {
   StatusOr<std::vector<FileInfo>> snaps = repo.backend().List(FileType::kSnapshot);
   if (!snaps.ok()) return Report(g, snaps.status());
   const double ratio = t->stored_bytes > 0 ? static_cast<double>(t->raw_bytes) / static_cast<double>(t->stored_bytes) : 0;
+  const RepositoryConfig& c = repo.config();
   if (g.json) {
     Emit({{"snapshots", snaps->size()}, {"packs", packs}, {"pack_bytes", stored}, {"blobs", t->blobs},
-          {"raw_bytes", t->raw_bytes}, {"stored_bytes", t->stored_bytes}, {"compression_ratio", ratio}});
+          {"raw_bytes", t->raw_bytes}, {"stored_bytes", t->stored_bytes}, {"compression_ratio", ratio},
+          {"chunker", {{"min", c.chunker.min}, {"avg", c.chunker.avg}, {"max", c.chunker.max}}},
+          {"compression", c.compression}, {"pack_size", c.pack_size}});
   } else {
     std::printf("snapshots: %zu\npacks: %llu (%s)\nunique blobs: %lld\nunique data: %s, stored as %s (ratio %.2f)\n",
                 snaps->size(), static_cast<unsigned long long>(packs), HumanBytes(stored).c_str(),
                 static_cast<long long>(t->blobs), HumanBytes(static_cast<uint64_t>(t->raw_bytes)).c_str(),
                 HumanBytes(static_cast<uint64_t>(t->stored_bytes)).c_str(), ratio);
+    std::printf("settings: chunks %s / %s / %s (min / average / max), zstd level %d, packs of %s\n",
+                HumanBytes(c.chunker.min).c_str(), HumanBytes(c.chunker.avg).c_str(), HumanBytes(c.chunker.max).c_str(),
+                c.compression, HumanBytes(c.pack_size).c_str());
   }
   return kExitOk;
 }
@@ -806,6 +847,8 @@ int main(int argc, char** argv) {
   init->add_option("--cipher", ia.cipher, "aes-256-gcm (default) or chacha20-poly1305");
   init->add_option("--compression", ia.compression, "zstd level, 0 = off")->capture_default_str();
   init->add_option("--pack-size-mib", ia.pack_mib, "target size of a pack file (1 .. 4096)")->capture_default_str();
+  init->add_option("--chunk-sizes", ia.chunk_sizes,
+                   "content-defined chunking's MIN,AVG,MAX, powers of two within 64K .. 64M (default 256K,512K,4M)");
   init->add_option("--kdf-memory-mib", ia.kdf_mib, "argon2id memory (at least 64)")->capture_default_str();
   init->add_option("--kdf-passes", ia.kdf_passes, "argon2id passes (at least 3)")->capture_default_str();
 

@@ -50,6 +50,14 @@ expect 2 "no password" "$sb" -r "$work/repo" snapshots
 expect 0 "created repository" "$sb" "${R[@]}" init --kdf-memory-mib 64 --kdf-passes 3
 expect 1 "" "$sb" "${R[@]}" init
 expect 2 "pack size" "$sb" -r "$work/repo2" -p "$work/pw" init --pack-size-mib 0
+expect 2 "three sizes are needed" "$sb" -r "$work/repo2" -p "$work/pw" init --chunk-sizes 1M,2M
+expect 2 "'2X' has an unknown unit" "$sb" -r "$work/repo2" -p "$work/pw" init --chunk-sizes 1M,2X,8M
+expect 2 "avg: 1024000 is not a power of two" "$sb" -r "$work/repo2" -p "$work/pw" init --chunk-sizes 512K,1000K,8M
+expect 2 "need min < avg < max" "$sb" -r "$work/repo2" -p "$work/pw" init --chunk-sizes 2M,1M,8M
+[ ! -e "$work/repo2" ] || { echo "FAIL: a refused init left $work/repo2" >&2; failures=$((failures + 1)); }
+expect 0 "created repository" "$sb" -r "$work/repo3" -p "$work/pw" init --chunk-sizes 64K,128K,1M --kdf-memory-mib 64
+expect 0 "saved" "$sb" -r "$work/repo3" -p "$work/pw" backup "$work/data"
+expect 0 "chunks 64.0 KiB / 128 KiB / 1.00 MiB" "$sb" -r "$work/repo3" -p "$work/pw" stats
 expect 1 "no repository" "$sb" -r "$work/nothing-here" -p "$work/pw" snapshots
 expect 0 "saved" "$sb" "${R[@]}" backup "$work/data"
 before=$(listing)

@@ -49,7 +49,7 @@ TEST_F(RepositoryTest, InitThenOpenWithThePasswordOnly) {
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   EXPECT_EQ((*opened)->config().id, (*made)->config().id);
   EXPECT_EQ((*opened)->key().Serialize(), (*made)->key().Serialize());
-  EXPECT_EQ((*opened)->config().chunker.avg, 1u << 20);
+  EXPECT_EQ((*opened)->config().chunker.avg, 512u << 10);  // the default
   EXPECT_EQ((*opened)->config().created, "2026-11-29T10:00:00Z");
 
   auto wrong = Repository::Open(Shared(), "wrong");
