@@ -20,6 +20,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 bin=$(cd "${1:-$root/build/release}" && pwd)
 sb=$bin/backup/steadfast-backup
 scale=${SCALE:-1.0}
@@ -43,12 +45,7 @@ cleanup() {
 trap cleanup EXIT
 
 base=$work/base-$scale
-if [ ! -f "$base/.complete" ]; then
-  echo "backup_chunk_sizes: making the data set (SCALE=$scale) in $base" >&2
-  rm -rf "$base"
-  python3 "$root/bench/backup_dataset.py" make "$base" "$scale"
-  touch "$base/.complete"
-fi
+bench_backup_dataset backup_chunk_sizes "$work" "$scale"
 
 export STEADFAST_BACKUP_PASSWORD=bench-password XDG_CACHE_HOME=$work/chunk-cache
 results=$work/chunk-results.tsv

@@ -29,6 +29,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 bin=$(cd "${1:-$root/build/release}" && pwd)
 sb=$bin/backup/steadfast-backup
 scale=${SCALE:-1.0}
@@ -60,12 +62,7 @@ cleanup() {
 trap cleanup EXIT
 
 base=$work/base-$scale
-if [ ! -f "$base/.complete" ]; then
-  echo "backup_compare: making the data set (SCALE=$scale) in $base" >&2
-  rm -rf "$base"
-  python3 "$root/bench/backup_dataset.py" make "$base" "$scale"
-  touch "$base/.complete"
-fi
+bench_backup_dataset backup_compare "$work" "$scale"
 data_bytes=$(du -sb --exclude=.complete "$base" | cut -f1)
 data_files=$(find "$base" -type f ! -name .complete | wc -l)
 

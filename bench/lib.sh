@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154  # root: the sourcing script sets it
 # Shared by the shell benchmarks under bench/ (sourced, not run): process start-up with a
 # readiness probe, /proc readings and MB formatting. Expects the caller to define `work`
 # (its work directory) and the array `pids` (started processes, stopped by the caller's trap).
@@ -62,14 +64,15 @@ bench_setup() {
     [ -x "$b" ] || { echo "$bench_name: $b not found; build the release preset first:" \
                          "ninja -C build/release steadfast-agent steadfast-collector" >&2; exit 2; }
   done
-  command -v prometheus-node-exporter >/dev/null 2>&1 || bash "$root/deploy/install-deps.sh" --bench
+  command -v prometheus-node-exporter >/dev/null 2>&1 || bash "$(dirname "${BASH_SOURCE[0]}")/../deploy/install-deps.sh" --bench
   work=$(mktemp -d "${TMPDIR:-/tmp}/sf-$bench_name.XXXXXX")
   pids=()
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
   mkdir -p "$work/collector" "$work/textfile"
   (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/enrollment.token")
-  source "$root/deploy/lib/quickstart-config.sh"
+  # shellcheck source=deploy/lib/quickstart-config.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/../deploy/lib/quickstart-config.sh"
 }
 
 bench_cleanup() {
@@ -97,4 +100,16 @@ bench_start_node_exporter() {
   ne_pid=$!
   pids+=("$ne_pid")
   bench_wait_for "$bench_name" node_exporter "$ne_pid" curl -fs -o /dev/null "http://127.0.0.1:$1/metrics"
+}
+
+# bench_backup_dataset NAME WORK SCALE: makes bench/backup_dataset.py's data set in
+# WORK/base-SCALE unless a complete one is there (the backup benchmarks share it).
+bench_backup_dataset() {
+  local name=$1 base=$2/base-$3
+  if [ ! -f "$base/.complete" ]; then
+    echo "$name: making the data set (SCALE=$3) in $base" >&2
+    rm -rf "$base"
+    python3 "$(dirname "${BASH_SOURCE[0]}")/backup_dataset.py" make "$base" "$3"
+    touch "$base/.complete"
+  fi
 }
