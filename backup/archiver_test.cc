@@ -118,6 +118,31 @@ TEST_F(ArchiverTest, WhatIsRestoredIsWhatWasBackedUp) {
   EXPECT_EQ(b2.st_mtim.tv_nsec, a.st_mtim.tv_nsec);
 }
 
+// Several workers load the chunks of one large file at once; one of them writes the file at a
+// time and the others hand their chunks over. Every byte lands at its place, and the file's
+// times are set once, after its last chunk.
+TEST_F(ArchiverTest, ChunksOfOneFileLoadedTogetherAreAllWrittenInPlace) {
+  Write(src_ + "/big.bin", RandomText(24 << 20, 7));
+  auto b = Backup(*repo_, *cache_, Req({src_ + "/big.bin"}));
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  struct stat a {};
+  ASSERT_EQ(::stat((src_ + "/big.bin").c_str(), &a), 0);
+  for (int workers : {2, 4, 8}) {
+    const std::string target = dir_ + "/restored-" + std::to_string(workers);
+    RestoreRequest r = Rst(b->snapshot_id, target, true);
+    r.workers = workers;
+    auto res = Restore(*repo_, *cache_, r);
+    ASSERT_TRUE(res.ok()) << res.status().ToString();
+    EXPECT_TRUE(res->mismatches.empty());
+    EXPECT_EQ(res->bytes, 24u << 20);
+    EXPECT_TRUE(Read(target + "/big.bin") == Read(src_ + "/big.bin")) << workers << " workers";
+    struct stat got {};
+    ASSERT_EQ(::stat((target + "/big.bin").c_str(), &got), 0);
+    EXPECT_EQ(got.st_mtim.tv_sec, a.st_mtim.tv_sec);
+    EXPECT_EQ(got.st_mtim.tv_nsec, a.st_mtim.tv_nsec) << workers << " workers";
+  }
+}
+
 TEST_F(ArchiverTest, UnchangedDataAddsNothingAndASmallChangeLittle) {
   auto first = Backup(*repo_, *cache_, Req({src_}));
   ASSERT_TRUE(first.ok()) << first.status().ToString();

@@ -14,7 +14,8 @@
 # Settings, alike where the tools allow: compression on (steadfast-backup and borg zstd level 3,
 # restic "auto"), encryption on (steadfast-backup AES-256-GCM, restic AES-256-CTR + Poly1305,
 # borg repokey-blake2), each tool's default chunk sizes, the local cache of each in the work
-# directory, caches warm (the data was just written). Restores go to RESTORE_ROOT (default
+# directory, caches warm (the data was just written). The tools take turns going first, one
+# place further each run. Restores go to RESTORE_ROOT (default
 # /dev/shm when it has room), so that ext4's scan for recently deleted inodes, which makes file
 # creation right after a large delete several times slower, does not decide the result.
 #
@@ -22,6 +23,10 @@
 #   SCALE=1.0      data set size (1.0 is about 1 GiB)
 #   RUNS=3         repetitions; the tables show medians (memory: the largest)
 #   TOOLS="steadfast restic borg"
+#   SETTLE=5       seconds of rest before each measured command: on a virtual machine the host
+#                  may still be writing the previous command's data after `sync` returns, and
+#                  whoever comes next waits for it (measured here: our initial backup took
+#                  3.8-4.0 s right after borg's, 2.75-2.8 s five seconds later)
 #   WORK=DIR       work directory (default: a new one under /var/tmp); the data set is kept
 #                  there between runs of the script when WORK is given
 #   RESTORE_ROOT=DIR
@@ -35,6 +40,7 @@ bin=$(cd "${1:-$root/build/release}" && pwd)
 sb=$bin/backup/steadfast-backup
 scale=${SCALE:-1.0}
 runs=${RUNS:-3}
+settle=${SETTLE:-5}
 tools=${TOOLS:-steadfast restic borg}
 
 [ -x "$sb" ] || { echo "backup_compare: $sb not found; build the release preset first:" \
@@ -85,6 +91,7 @@ timed() {
   local tool=$1 op=$2 run=$3
   shift 3
   sync
+  sleep "$settle"
   local out=$work/time.out
   if ! /usr/bin/time -f "%e %U %S %M" -o "$out" "$@" >"$work/$tool-$op.log" 2>&1; then
     echo "backup_compare: $tool $op failed:" >&2
@@ -140,18 +147,23 @@ for run in $(seq 1 "$runs"); do
   mkdir -p "$work/repos"
   cp -a "$base" "$work/run"
   data=$work/run
-  for tool in $tools; do
+  # The tools take turns going first, so that what is left of one tool's run (see SETTLE)
+  # does not always fall on the same other tool. Over RUNS=3 each holds each place once.
+  read -r -a all <<<"$tools"
+  shift_by=$(((run - 1) % ${#all[@]}))
+  order="${all[*]:shift_by} ${all[*]:0:shift_by}"
+  for tool in $order; do
     init_repo "$tool" "$work/repos/$tool"
     # shellcheck disable=SC2046
     timed "$tool" initial "$run" $(backup_cmd "$tool" "$work/repos/$tool" "$data" first)
   done
   python3 "$root/bench/backup_dataset.py" change "$data"
-  for tool in $tools; do
+  for tool in $order; do
     # shellcheck disable=SC2046
     timed "$tool" incremental "$run" $(backup_cmd "$tool" "$work/repos/$tool" "$data" second)
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" size "$run" "$(du -sb "$work/repos/$tool" | cut -f1)" 0 0 >>"$results"
   done
-  for tool in $tools; do
+  for tool in $order; do
     target=$restore_root/sf-backup-bench-$tool-$run
     rm -rf "$target"
     mkdir -p "$target"
@@ -162,7 +174,7 @@ for run in $(seq 1 "$runs"); do
       exit 1
     fi
   done
-  for tool in $tools; do
+  for tool in $order; do
     timed "$tool" check "$run" bash -c 'check "$@"' _ "$tool" "$work/repos/$tool"
   done
   rm -rf "$restore_root"/sf-backup-bench-*-"$run"
