@@ -14,8 +14,8 @@
 # Settings, alike where the tools allow: compression on (steadfast-backup and borg zstd level 3,
 # restic "auto"), encryption on (steadfast-backup AES-256-GCM, restic AES-256-CTR + Poly1305,
 # borg repokey-blake2), each tool's default chunk sizes, the local cache of each in the work
-# directory, caches warm (the data was just written). The tools take turns going first, one
-# place further each run. Restores go to RESTORE_ROOT (default
+# directory, caches warm (each command's input is read into the page cache right before it
+# runs; see timed below). The tools take turns going first, one place further each run. Restores go to RESTORE_ROOT (default
 # /dev/shm when it has room), so that ext4's scan for recently deleted inodes, which makes file
 # creation right after a large delete several times slower, does not decide the result.
 #
@@ -25,8 +25,7 @@
 #   TOOLS="steadfast restic borg"
 #   SETTLE=5       seconds of rest before each measured command: on a virtual machine the host
 #                  may still be writing the previous command's data after `sync` returns, and
-#                  whoever comes next waits for it (measured here: our initial backup took
-#                  3.8-4.0 s right after borg's, 2.75-2.8 s five seconds later)
+#                  whoever comes next waits for it
 #   WORK=DIR       work directory (default: a new one under /var/tmp); the data set is kept
 #                  there between runs of the script when WORK is given
 #   RESTORE_ROOT=DIR
@@ -86,12 +85,19 @@ export RESTIC_CACHE_DIR=$work/restic-cache XDG_CACHE_HOME=$work/sf-cache
 results=$work/results.tsv
 : >"$results"
 
-# timed TOOL OP RUN COMMAND...: runs COMMAND under /usr/bin/time, appends a row to results.
+# timed TOOL OP RUN WARM COMMAND...: after a rest (SETTLE) and with everything under the
+# directory WARM read into the page cache, runs COMMAND under /usr/bin/time; appends a row to
+# results. Warm, because one tool's run must not decide another's cache: borg drops from the
+# cache what it has read and written (posix_fadvise DONTNEED), so whoever came after it read
+# from disk (restic's initial backup: 7.6 s after borg's, 5.9 s otherwise); steadfast-backup
+# writes packs past the cache (O_DIRECT), so its restore read them from disk and restic's not;
+# and this machine pages out what has not been touched for a minute.
 timed() {
-  local tool=$1 op=$2 run=$3
-  shift 3
+  local tool=$1 op=$2 run=$3 warm=$4
+  shift 4
   sync
   sleep "$settle"
+  find "$warm" -type f -print0 | xargs -0 -r cat >/dev/null
   local out=$work/time.out
   if ! /usr/bin/time -f "%e %U %S %M" -o "$out" "$@" >"$work/$tool-$op.log" 2>&1; then
     echo "backup_compare: $tool $op failed:" >&2
@@ -155,27 +161,30 @@ for run in $(seq 1 "$runs"); do
   for tool in $order; do
     init_repo "$tool" "$work/repos/$tool"
     # shellcheck disable=SC2046
-    timed "$tool" initial "$run" $(backup_cmd "$tool" "$work/repos/$tool" "$data" first)
+    timed "$tool" initial "$run" "$data" $(backup_cmd "$tool" "$work/repos/$tool" "$data" first)
   done
   python3 "$root/bench/backup_dataset.py" change "$data"
   for tool in $order; do
     # shellcheck disable=SC2046
-    timed "$tool" incremental "$run" $(backup_cmd "$tool" "$work/repos/$tool" "$data" second)
+    timed "$tool" incremental "$run" "$data" $(backup_cmd "$tool" "$work/repos/$tool" "$data" second)
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" size "$run" "$(du -sb "$work/repos/$tool" | cut -f1)" 0 0 >>"$results"
   done
   for tool in $order; do
     target=$restore_root/sf-backup-bench-$tool-$run
     rm -rf "$target"
     mkdir -p "$target"
-    timed "$tool" restore "$run" bash -c 'restore "$@"' _ "$tool" "$work/repos/$tool" "$target"
+    timed "$tool" restore "$run" "$work/repos/$tool" bash -c 'restore "$@"' _ "$tool" "$work/repos/$tool" "$target"
     restored=$(du -sb "$target" | cut -f1)
     if [ "$restored" -lt $((data_bytes * 9 / 10)) ]; then
       echo "backup_compare: $tool restored only $restored bytes" >&2
       exit 1
     fi
+    # Gone before the next tool restores: a gigabyte more in /dev/shm made our restore's
+    # system time two to three times as large (page allocation), and would tax whoever is next.
+    rm -rf "$target"
   done
   for tool in $order; do
-    timed "$tool" check "$run" bash -c 'check "$@"' _ "$tool" "$work/repos/$tool"
+    timed "$tool" check "$run" "$work/repos/$tool" bash -c 'check "$@"' _ "$tool" "$work/repos/$tool"
   done
   rm -rf "$restore_root"/sf-backup-bench-*-"$run"
 done
