@@ -22,22 +22,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
-bin=$(cd "${1:-$root/build/release}" && pwd)
-sb=$bin/backup/steadfast-backup
 scale=${SCALE:-1.0}
 runs=${RUNS:-2}
 sizes=${SIZES:-256K,512K,4M 512K,1M,8M 1M,2M,16M 2M,4M,32M}
 kinds="logs records.sqlite bin forms"
 
-[ -x "$sb" ] || { echo "backup_chunk_sizes: $sb not found; build the release preset first:" \
-  "cmake --preset release && cmake --build --preset release" >&2; exit 2; }
+bench_backup_start backup_chunk_sizes "${1:-}"
 
-if [ -n "${WORK:-}" ]; then
-  work=$WORK
-  mkdir -p "$work"
-else
-  work=$(mktemp -d /var/tmp/sf-chunk-bench.XXXXXX)
-fi
 cleanup() {
   rm -rf "$work"/chunk-run "$work"/chunk-repos
   if [ -z "${WORK:-}" ]; then rm -rf "$work"; fi

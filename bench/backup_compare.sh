@@ -35,26 +35,17 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
-bin=$(cd "${1:-$root/build/release}" && pwd)
-sb=$bin/backup/steadfast-backup
 scale=${SCALE:-1.0}
 runs=${RUNS:-3}
 settle=${SETTLE:-5}
 tools=${TOOLS:-steadfast restic borg}
 
-[ -x "$sb" ] || { echo "backup_compare: $sb not found; build the release preset first:" \
-  "cmake --preset release && cmake --build --preset release" >&2; exit 2; }
+bench_backup_start backup_compare "${1:-}"
 if ! command -v restic >/dev/null || ! command -v borg >/dev/null; then
   "$root/deploy/install-deps.sh" --bench
 fi
 command -v /usr/bin/time >/dev/null || { echo "backup_compare: needs /usr/bin/time (Debian package time)" >&2; exit 2; }
 
-if [ -n "${WORK:-}" ]; then
-  work=$WORK
-  mkdir -p "$work"
-else
-  work=$(mktemp -d /var/tmp/sf-backup-bench.XXXXXX)
-fi
 cleanup() {
   rm -rf "${restore_root:-/nonexistent}"/sf-backup-bench-* 2>/dev/null || true
   if [ "${KEEP:-}" = 1 ] || [ -n "${WORK:-}" ]; then

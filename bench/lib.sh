@@ -113,3 +113,19 @@ bench_backup_dataset() {
     touch "$base/.complete"
   fi
 }
+
+# bench_backup_start NAME [BIN_DIR]: for the backup benchmarks, sets `sb` (BIN_DIR's
+# steadfast-backup, default the release build; exits 2 saying how to build it when missing)
+# and `work` (WORK, made if needed, or a new directory under /var/tmp).
+bench_backup_start() {
+  local name=$1
+  sb=$(cd "${2:-$root/build/release}" && pwd)/backup/steadfast-backup
+  [ -x "$sb" ] || { echo "$name: $sb not found; build the release preset first:" \
+    "cmake --preset release && cmake --build --preset release" >&2; exit 2; }
+  if [ -n "${WORK:-}" ]; then
+    work=$WORK
+    mkdir -p "$work"
+  else
+    work=$(mktemp -d "/var/tmp/sf-$name.XXXXXX")
+  fi
+}
