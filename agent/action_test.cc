@@ -209,6 +209,15 @@ TEST_F(ActionTest, AnEmergencyBackupRunsTheJobsTaggedAndReportsTheSnapshot) {
 // actions are handed over, an idle agent polls, and a refused batch with both is split.
 class ActionUplinkTest : public ActionTest {
  protected:
+  // One check result in the spool, for a batch that carries results as well as states.
+  Status SpoolResult(int64_t now) {
+    protocol::CheckResult cr;
+    cr.check = "system";
+    cr.target = "cpu";
+    cr.status = protocol::CheckStatus::kOk;
+    cr.observed_at_ms = now;
+    return spool_->Append(cr).status();
+  }
   void SetUp() override {
     ActionTest::SetUp();
     auto spool = Spool::Open(":memory:", clock_);
@@ -284,12 +293,7 @@ TEST_F(ActionUplinkTest, StatesRideOnReportsAndTheAnswersActionsAreHandedOver) {
 
   // With results: both in one batch.
   ASSERT_TRUE(log_->Update({"act-1", ActionState::kSucceeded, "done", now, now + 1, "{}"}).ok());
-  protocol::CheckResult cr;
-  cr.check = "system";
-  cr.target = "cpu";
-  cr.status = protocol::CheckStatus::kOk;
-  cr.observed_at_ms = now;
-  ASSERT_TRUE(spool_->Append(cr).ok());
+  ASSERT_TRUE(SpoolResult(now).ok());
   r = uplink.SendOnce();
   ASSERT_EQ(r.outcome, UplinkOutcome::kSent) << r.message;
   EXPECT_EQ(r.entries, 1u);
@@ -304,12 +308,7 @@ TEST_F(ActionUplinkTest, ARefusedBatchWithStatesIsSplitAndRefusedStatesDoNotBloc
   const int64_t now = clock_.NowMillis();
   ASSERT_TRUE(log_->AddNew({Request("act-1", now)}).ok());
   ASSERT_TRUE(log_->Update({"act-1", ActionState::kFailed, "x", now, now, "{}"}).ok());
-  protocol::CheckResult cr;
-  cr.check = "system";
-  cr.target = "cpu";
-  cr.status = protocol::CheckStatus::kOk;
-  cr.observed_at_ms = now;
-  ASSERT_TRUE(spool_->Append(cr).ok());
+  ASSERT_TRUE(SpoolResult(now).ok());
   refuse_ = 2;  // the batch with both, then the states alone
   EXPECT_EQ(uplink.SendOnce().outcome, UplinkOutcome::kBatchSplit);
   UplinkResult alone = uplink.SendOnce();

@@ -28,12 +28,7 @@ class ActionsTest : public testutil::InProcessCollectorTest {
     if (HasFatalFailure()) return;
     ASSERT_TRUE(testutil::AddUser(*server_, "oper", accounts::kCentreUnitId, {Role::kOperator}).ok());
     for (const char* agent : {"agent-1", "agent-2"}) {
-      AgentRecord rec;
-      rec.agent_id = agent;
-      rec.token_sha256 = Sha256Hex(std::string("tok-") + agent);
-      rec.host = testutil::Host(std::string("host-") + agent);
-      rec.enrolled_at_ms = clock_.NowMillis();
-      ASSERT_TRUE(server_->storage().CreateAgent(rec).ok());
+      ASSERT_TRUE(testutil::EnrollAgent(*server_, agent, clock_.NowMillis()).ok());
     }
   }
 

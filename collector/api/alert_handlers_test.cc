@@ -32,12 +32,7 @@ class AlertHandlersTest : public testutil::InProcessCollectorTest {
     auto b = testutil::AddUnit(*server_, "unit-b", accounts::kCentreUnitId);
     ASSERT_TRUE(a.ok() && b.ok());
     for (const auto& [agent, unit] : {std::pair{"agent-a", a->id}, std::pair{"agent-b", b->id}}) {
-      AgentRecord rec;
-      rec.agent_id = agent;
-      rec.token_sha256 = Sha256Hex(std::string("tok-") + agent);
-      rec.host = testutil::Host(std::string("host-") + agent);
-      ASSERT_TRUE(server_->storage().CreateAgent(rec).ok());
-      ASSERT_TRUE(server_->accounts().AssignHost(testutil::TestActor(), agent, unit).ok());
+      ASSERT_TRUE(testutil::EnrollAgent(*server_, agent, clock_.NowMillis(), unit).ok());
     }
     auto alert_a = testutil::AddFiringAlert(*server_, "agent-a", "disk-failing", clock_.NowMillis());
     auto alert_b = testutil::AddFiringAlert(*server_, "agent-b", "raid-degraded", clock_.NowMillis());

@@ -52,15 +52,7 @@ class InventoryHandlersTest : public testutil::InProcessCollectorTest {
     dept_a1_ = dept->id;
     for (const auto& [agent, unit] : {std::pair<std::string, int64_t>{"agent-a", unit_a_}, {"agent-b", unit_b_},
                                       {"agent-c", 0}}) {
-      AgentRecord rec;
-      rec.agent_id = agent;
-      rec.token_sha256 = Sha256Hex("tok-" + agent);
-      rec.host = testutil::Host("host-" + agent);
-      rec.enrolled_at_ms = clock_.NowMillis();
-      ASSERT_TRUE(server_->storage().CreateAgent(rec).ok());
-      if (unit > 0) {
-        ASSERT_TRUE(server_->accounts().AssignHost(testutil::TestActor(), agent, unit).ok());
-      }
+      ASSERT_TRUE(testutil::EnrollAgent(*server_, agent, clock_.NowMillis(), unit).ok());
     }
     auto root = testutil::AddUser(*server_, "root", accounts::kCentreUnitId, {Role::kAdmin});
     auto ua = testutil::AddUser(*server_, "ua", unit_a_, {Role::kUnitAdmin});

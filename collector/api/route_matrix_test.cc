@@ -43,18 +43,12 @@ class RouteMatrixTest : public testutil::InProcessCollectorTest {
     unit_b_ = b->id;
 
     for (const auto& [agent, unit] : {std::pair{"agent-a", unit_a_}, std::pair{"agent-b", unit_b_}}) {
-      AgentRecord rec;
-      rec.agent_id = agent;
-      rec.token_sha256 = Sha256Hex(std::string("tok-") + agent);
-      rec.host = testutil::Host(std::string("host-") + agent);
-      rec.enrolled_at_ms = clock_.NowMillis();
-      ASSERT_TRUE(server_->storage().CreateAgent(rec).ok());
-      ASSERT_TRUE(server_->accounts().AssignHost(testutil::TestActor(), agent, unit).ok());
+      ASSERT_TRUE(testutil::EnrollAgent(*server_, agent, clock_.NowMillis(), unit).ok());
       // An inventory too, so the host inventory routes answer with content, not 404.
       protocol::HostInventory inventory;
       inventory.agent_id = agent;
       inventory.collected_at_ms = clock_.NowMillis();
-      inventory.host = rec.host;
+      inventory.host = testutil::Host(std::string("host-") + agent);  // as enrolled
       ASSERT_TRUE(server_->inventory().ReportHostInventory(agent, inventory, clock_.NowMillis()).ok());
     }
     // Equipment inside unit A's subtree and in unit B.

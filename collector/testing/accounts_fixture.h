@@ -14,6 +14,7 @@
 #include "collector/server.h"
 #include "collector/testing/test_util.h"
 #include "common/http/http_types.h"
+#include "common/random.h"
 #include "common/testing/fake_clock.h"
 
 namespace steadfast::collector::testutil {
@@ -146,8 +147,19 @@ inline std::string ErrorCode(const http::HttpResponse& r) {
   return "";
 }
 
-// A collector running in this process on a FakeClock, for tests that call its routes. Set
-// config_ fields before StartCollector().
+// An agent enrolled straight in storage, as enrolment would leave it: token "tok-<agent_id>",
+// hostname "host-<agent_id>"; with `unit` > 0, its host assigned to that unit.
+inline Status EnrollAgent(CollectorServer& server, const std::string& agent_id, int64_t now_ms, int64_t unit = 0) {
+  AgentRecord rec;
+  rec.agent_id = agent_id;
+  rec.token_sha256 = Sha256Hex("tok-" + agent_id);
+  rec.host = Host("host-" + agent_id);
+  rec.enrolled_at_ms = now_ms;
+  SF_RETURN_IF_ERROR(server.storage().CreateAgent(rec));
+  if (unit > 0) return server.accounts().AssignHost(TestActor(), agent_id, unit);
+  return OkStatus();
+}
+
 // Stores a firing alert of `rule` on the host `agent_id` (as the engine would) and returns its id.
 inline StatusOr<int64_t> AddFiringAlert(CollectorServer& server, const std::string& agent_id, const std::string& rule,
                                         int64_t now_ms) {
@@ -170,6 +182,8 @@ inline StatusOr<int64_t> AddFiringAlert(CollectorServer& server, const std::stri
   return page.items[0].id;
 }
 
+// A collector running in this process on a FakeClock, for tests that call its routes. Set
+// config_ fields before StartCollector().
 class InProcessCollectorTest : public ::testing::Test {
  protected:
   void StartCollector() {
