@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <atomic>
+#include <chrono>
 #include <random>
 #include <thread>
 
@@ -346,6 +347,120 @@ class FullDiskBackend : public Backend {
   std::unique_ptr<Backend> inner_;
   std::atomic<int> room_;
 };
+
+// A backend whose reads of data packs are slow (a disk far away) and counted.
+class SlowReadsBackend : public Backend {
+ public:
+  explicit SlowReadsBackend(std::unique_ptr<Backend> inner) : inner_(std::move(inner)) {}
+  std::string Location() const override { return inner_->Location(); }
+  Status Create() override { return inner_->Create(); }
+  Status Save(FileType type, const std::string& name, std::span<const uint8_t> data) override {
+    return inner_->Save(type, name, data);
+  }
+  StatusOr<std::vector<uint8_t>> Load(FileType type, const std::string& name, uint64_t offset, uint64_t length) override {
+    Slow(type);
+    return inner_->Load(type, name, offset, length);
+  }
+  Status LoadInto(FileType type, const std::string& name, std::vector<uint8_t>& out, uint64_t offset,
+                  uint64_t length) override {
+    Slow(type);
+    return inner_->LoadInto(type, name, out, offset, length);
+  }
+  StatusOr<uint64_t> Size(FileType type, const std::string& name) override { return inner_->Size(type, name); }
+  Status Remove(FileType type, const std::string& name) override { return inner_->Remove(type, name); }
+  StatusOr<std::vector<FileInfo>> List(FileType type) override { return inner_->List(type); }
+
+  std::atomic<int> reads{0};
+  std::atomic<int> delay_ms{50};
+
+ private:
+  void Slow(FileType type) {
+    if (type != FileType::kData) return;
+    ++reads;
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
+  }
+  std::unique_ptr<Backend> inner_;
+};
+
+// 400 one-chunk files lie next to each other in one pack. Restored from a slow disk, they come
+// in a few reads (each worker takes the neighbouring chunks queued behind its own), not 400; and
+// when the pack is cut short, the error names the file whose chunk is missing, not the first
+// file of the read that failed.
+class SmallFilesRestoreTest : public ArchiverTest {
+ protected:
+  void SetUp() override {
+    ArchiverTest::SetUp();
+    fs::create_directories(src_ + "/many");
+    for (int i = 0; i < 400; ++i) Write(src_ + "/many/f" + std::to_string(i), RandomText(200 + i, 300 + i));
+    auto b = Backup(*repo_, *cache_, Req({src_ + "/many"}));
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    snapshot_ = b->snapshot_id;
+    auto slow = std::make_unique<SlowReadsBackend>(NewLocalBackend(dir_ + "/repo"));
+    slow_ = slow.get();
+    auto repo = Repository::Open(std::move(slow), "pw");
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+    slow_repo_ = std::move(repo).value();
+  }
+  StatusOr<RestoreResult> RestoreSlowly(const std::string& target) {
+    RestoreRequest r = Rst(snapshot_, target, true);
+    r.workers = 2;
+    return Restore(*slow_repo_, *cache_, r);
+  }
+  std::string snapshot_;
+  SlowReadsBackend* slow_ = nullptr;
+  std::unique_ptr<Repository> slow_repo_;
+};
+
+TEST_F(SmallFilesRestoreTest, NeighbouringChunksAreReadTogether) {
+  auto r = RestoreSlowly(dir_ + "/together");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->mismatches.empty());
+  EXPECT_EQ(r->files, 400u);
+  for (int i : {0, 1, 137, 398, 399}) {
+    const std::string name = "/many/f" + std::to_string(i);
+    EXPECT_EQ(Read(dir_ + "/together" + name), Read(src_ + name)) << name;
+  }
+  EXPECT_LE(slow_->reads.load(), 100) << "one read per file would be 400";
+}
+
+TEST_F(SmallFilesRestoreTest, APackCutShortNamesTheFileWhoseChunkIsMissing) {
+  // The pack of file data, and the file whose chunk lies last in it.
+  ASSERT_TRUE(cache_->Sync(*repo_).ok());
+  auto packs = cache_->Packs();
+  ASSERT_TRUE(packs.ok());
+  std::string pack;
+  PackEntry last;
+  for (const auto& [name, count] : *packs) {
+    auto entries = cache_->PackBlobs(name);
+    ASSERT_TRUE(entries.ok());
+    for (const PackEntry& e : *entries) {
+      if (e.type == BlobType::kData && e.offset >= last.offset) {
+        pack = name;
+        last = e;
+      }
+    }
+  }
+  ASSERT_FALSE(pack.empty());
+  BlobHasher hasher(repo_->key().id);
+  std::string holder;
+  for (int i = 0; i < 400; ++i) {
+    const std::string name = "/many/f" + std::to_string(i);
+    const std::string data = Read(src_ + name);
+    if (hasher.Id(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size())) == last.id) holder = name;
+  }
+  ASSERT_FALSE(holder.empty());
+  // Cut inside that chunk: every other chunk is whole.
+  auto bytes = repo_->backend().Load(FileType::kData, pack);
+  ASSERT_TRUE(bytes.ok());
+  bytes->resize(last.offset + 1);
+  ASSERT_TRUE(repo_->backend().Save(FileType::kData, pack, *bytes).ok());
+  slow_->delay_ms = 5;  // still reads of many chunks; the failed one's then read one by one
+  auto r = RestoreSlowly(dir_ + "/cut");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(holder + ": data/" + pack), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("past its end"), std::string::npos) << r.status().ToString();
+}
 
 TEST_F(ArchiverTest, AFullDiskFailsTheBackupCleanlyAndAddsNoSnapshot) {
   for (int i = 0; i < 12; ++i) Write(src_ + "/big" + std::to_string(i), RandomText(1 << 20, 50 + i));

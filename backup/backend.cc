@@ -136,8 +136,9 @@ class LocalBackend : public Backend {
     return out;
   }
 
-  Status LoadInto(FileType type, const std::string& name, std::vector<uint8_t>& out) override {
-    return Read(type, name, 0, 0, out);
+  Status LoadInto(FileType type, const std::string& name, std::vector<uint8_t>& out, uint64_t offset,
+                  uint64_t length) override {
+    return Read(type, name, offset, length, out);
   }
 
   // Load's range (`length` 0: to the end) into `out`, resized (only what grows is cleared).
@@ -352,8 +353,9 @@ class MemoryBackend : public Backend {
 
 }  // namespace
 
-Status Backend::LoadInto(FileType type, const std::string& name, std::vector<uint8_t>& out) {
-  SF_ASSIGN_OR_RETURN(out, Load(type, name));
+Status Backend::LoadInto(FileType type, const std::string& name, std::vector<uint8_t>& out, uint64_t offset,
+                         uint64_t length) {
+  SF_ASSIGN_OR_RETURN(out, Load(type, name, offset, length));
   return OkStatus();
 }
 

@@ -42,10 +42,11 @@ class Backend {
   // `length` 0: to the end. NotFound; OutOfRange-like InvalidArgument when past the end.
   virtual StatusOr<std::vector<uint8_t>> Load(FileType type, const std::string& name, uint64_t offset = 0,
                                               uint64_t length = 0) = 0;
-  // A whole file into `out` (resized, its capacity reused): for readers of many large files
-  // (check, prune), which then neither allocate nor clear a pack's worth of memory per file.
-  // Errors as Load's; `out` is unspecified after one.
-  virtual Status LoadInto(FileType type, const std::string& name, std::vector<uint8_t>& out);
+  // Load's range into `out` (resized, its capacity reused): for readers of many large files or
+  // ranges (check, prune, restore), which then neither allocate nor clear a pack's worth of
+  // memory per read. Errors as Load's; `out` is unspecified after one.
+  virtual Status LoadInto(FileType type, const std::string& name, std::vector<uint8_t>& out, uint64_t offset = 0,
+                          uint64_t length = 0);
   virtual StatusOr<uint64_t> Size(FileType type, const std::string& name) = 0;  // NotFound
   virtual Status Remove(FileType type, const std::string& name) = 0;           // NotFound
   // Every complete file of a type (never a half-written one), sorted by name.

@@ -71,6 +71,17 @@ TEST_P(BackendConformanceTest, SavedFilesLoadWholeOrByRangeAndHaveTheirSize) {
     ASSERT_TRUE(backend_->LoadInto(FileType::kData, name, into).ok());
     EXPECT_EQ(std::string(into.begin(), into.end()), pack) << "after " << before << " bytes";
   }
+  // And a range, into a buffer that held a longer or a shorter one; past the end is refused.
+  std::vector<uint8_t> range;
+  struct Range {
+    uint64_t offset, length;
+    std::string want;
+  };
+  for (const Range& r : {Range{12, 4, "0123"}, Range{0, 2, "pa"}, Range{16, 0, "456789"}, Range{10, 12, pack.substr(10)}}) {
+    ASSERT_TRUE(backend_->LoadInto(FileType::kData, name, range, r.offset, r.length).ok()) << r.offset << "+" << r.length;
+    EXPECT_EQ(std::string(range.begin(), range.end()), r.want) << r.offset << "+" << r.length;
+  }
+  EXPECT_EQ(backend_->LoadInto(FileType::kData, name, range, 20, 10).code(), StatusCode::kInvalidArgument);
   std::vector<uint8_t> none;
   EXPECT_EQ(backend_->LoadInto(FileType::kData, NameOf("absent"), none).code(), StatusCode::kNotFound);
   EXPECT_EQ(backend_->LoadInto(FileType::kData, "not-hex", none).code(), StatusCode::kInvalidArgument);
