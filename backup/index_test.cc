@@ -1,9 +1,15 @@
 // Index files and the local index cache (FORMAT.md 6): blobs are found through the cache after
 // a sync, files gone from the repository are forgotten, a superseding file (prune) hides the
-// files it replaces even while both exist, and a damaged index file is named.
+// files it replaces even while both exist, a damaged index file is named, and a cache of an
+// earlier schema is rebuilt from the repository.
 #include "backup/index.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/sqlite/sqlite_db.h"
 
 namespace steadfast::backup {
 namespace {
@@ -110,6 +116,73 @@ TEST_F(IndexTest, ADamagedOrMalformedIndexFileIsNamed) {
   EXPECT_EQ(bad.status().code(), StatusCode::kDataLoss);
   EXPECT_NE(bad.status().message().find("index/x"), std::string::npos);
   EXPECT_FALSE(ParseIndexDocument(nlohmann::json::object(), "index/x", &supersedes).ok());
+}
+
+TEST_F(IndexTest, PacksOfRemovedFilesAreForgottenAndPackBlobsListsAPacksEntries) {
+  const std::string first = WriteIndex({{pack_a_, {Entry(1, 0), Entry(2, 1)}}, {pack_b_, {Entry(3, 0)}}});
+  const std::string second = WriteIndex({{pack_b_, {Entry(3, 0)}}, {pack_c_, {Entry(4, 0)}}});
+  ASSERT_TRUE(cache_->Sync(*repo_).ok());
+  auto packs = cache_->Packs();
+  ASSERT_TRUE(packs.ok());
+  ASSERT_EQ(packs->size(), 3u);
+  EXPECT_EQ((*packs)[0], std::make_pair(pack_a_, int64_t{2}));
+  EXPECT_EQ((*packs)[1], std::make_pair(pack_b_, int64_t{2})) << "named by both files";
+  auto in_a = cache_->PackBlobs(pack_a_);
+  ASSERT_TRUE(in_a.ok());
+  ASSERT_EQ(in_a->size(), 2u);
+  EXPECT_EQ((*in_a)[1].id, Entry(2, 1).id);
+  EXPECT_EQ((*in_a)[1].offset, kPackPrefix + 100);
+  EXPECT_TRUE(cache_->PackBlobs(std::string(64, 'd'))->empty());
+
+  ASSERT_TRUE(repo_->backend().Remove(FileType::kIndex, first).ok());
+  ASSERT_TRUE(cache_->Sync(*repo_).ok());
+  packs = cache_->Packs();
+  ASSERT_TRUE(packs.ok());
+  ASSERT_EQ(packs->size(), 2u);
+  EXPECT_EQ((*packs)[0], std::make_pair(pack_b_, int64_t{1}));
+  EXPECT_FALSE(Find(1).has_value());
+  EXPECT_EQ(Find(4)->pack, pack_c_);
+  // A pack named again after it was forgotten is found again.
+  WriteIndex({{pack_a_, {Entry(5, 0)}}});
+  ASSERT_TRUE(cache_->Sync(*repo_).ok());
+  EXPECT_EQ(Find(5)->pack, pack_a_);
+  EXPECT_EQ(*cache_->BlobCount(), 3);
+  (void)second;
+}
+
+TEST_F(IndexTest, ACacheOfTheEarlierSchemaIsReadAgainFromTheRepository) {
+  char tmpl[] = "/tmp/sf-index-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/index.sqlite";
+  {
+    // Version 2: names in every row; a stale row for a file the repository does not have.
+    auto db = sqlite::SqliteDb::Open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec(R"sql(
+CREATE TABLE index_files (name TEXT PRIMARY KEY);
+CREATE TABLE supersedes (file TEXT NOT NULL, superseded TEXT NOT NULL, PRIMARY KEY (file, superseded));
+CREATE TABLE blobs (id BLOB NOT NULL, index_file TEXT NOT NULL, type INTEGER NOT NULL, pack TEXT NOT NULL,
+  offset INTEGER NOT NULL, stored INTEGER NOT NULL, raw_length INTEGER NOT NULL, flags INTEGER NOT NULL,
+  position INTEGER NOT NULL, PRIMARY KEY (id, index_file)) WITHOUT ROWID;
+CREATE INDEX blobs_by_file ON blobs (index_file);
+CREATE INDEX blobs_by_pack ON blobs (pack, offset);
+INSERT INTO index_files VALUES ('stale');
+INSERT INTO blobs VALUES (zeroblob(32), 'stale', 0, 'old-pack', 0, 1, 1, 0, 0);
+PRAGMA user_version = 2;
+)sql").ok());
+  }
+  WriteIndex({{pack_a_, {Entry(1, 0), Entry(2, 1)}}});
+  auto cache = IndexCache::Open(path);
+  ASSERT_TRUE(cache.ok()) << cache.status().ToString();
+  EXPECT_EQ(*(*cache)->Sync(*repo_), 1u) << "the repository's file read again";
+  EXPECT_EQ(*(*cache)->BlobCount(), 2);
+  BlobId id;
+  id.fill(2);
+  auto two = (*cache)->Find(id);
+  ASSERT_TRUE(two.ok() && two->has_value());
+  EXPECT_EQ((*two)->pack, pack_a_);
+  cache->reset();
+  std::filesystem::remove_all(tmpl);
 }
 
 }  // namespace

@@ -171,6 +171,7 @@ Status SqliteDb::Migrate(const std::vector<Migration>& migrations) {
   SF_ASSIGN_OR_RETURN(SqliteStatement q, Prepare("PRAGMA user_version"));
   SF_ASSIGN_OR_RETURN(bool row, q.Step());
   int current = row ? static_cast<int>(q.ColumnInt(0)) : 0;
+  q.Reset();  // no statement may be running while a migration drops a table
   int newest = 0;
   for (const auto& m : migrations) newest = std::max(newest, m.version);
   if (current > newest) {
