@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -63,7 +64,21 @@ void BufferPool::Give(PackBuffer b) {
   cv_.notify_one();
 }
 
-BlobCompressor::BlobCompressor(int zstd_level) : level_(zstd_level) { cctx_ = ZSTD_createCCtx(); }
+// At zstd's level 3 (dfast), the table of short matches has 2^16 entries; with 2^14 it stays in
+// the core's cache: 6-9 % faster, measured with `zstd -b3 --zstd=clog=14 -B512K` on the
+// benchmark's data (the output 0.04 % smaller), system libraries (0.7 % larger) and
+// documentation (0.1 % larger). Other levels keep zstd's tables.
+constexpr int kShortTableLog = 14;
+
+BlobCompressor::BlobCompressor(int zstd_level) : level_(zstd_level) {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  cctx_ = c;
+  if (c == nullptr) std::abort();
+  if (level_ > 0) {
+    (void)ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level_);
+    if (level_ == 3) (void)ZSTD_CCtx_setParameter(c, ZSTD_c_chainLog, kShortTableLog);
+  }
+}
 
 BlobCompressor::~BlobCompressor() { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_)); }
 
@@ -91,7 +106,8 @@ BlobCompressor::Result BlobCompressor::Compress(std::span<const uint8_t> plainte
   if (level_ <= 0 || plaintext.empty() || !LooksCompressible(plaintext)) return r;
   const size_t room = ZSTD_compressBound(plaintext.size());
   if (out_.size() < room) out_.resize(room);
-  const size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), out_.data(), room, plaintext.data(), plaintext.size(), level_);
+  // The level and parameters set at construction (ZSTD_compressCCtx would use the level alone).
+  const size_t n = ZSTD_compress2(static_cast<ZSTD_CCtx*>(cctx_), out_.data(), room, plaintext.data(), plaintext.size());
   // Stored compressed only when that saves at least 1/32 (FORMAT.md 5.2).
   if (!ZSTD_isError(n) && n <= plaintext.size() - plaintext.size() / 32 && n < plaintext.size()) {
     r.raw = false;
