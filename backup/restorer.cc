@@ -1,5 +1,6 @@
 // Restore (archiver.h): the calling thread walks the snapshot's trees and creates what they
-// list; workers load, check and write file chunks in parallel (pwrite at their offsets).
+// list; workers load neighbouring chunks together, check them and write them in parallel (pwrite
+// at their offsets).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,9 +81,9 @@ constexpr size_t kReadyPerFile = 4;
 // A worker takes the chunk at the queue's head and those queued behind it that lie near it in the
 // same pack (kBatchBytes from the first byte to the last, on average at most kBatchGap unused
 // between two, kBatchChunks chunks): one read for them all, where a tree of small files cost an
-// open and a read per chunk. Memory:
-// a worker holds one batch's sealed bytes (kBatchBytes, or one larger chunk) and one decompressed
-// chunk, and each file being written at most kReadyPerFile chunks handed over.
+// open and a read per chunk. Memory: a worker holds one batch's sealed bytes (kBatchBytes, or one
+// larger chunk) and one decompressed chunk, and each file being written at most kReadyPerFile
+// chunks handed over.
 constexpr uint64_t kBatchBytes = uint64_t{8} << 20;
 constexpr uint64_t kBatchGap = uint64_t{64} << 10;
 constexpr size_t kBatchChunks = 256;
