@@ -4,6 +4,7 @@
 #include "backup/pack.h"
 
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include <thread>
 
@@ -11,6 +12,7 @@
 
 #include <atomic>
 
+#include <map>
 #include <random>
 #include <string>
 
@@ -91,6 +93,34 @@ TEST_F(PackTest, BlobsComeBackAndOnlyCompressibleOnesAreCompressed) {
   auto raw = Header(Write({{BlobType::kData, Text(10'000)}}, 0).bytes);
   ASSERT_TRUE(raw.ok());
   EXPECT_TRUE((*raw)[0].raw);
+}
+
+// The level given is the one compressing: level 19 stores less than 1 and 3 (the compressor sets
+// its level and, at level 3, a smaller short-match table on its context, then ZSTD_compress2).
+TEST(BlobCompressorTest, TheLevelGivenIsTheOneCompressing) {
+  std::mt19937_64 rng(7);
+  std::vector<std::string> words;
+  for (int i = 0; i < 2000; ++i) words.push_back("w" + std::to_string(rng() % 100000));
+  Bytes text;
+  while (text.size() < 400'000) {
+    const std::string& w = words[rng() % words.size()];
+    text.insert(text.end(), w.begin(), w.end());
+    text.push_back(rng() % 8 == 0 ? '\n' : ' ');
+  }
+  std::map<int, size_t> stored;
+  for (int level : {1, 3, 19}) {
+    BlobCompressor c(level);
+    const BlobCompressor::Result r = c.Compress(text);
+    ASSERT_FALSE(r.raw) << level;
+    stored[level] = r.payload.size();
+    const unsigned long long size = ZSTD_getFrameContentSize(r.payload.data(), r.payload.size());
+    EXPECT_EQ(size, text.size()) << "the frame records its size (readers check it): level " << level;
+    Bytes back(text.size());
+    EXPECT_EQ(ZSTD_decompress(back.data(), back.size(), r.payload.data(), r.payload.size()), text.size());
+    EXPECT_EQ(back, text) << level;
+  }
+  EXPECT_LT(stored[19], stored[3]);
+  EXPECT_LT(stored[19], stored[1]);
 }
 
 TEST_F(PackTest, TheHeaderReadsFromThePacksEndsAlone) {
