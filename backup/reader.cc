@@ -32,50 +32,35 @@ StatusOr<Bytes> BlobReader::Load(const BlobId& id, std::string_view for_what) {
   return LoadAt(loc, for_what);
 }
 
-std::unique_ptr<BlobHasher> BlobReader::BorrowHasher() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!hashers_.empty()) {
-      std::unique_ptr<BlobHasher> hasher = std::move(hashers_.back());
-      hashers_.pop_back();
-      return hasher;
-    }
-  }
-  return std::make_unique<BlobHasher>(repo_.key().id);
-}
-
-void BlobReader::ReturnHasher(std::unique_ptr<BlobHasher> hasher) {
-  std::lock_guard<std::mutex> lock(mu_);
-  hashers_.push_back(std::move(hasher));
-}
-
 StatusOr<Bytes> BlobReader::LoadAt(const BlobLocation& loc, std::string_view for_what) {
   StatusOr<Key32> subkey = Subkey(loc.pack);
   if (!subkey.ok()) return DataLossError(std::string(for_what) + ": data/" + loc.pack + ": " + subkey.status().message());
   StatusOr<Bytes> sealed = repo_.backend().Load(FileType::kData, loc.pack, loc.entry.offset, loc.entry.stored_length);
   if (!sealed.ok()) return DataLossError(std::string(for_what) + ": data/" + loc.pack + ": " + sealed.status().message());
-  std::unique_ptr<BlobHasher> hasher = BorrowHasher();
+  std::unique_ptr<BlobHasher> hasher;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!hashers_.empty()) {
+      hasher = std::move(hashers_.back());
+      hashers_.pop_back();
+    }
+  }
+  if (!hasher) hasher = std::make_unique<BlobHasher>(repo_.key().id);
   StatusOr<Bytes> plain = OpenBlobInPlace(repo_.key().cipher, *subkey, *hasher, loc.entry, std::move(*sealed), "data/" + loc.pack);
-  ReturnHasher(std::move(hasher));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    hashers_.push_back(std::move(hasher));
+  }
   if (!plain.ok()) return DataLossError(std::string(for_what) + ": " + plain.status().message());
   return plain;
 }
 
-Status BlobReader::ReadRange(const std::string& pack, uint64_t offset, uint64_t length, Bytes& buf,
-                             std::string_view for_what) {
-  const Status s = repo_.backend().LoadInto(FileType::kData, pack, buf, offset, length);
-  if (!s.ok()) return DataLossError(std::string(for_what) + ": data/" + pack + ": " + s.message());
-  return OkStatus();
-}
-
 StatusOr<std::span<const uint8_t>> BlobReader::OpenSealed(const BlobLocation& loc, uint8_t* sealed, Bytes& scratch,
-                                                          std::string_view for_what) {
+                                                          const BlobHasher& hasher, std::string_view for_what) {
   StatusOr<Key32> subkey = Subkey(loc.pack);
   if (!subkey.ok()) return DataLossError(std::string(for_what) + ": data/" + loc.pack + ": " + subkey.status().message());
-  std::unique_ptr<BlobHasher> hasher = BorrowHasher();
   StatusOr<std::span<const uint8_t>> plain =
-      OpenBlobSpan(repo_.key().cipher, *subkey, *hasher, loc.entry, sealed, scratch, "data/" + loc.pack);
-  ReturnHasher(std::move(hasher));
+      OpenBlobSpan(repo_.key().cipher, *subkey, hasher, loc.entry, sealed, scratch, "data/" + loc.pack);
   if (!plain.ok()) return DataLossError(std::string(for_what) + ": " + plain.status().message());
   return plain;
 }

@@ -27,13 +27,12 @@ class BlobReader {
   StatusOr<Bytes> Load(const BlobId& id, std::string_view for_what);
   // The same when the caller has the location already (one index lookup fewer).
   StatusOr<Bytes> LoadAt(const BlobLocation& loc, std::string_view for_what);
-  // For readers of many neighbouring blobs (restore): a range of a pack's sealed bytes into `buf`
-  // (its capacity reused; one read for many blobs), then each blob opened where it lies with
-  // OpenSealed: its `stored_length` bytes at `sealed` are decrypted in place, and the checked
-  // plaintext is there or, when it was compressed, in `scratch`. Errors as LoadAt's.
-  Status ReadRange(const std::string& pack, uint64_t offset, uint64_t length, Bytes& buf, std::string_view for_what);
+  // For readers of many neighbouring blobs that read a pack's range themselves (restore: one
+  // Backend::LoadInto for many blobs): the blob at `loc`, its `stored_length` sealed bytes at
+  // `sealed`, decrypted in place and checked with the caller's `hasher`; the plaintext is there
+  // or, when it was compressed, in `scratch`. Errors as LoadAt's.
   StatusOr<std::span<const uint8_t>> OpenSealed(const BlobLocation& loc, uint8_t* sealed, Bytes& scratch,
-                                                std::string_view for_what);
+                                                const BlobHasher& hasher, std::string_view for_what);
   // Where a blob is; DataLoss naming `for_what` when no index has it.
   StatusOr<BlobLocation> Locate(const BlobId& id, std::string_view for_what);
   StatusOr<std::vector<Node>> LoadTree(const BlobId& id, std::string_view for_what);
@@ -42,8 +41,6 @@ class BlobReader {
 
  private:
   StatusOr<Key32> Subkey(const std::string& pack);
-  std::unique_ptr<BlobHasher> BorrowHasher();
-  void ReturnHasher(std::unique_ptr<BlobHasher> hasher);
   Repository& repo_;
   IndexCache& cache_;
   std::mutex mu_;

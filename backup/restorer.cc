@@ -368,7 +368,7 @@ class Restorer {
       start = std::min(start, Where(t).entry.offset);
       end = std::max(end, Where(t).entry.offset + Where(t).entry.stored_length);
     }
-    if (!reader_.ReadRange(first.pack, start, end - start, sealed, batch.front().file->rel).ok()) {
+    if (!repo_.backend().LoadInto(FileType::kData, first.pack, sealed, start, end - start).ok()) {
       // Chunk by chunk, so that the error names the first file whose chunk cannot be read.
       for (RestoreTask& t : batch) {
         SF_RETURN_IF_ERROR(Failed());
@@ -381,7 +381,7 @@ class Restorer {
       SF_RETURN_IF_ERROR(Failed());
       const BlobLocation& loc = Where(t);
       SF_ASSIGN_OR_RETURN(std::span<const uint8_t> plain,
-                          reader_.OpenSealed(loc, sealed.data() + (loc.entry.offset - start), scratch, t.file->rel));
+                          reader_.OpenSealed(loc, sealed.data() + (loc.entry.offset - start), scratch, hasher, t.file->rel));
       SF_RETURN_IF_ERROR(Written(*t.file, t.index, plain, scratch, hasher));
     }
     return OkStatus();

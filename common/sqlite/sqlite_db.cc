@@ -204,6 +204,7 @@ Status SqliteDb::MigrateComponent(std::string_view component, const std::vector<
     q.Bind(1, name);
     SF_ASSIGN_OR_RETURN(bool row, q.Step());
     const int current = row ? static_cast<int>(q.ColumnInt(0)) : 0;
+    q.Reset();  // as in Migrate: a running statement would make a DROP TABLE fail
     if (current > newest) {
       return FailedPreconditionError(path_ + ": schema of " + name + " is version " + std::to_string(current) +
                                      ", newer than this program knows (" + std::to_string(newest) +
